@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { EXIT, SuperviseError } from './errors.js';
+import { type RawOptions, resolveOptions } from './options.js';
+import { attachOutput } from './output.js';
+import { installSignals } from './signals.js';
+import { Supervisor } from './supervisor.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Flag name -> option key, for the flags whose value the user actually gave (the config file fills the rest). */
+const FLAGS: Record<string, keyof RawOptions> = {
+  workers: 'workers',
+  killTimeout: 'killTimeoutMs',
+  drainTimeout: 'drainTimeoutMs',
+  readyTimeout: 'readyTimeoutMs',
+  nodeArgs: 'nodeArgs',
+  cwd: 'cwd',
+  env: 'env',
+  autoDrain: 'autoDrain',
+  surge: 'surge',
+  restartDelay: 'restartDelayMs',
+  restartDelayMax: 'restartDelayMaxMs',
+  stableUptime: 'stableUptimeMs',
+  crashLimit: 'crashLimit',
+  crashWindow: 'crashWindowMs',
+  watchdogTimeout: 'watchdogTimeoutMs',
+  heartbeat: 'heartbeatMs',
+  maxMemory: 'maxMemoryMb',
+  maxRequests: 'maxRequests',
+  maxAge: 'maxAgeMs',
+  watch: 'watch',
+  ignore: 'ignore',
+  watchDebounce: 'watchDebounceMs',
+  watchPoll: 'watchPoll',
+  control: 'control',
+  pidFile: 'pidFile',
+  healthPort: 'healthPort',
+  logLevel: 'logLevel',
+  logFormat: 'logFormat',
+};
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function buildProgram(run: (script: string, args: string[], cmd: Command) => Promise<void>): Command {
+  const program = new Command('supervise')
+    .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
+    .version(pkg.version, '-v, --version')
+    .argument('<script>', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')
+    .argument('[args...]', 'arguments for the app, after --')
+    .option('-w, --workers <n|max>', 'number of workers (default: available parallelism)')
+    .option('--kill-timeout <ms>', 'a draining worker is SIGKILLed after this (default 30000)')
+    .option('--drain-timeout <ms>', "the worker's own drain deadline, shorter than the kill timeout (default 80%)")
+    .option('--ready-timeout <ms>', 'a new worker must be ready within this (default 30000)')
+    .option('--node-args <args>', 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"')
+    .option('--cwd <dir>', 'working directory of the workers (and base of relative paths)')
+    .option('--env <KEY=VAL>', 'set an environment variable for the workers (repeatable)', collect)
+    .option('--no-auto-drain', 'do not preload the drain engine into apps that do not import the SDK')
+    .option('--surge <n>', 'extra workers that may start at once during a rollout (default 1)')
+    .option('--watch [paths...]', "reload on file changes (default: the script's directory)")
+    .option('--ignore <glob>', 'a path the watcher ignores (repeatable)', collect)
+    .option('--watch-debounce <ms>', 'quiet time after a change before the reload (default 200)')
+    .option('--watch-poll', 'poll instead of inotify (network file systems, some containers)')
+    .option('--restart-delay <ms>', 'base delay of the crash backoff (default 100)')
+    .option('--restart-delay-max <ms>', 'cap of the crash backoff (default 10000)')
+    .option('--stable-uptime <ms>', 'uptime after which a crash no longer counts toward backoff (default 30000)')
+    .option('--crash-limit <n>', 'boot failures within --crash-window that stop the master (default 5)')
+    .option('--crash-window <ms>', 'window of the crash limit (default 60000)')
+    .option('--watchdog-timeout <ms>', 'replace an SDK worker silent for this long (default 0: off)')
+    .option('--heartbeat <ms>', 'worker heartbeat interval (default 1000)')
+    .option('--max-memory <MB>', 'recycle a worker whose RSS exceeds this (default 0: off)')
+    .option('--max-requests <n>', 'recycle a worker after about this many requests (default 0: off)')
+    .option('--max-age <duration>', 'recycle a worker older than this, e.g. 6h (default 0: off)')
+    .option('--control <path>', 'control socket path')
+    .option('--pid-file <path>', "write the master's pid to this file")
+    .option('--health-port <port>', 'serve /health on 127.0.0.1 for load balancers')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .addOption(new Option('--log-format <format>', 'json or pretty (default: pretty in a terminal)').choices(['json', 'pretty']))
+    .option('--config <path>', 'config file (default: supervise.config.{json,js,mjs} in the working directory)')
+    .showHelpAfterError(false)
+    .allowExcessArguments(false)
+    .action(async (script: string, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
+  return program;
+}
+
+function flagsOf(cmd: Command): RawOptions {
+  const raw: RawOptions = {};
+  const values = cmd.opts<Record<string, unknown>>();
+  for (const [flag, key] of Object.entries(FLAGS)) {
+    const source = cmd.getOptionValueSource(flag);
+    if (source === 'cli' || source === 'env') raw[key] = values[flag];
+  }
+  return raw;
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`supervise: ${message}\n`);
+  process.exit(code);
+}
+
+async function runSupervisor(script: string, args: string[], cmd: Command): Promise<void> {
+  const raw: RawOptions = { ...flagsOf(cmd), script, args };
+  const options = resolveOptions(raw);
+  const supervisor = new Supervisor(options);
+  attachOutput(supervisor, options.logFormat);
+  installSignals(supervisor);
+  supervisor.once('stopped', (code) => process.exit(code));
+  try {
+    await supervisor.start();
+  } catch (err) {
+    if (err instanceof SuperviseError) fail(err.message, err.exitCode);
+    throw err;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram(runSupervisor);
+  program.exitOverride();
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => write(`supervise: ${s.replace(/^error: /, '').trim()}\n`),
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0);
+      process.exit(EXIT.usage);
+    }
+    if (err instanceof SuperviseError) fail(err.message, err.exitCode);
+    fail(`internal error: ${err instanceof Error ? err.message : String(err)}`, EXIT.internal);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,27 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+import type { LogFormat, LogLevel } from './options.js';
+
+export type { Logger } from 'pino';
+
+/**
+ * The master's logger: JSON lines (one event each, with an `event` field) for machines, a readable line for a
+ * terminal. Synchronous on purpose: the master's log volume is small, and a log line written just before
+ * process.exit() must not be lost.
+ */
+export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1): Logger {
+  const base = { pid: process.pid };
+  if (format === 'pretty') {
+    const stream = pretty({
+      sync: true,
+      destination: fd,
+      colorize: fd === 1 ? process.stdout.isTTY : process.stderr.isTTY,
+      ignore: 'pid,hostname,event',
+      translateTime: 'HH:MM:ss.l',
+      singleLine: true,
+    });
+    return pino({ level, base }, stream);
+  }
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
+}

@@ -1,0 +1,275 @@
+import cluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+
+import {
+  type DrainReason,
+  type DrainStats,
+  isWorkerMessage,
+  type MasterMessage,
+  message,
+  type WorkerMessage,
+} from '@supervise/worker-sdk/protocol';
+
+import { transition, WorkerFailure, type WorkerState } from './worker-state.js';
+
+export interface WorkerTimeouts {
+  drainTimeoutMs: number;
+  killTimeoutMs: number;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** The master asked it to leave (drain, kill), as opposed to a crash. */
+  intended: boolean;
+  /** The master had to SIGKILL it. */
+  killed: boolean;
+  /** What the worker's drain reported in its ack, when it sent one. */
+  stats: DrainStats | null;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+const TAIL_LINES = 20;
+
+/**
+ * One worker process, master side: fork, readiness, drain, kill, and its state. Node's cluster forgets a
+ * worker as soon as it is disconnected; this object is our own reference until the process has exited.
+ *
+ * Events: 'state' (from, to), 'line' (stream, line), 'heartbeat', 'self-drain' (the worker started a drain
+ * the master did not ask for), 'exit' (ExitInfo).
+ */
+export class WorkerProcess extends EventEmitter {
+  readonly worker: Worker;
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  state: WorkerState = 'starting';
+  readyAt: number | null = null;
+  /** The preload or the SDK answered: the worker drains itself on a message and acks. */
+  capable = false;
+  usesSdk = false;
+  manualReady = false;
+  requests = 0;
+  inFlight = 0;
+  lastHeartbeat: number | null = null;
+  drainReason: DrainReason | null = null;
+  exitInfo: ExitInfo | null = null;
+  readonly exited: Promise<ExitInfo>;
+
+  private intended = false;
+  private killed = false;
+  private stats: DrainStats | null = null;
+  private readonly tail: string[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    readonly slot: number,
+    readonly generation: number,
+    env: Record<string, string>,
+    private readonly timeouts: WorkerTimeouts,
+  ) {
+    super();
+    this.worker = cluster.fork(env);
+    this.pid = this.worker.process.pid ?? -1;
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code: number | null, signal: string | null) => {
+        // The last lines a crashing worker printed may still be in the pipe when 'exit' fires: wait for
+        // the pipes to close (briefly: a grandchild may hold them) so that a crash report shows them.
+        const child = this.worker.process;
+        const timer = setTimeout(finish, 200);
+        child.once('close', finish);
+        let done = false;
+        function finish() {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          settle(code, signal);
+        }
+      });
+      const settle = (code: number | null, signal: string | null) => {
+        for (const t of this.timers) clearTimeout(t);
+        const info: ExitInfo = { code, signal, intended: this.intended, killed: this.killed, stats: this.stats };
+        this.exitInfo = info;
+        this.setState('exited');
+        this.emit('exit', info);
+        resolve(info);
+      };
+    });
+    // Sending to a worker whose channel just closed reports an error here instead of crashing the master.
+    this.worker.on('error', () => {});
+    this.worker.on('listening', () => {
+      if (!this.manualReady) this.markReady();
+    });
+    this.worker.on('message', (msg: unknown) => {
+      if (isWorkerMessage(msg)) this.onMessage(msg);
+    });
+    this.pipeLines(this.worker.process.stdout, 'stdout');
+    this.pipeLines(this.worker.process.stderr, 'stderr');
+  }
+
+  get id(): number {
+    return this.worker.id;
+  }
+
+  /** The last lines the worker printed (both streams): what a crash report shows. */
+  get lastLines(): string[] {
+    return [...this.tail];
+  }
+
+  /** Resolves once ready; rejects with a WorkerFailure when it exits first or misses the deadline. */
+  waitReady(timeoutMs: number): Promise<void> {
+    if (this.state === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('state', onState);
+      };
+      const onState = (_from: WorkerState, to: WorkerState) => {
+        if (to === 'ready') {
+          cleanup();
+          resolve();
+        } else if (to === 'exited' || to === 'draining') {
+          cleanup();
+          const info = this.exitInfo;
+          const how = info?.signal ? `was killed by ${info.signal}` : `exited with code ${info?.code ?? '?'}`;
+          reject(
+            new WorkerFailure(
+              info && info.code === 0 && !info.signal ? 'exited' : 'crashed',
+              `worker ${this.pid} ${to === 'draining' ? 'began to drain' : how} before it was ready`,
+              this.lastLines,
+              info?.code ?? null,
+              info?.signal ?? null,
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new WorkerFailure('ready-timeout', `worker ${this.pid} was not ready within ${timeoutMs} ms`, this.lastLines),
+        );
+      }, timeoutMs);
+      this.on('state', onState);
+    });
+  }
+
+  /**
+   * Takes the worker out: it leaves round-robin at once (it closes its servers, or is disconnected), finishes
+   * what is in flight, and exits. SIGKILL at the kill timeout whatever happens.
+   */
+  drain(reason: DrainReason): Promise<ExitInfo> {
+    if (this.state === 'exited') return this.exited;
+    this.intended = true;
+    if (this.state === 'draining') return this.exited;
+    this.drainReason = reason;
+    this.setState('draining');
+    const { drainTimeoutMs, killTimeoutMs } = this.timeouts;
+    if (this.capable) {
+      this.send(message<MasterMessage>({ type: 'drain', deadlineMs: drainTimeoutMs, reason }));
+    } else {
+      // No engine inside: node's own disconnect closes the servers, then SIGTERM, then SIGKILL.
+      if (this.worker.isConnected()) this.worker.disconnect();
+      this.after(drainTimeoutMs, () => this.signal('SIGTERM'));
+    }
+    this.after(killTimeoutMs, () => this.kill());
+    return this.exited;
+  }
+
+  /** SIGKILL now: for a worker that cannot drain (hung, failed to become ready) or ran out of time. */
+  kill(): Promise<ExitInfo> {
+    if (this.state !== 'exited') {
+      this.intended = true;
+      this.killed = true;
+      this.signal('SIGKILL');
+    }
+    return this.exited;
+  }
+
+  /** Relays a signal the master does not own; the SDK turns it into an onSignal() event. */
+  forwardSignal(signal: NodeJS.Signals): void {
+    if (this.capable) this.send(message<MasterMessage>({ type: 'signal', signal }));
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    try {
+      this.worker.process.kill(sig);
+    } catch {
+      // Already gone: the exit event follows.
+    }
+  }
+
+  private send(msg: MasterMessage): void {
+    if (this.worker.isConnected()) this.worker.send(msg, undefined, () => {});
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const t = setTimeout(fn, ms);
+    this.timers.push(t);
+  }
+
+  private markReady(): void {
+    if (this.state !== 'starting') return;
+    this.readyAt = Date.now();
+    this.setState('ready');
+  }
+
+  private onMessage(msg: WorkerMessage): void {
+    switch (msg.type) {
+      case 'hello':
+        this.capable = true;
+        if (msg.mode === 'sdk') this.usesSdk = true;
+        this.manualReady = msg.manualReady;
+        break;
+      case 'ready':
+        this.markReady();
+        break;
+      case 'heartbeat':
+        this.lastHeartbeat = Date.now();
+        this.requests = msg.requests;
+        this.inFlight = msg.inFlight;
+        this.emit('heartbeat');
+        break;
+      case 'draining':
+        if (this.state === 'starting' || this.state === 'ready') {
+          this.drainReason = 'signal';
+          this.setState('draining');
+          this.after(this.timeouts.killTimeoutMs, () => this.kill());
+          this.emit('self-drain');
+        }
+        break;
+      case 'drained':
+        this.stats = msg.stats;
+        break;
+    }
+  }
+
+  private setState(to: WorkerState): void {
+    const next = transition(this.state, to);
+    if (!next) return;
+    const from = this.state;
+    this.state = next;
+    this.emit('state', from, next);
+  }
+
+  private pipeLines(stream: Readable | null | undefined, name: OutputStream): void {
+    if (!stream) return;
+    stream.setEncoding('utf8');
+    let partial = '';
+    stream.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.line(name, line);
+    });
+    stream.on('end', () => {
+      if (partial) this.line(name, partial);
+      partial = '';
+    });
+  }
+
+  private line(stream: OutputStream, line: string): void {
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.emit('line', stream, line);
+  }
+}

@@ -1,0 +1,345 @@
+import dc from 'node:diagnostics_channel';
+import http from 'node:http';
+import type { Http2Session } from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+
+import type { DrainStats } from '../protocol.js';
+import { type Connection, type ConnectionKind, idleCloseDelay, isUpgraded } from './connections.js';
+import { runBounded } from './bounded.js';
+
+/** A hook run when the drain starts: close what only the app can close cleanly (WebSockets, SSE, raw protocols). */
+export type DrainHook = () => void | Promise<void>;
+/** A hook run after the connections are gone: close pools, flush logs. */
+export type ShutdownHook = () => void | Promise<void>;
+
+export interface DrainOptions {
+  /** Overall deadline for the connections, in ms; what is left then is destroyed and counted as forced. */
+  deadlineMs: number;
+  /** The idle rule's window (see idleCloseDelay). */
+  idleGraceMs?: number;
+  /** How long a socket we half-closed may linger before it is destroyed (it reads, so no RST on late data). */
+  lingerMs?: number;
+}
+
+const DEFAULT_IDLE_GRACE_MS = 500;
+const DEFAULT_LINGER_MS = 1000;
+
+type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
+
+function kindOf(server: net.Server): ConnectionKind {
+  if (server instanceof http.Server || server instanceof https.Server) return 'http';
+  const name = server.constructor?.name;
+  if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
+  return 'raw';
+}
+
+function emptyStats(): DrainStats {
+  return {
+    finished: 0,
+    closedIdle: 0,
+    closedLongLived: 0,
+    forced: 0,
+    forcedKinds: { http: 0, upgraded: 0, http2: 0, raw: 0 },
+    requestsCompleted: 0,
+    hookFailures: 0,
+    durationMs: 0,
+    timedOut: false,
+  };
+}
+
+/**
+ * The one drain engine. It observes servers, connections and requests through node:diagnostics_channel (no
+ * patching), costs a map lookup per request while nothing is draining, and on drain():
+ * stops accepting -> answers every response from then on with `Connection: close` -> closes each connection
+ * when its last response ends -> closes idle ones by the idle rule -> lets the app close upgraded sockets
+ * (drain hooks) -> sends GOAWAY to HTTP/2 sessions (when the SDK is in charge) -> destroys what is left at the
+ * deadline -> runs the shutdown hooks. The SDK and the preload attach the same instance (see runtime.ts).
+ */
+export class DrainEngine {
+  /** True once the app itself imported the SDK: HTTP/2 sessions then get GOAWAY instead of a deadline. */
+  sdkInCharge = false;
+  requestsTotal = 0;
+  inFlight = 0;
+
+  private readonly servers = new Set<net.Server>();
+  private readonly conns = new Map<net.Socket, Connection>();
+  private readonly drainHooks: DrainHook[] = [];
+  private readonly shutdownHooks: { fn: ShutdownHook; timeoutMs: number }[] = [];
+  private enabled = false;
+  private drainPromise: Promise<DrainStats> | null = null;
+  private isDraining = false;
+  private stats = emptyStats();
+  private idleGraceMs = DEFAULT_IDLE_GRACE_MS;
+  private lingerMs = DEFAULT_LINGER_MS;
+  private onEmpty: (() => void) | null = null;
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Subscribes to the channels; every server that listens from now on is tracked. Idempotent. */
+  enable(): void {
+    if (this.enabled) return;
+    this.enabled = true;
+    dc.subscribe('tracing:net.server.listen:asyncStart', this.onListen);
+    dc.subscribe('net.server.socket', this.onSocket);
+    dc.subscribe('http.server.request.start', this.onRequestStart);
+    dc.subscribe('http.server.response.finish', this.onResponseFinish);
+  }
+
+  /** Tracks a server explicitly (one that was already listening before the engine was enabled). */
+  track(server: net.Server): void {
+    if (this.servers.has(server)) return;
+    this.servers.add(server);
+    // Observers only: each of these events already has node's own listener, adding ours changes nothing.
+    if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
+    if (kindOf(server) === 'http2') server.on('session', this.onSession);
+    if (this.isDraining) this.stopAccepting(server);
+  }
+
+  onDrain(hook: DrainHook): void {
+    this.drainHooks.push(hook);
+  }
+
+  onShutdown(hook: ShutdownHook, timeoutMs: number): void {
+    this.shutdownHooks.push({ fn: hook, timeoutMs });
+  }
+
+  /** Runs the drain once; later calls return the same promise. */
+  drain(options: DrainOptions): Promise<DrainStats> {
+    if (!this.drainPromise) this.drainPromise = this.runDrain(options);
+    return this.drainPromise;
+  }
+
+  // ---- observation (the hot path while nothing drains) ----
+
+  private readonly onListen = (message: unknown): void => {
+    const { server } = message as { server: net.Server };
+    if (server) this.track(server);
+  };
+
+  private readonly onSocket = (message: unknown): void => {
+    const { socket } = message as { socket: net.Socket & { server?: net.Server } };
+    const server = socket.server;
+    if (server && this.servers.has(server)) this.accept(socket, server);
+  };
+
+  private readonly onSecureConnection = (socket: tls.TLSSocket): void => {
+    this.lookup(socket);
+  };
+
+  private readonly onSession = (session: Http2Session): void => {
+    const conn = session.socket ? this.lookup(session.socket as net.Socket) : undefined;
+    if (!conn) return;
+    conn.session = session;
+    if (this.isDraining && this.sdkInCharge) session.close();
+  };
+
+  private readonly onRequestStart = (message: unknown): void => {
+    const { response, socket, server } = message as {
+      response: http.ServerResponse;
+      socket: net.Socket;
+      server: net.Server;
+    };
+    let conn = this.conns.get(socket) ?? this.lookup(socket);
+    if (!conn) {
+      if (!this.servers.has(server)) return;
+      conn = this.accept(socket, server);
+    }
+    conn.pending.push(response);
+    this.inFlight++;
+    if (this.isDraining) {
+      if (conn.idleTimer) {
+        clearTimeout(conn.idleTimer);
+        conn.idleTimer = null;
+      }
+      markLast(response);
+    }
+  };
+
+  private readonly onResponseFinish = (message: unknown): void => {
+    const { response, socket } = message as { response: http.ServerResponse; socket: net.Socket };
+    const conn = this.conns.get(socket);
+    if (!conn) return;
+    const i = conn.pending.indexOf(response);
+    if (i === -1) return;
+    conn.pending.splice(i, 1);
+    this.inFlight--;
+    this.requestsTotal++;
+    conn.lastActive = performance.now();
+    if (this.isDraining) {
+      this.stats.requestsCompleted++;
+      // A response that went out with `Connection: close` makes node close the socket itself; one whose
+      // headers left before the drain said keep-alive, so the client may send once more: the idle rule decides.
+      if (conn.pending.length === 0) this.scheduleIdleClose(conn);
+    }
+  };
+
+  /** Finds the connection of a socket, moving a TLS connection from its TCP socket to the TLS socket. */
+  private lookup(socket: net.Socket): Connection | undefined {
+    const direct = this.conns.get(socket);
+    if (direct) return direct;
+    const parent = (socket as SocketWithParent)._parent;
+    const conn = parent ? this.conns.get(parent) : undefined;
+    if (!conn) return undefined;
+    this.conns.delete(parent as net.Socket);
+    conn.socket = socket;
+    this.conns.set(socket, conn);
+    return conn;
+  }
+
+  private accept(socket: net.Socket, server: net.Server): Connection {
+    const conn: Connection = {
+      socket,
+      server,
+      kind: kindOf(server),
+      pending: [],
+      lastActive: performance.now(),
+      session: null,
+      cause: null,
+      idleTimer: null,
+    };
+    this.conns.set(socket, conn);
+    socket.once('close', () => this.forget(conn));
+    if (this.isDraining) this.beginDrain(conn);
+    return conn;
+  }
+
+  private forget(conn: Connection): void {
+    if (this.conns.get(conn.socket) !== conn) return;
+    this.conns.delete(conn.socket);
+    this.inFlight -= conn.pending.length;
+    conn.pending.length = 0;
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    if (!this.isDraining) return;
+    switch (conn.cause) {
+      case 'idle':
+        this.stats.closedIdle++;
+        break;
+      case 'long-lived':
+        this.stats.closedLongLived++;
+        break;
+      case 'forced':
+        break;
+      default:
+        if (conn.kind !== 'http' || conn.session) this.stats.closedLongLived++;
+        else this.stats.finished++;
+    }
+    if (this.conns.size === 0 && this.onEmpty) this.onEmpty();
+  }
+
+  // ---- the drain ----
+
+  private async runDrain(options: DrainOptions): Promise<DrainStats> {
+    const started = performance.now();
+    this.idleGraceMs = options.idleGraceMs ?? DEFAULT_IDLE_GRACE_MS;
+    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.isDraining = true;
+    const deadlineAt = started + options.deadlineMs;
+
+    for (const server of this.servers) this.stopAccepting(server);
+    for (const conn of this.conns.values()) this.beginDrain(conn);
+
+    // Drain hooks run beside the wait: they close long-lived connections, whose 'close' ends the wait.
+    const hooks = this.drainHooks.map((hook) =>
+      runBounded(hook, Math.max(0, deadlineAt - performance.now())).then((ok) => {
+        if (!ok) this.stats.hookFailures++;
+      }),
+    );
+
+    const timedOut = !(await this.waitForConnections(deadlineAt));
+    if (timedOut) this.forceRemaining();
+    await Promise.all(hooks);
+
+    for (const { fn, timeoutMs } of this.shutdownHooks) {
+      if (!(await runBounded(fn, timeoutMs))) this.stats.hookFailures++;
+    }
+
+    this.stats.timedOut = timedOut;
+    this.stats.durationMs = Math.round(performance.now() - started);
+    return { ...this.stats, forcedKinds: { ...this.stats.forcedKinds } };
+  }
+
+  private stopAccepting(server: net.Server): void {
+    // net.Server's close, not http.Server's: it stops accepting (and in a cluster worker takes the worker out
+    // of round-robin at once) without node's one-shot idle sweep, which would reset busy keep-alive clients.
+    if (server.listening) net.Server.prototype.close.call(server);
+  }
+
+  private beginDrain(conn: Connection): void {
+    if (conn.kind === 'http') {
+      if (isUpgraded(conn)) return; // the app's drain hooks close it, or the deadline does
+      if (conn.pending.length > 0) {
+        for (const response of conn.pending) markLast(response);
+      } else {
+        this.scheduleIdleClose(conn);
+      }
+    } else if (conn.kind === 'http2' && this.sdkInCharge && conn.session) {
+      conn.session.close(); // GOAWAY: open streams finish, no new ones start
+    }
+  }
+
+  private scheduleIdleClose(conn: Connection): void {
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    conn.idleTimer = null;
+    const delay = idleCloseDelay(conn.lastActive, performance.now(), this.idleGraceMs);
+    if (delay === 0) {
+      this.closeIdle(conn);
+    } else {
+      conn.idleTimer = setTimeout(() => this.closeIdle(conn), delay);
+      conn.idleTimer.unref();
+    }
+  }
+
+  private closeIdle(conn: Connection): void {
+    conn.idleTimer = null;
+    if (conn.pending.length > 0 || isUpgraded(conn) || conn.socket.destroyed) return;
+    conn.cause = 'idle';
+    // FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close.
+    conn.socket.end();
+    const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
+    linger.unref();
+  }
+
+  private waitForConnections(deadlineAt: number): Promise<boolean> {
+    if (this.conns.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => {
+          this.onEmpty = null;
+          resolve(this.conns.size === 0);
+        },
+        Math.max(0, deadlineAt - performance.now()),
+      );
+      this.onEmpty = () => {
+        this.onEmpty = null;
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  private forceRemaining(): void {
+    for (const conn of [...this.conns.values()]) {
+      const kind = isUpgraded(conn) ? 'upgraded' : conn.kind;
+      this.stats.forced++;
+      this.stats.forcedKinds[kind]++;
+      conn.cause = 'forced';
+      conn.session?.destroy();
+      conn.socket.destroy();
+      this.forget(conn);
+    }
+  }
+}
+
+/** Makes this response the last one on its connection, if its headers have not left yet. */
+function markLast(response: http.ServerResponse): void {
+  if (!response.headersSent) response.setHeader('Connection', 'close');
+}

@@ -1,0 +1,18 @@
+/**
+ * Injected by the master into every worker with `--require`, before the app's own code (CJS or ESM). It makes
+ * an app that never imports the SDK drain losslessly: it only observes (node:diagnostics_channel), and acts
+ * only when the master asks for a drain. Outside a supervise worker it does nothing.
+ */
+import { ENV } from './protocol.js';
+import { getRuntime } from './runtime.js';
+
+if (process.env[ENV.worker] !== undefined && typeof process.send === 'function') {
+  if (process.env[ENV.autoDrain] === '0') {
+    // --no-auto-drain: no engine, but a terminal's Ctrl+C (sent to the whole process group) must still leave
+    // the decision to the master rather than kill requests in flight.
+    process.on('SIGINT', () => {});
+    process.on('SIGHUP', () => {});
+  } else {
+    getRuntime().attachPreload();
+  }
+}

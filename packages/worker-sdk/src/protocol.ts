@@ -1,0 +1,86 @@
+/**
+ * The IPC protocol between the supervise master and its workers. Both sides import this file; nothing else
+ * defines a message. Every message carries the `$supervise` key (the protocol version), so it can never be
+ * mistaken for an app's own `process.send()` traffic, and an app's messages are never mistaken for ours.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Environment variables the master sets on every worker. */
+export const ENV = {
+  /** Present (the protocol version) when the process is a worker of a supervise master. */
+  worker: 'SUPERVISE_WORKER',
+  slot: 'SUPERVISE_SLOT',
+  generation: 'SUPERVISE_GENERATION',
+  /** The worker's own drain deadline in ms (shorter than the master's kill timeout). */
+  drainTimeout: 'SUPERVISE_DRAIN_TIMEOUT',
+  /** Heartbeat interval in ms; 0 or absent disables the heartbeat. */
+  heartbeat: 'SUPERVISE_HEARTBEAT',
+  /** '0' when the master runs with --no-auto-drain: the preload then only guards against group signals. */
+  autoDrain: 'SUPERVISE_AUTO_DRAIN',
+} as const;
+
+export interface DrainStats {
+  /** Connections that closed by themselves or after their last response, within the deadline. */
+  finished: number;
+  /** Idle keep-alive connections the drain closed. */
+  closedIdle: number;
+  /** Upgraded (WebSocket) sockets and HTTP/2 sessions closed cleanly within the deadline. */
+  closedLongLived: number;
+  /** Connections destroyed at the deadline. */
+  forced: number;
+  /** Kinds of what was forced, for the master's log. */
+  forcedKinds: { http: number; upgraded: number; http2: number; raw: number };
+  /** Requests that completed during the drain. */
+  requestsCompleted: number;
+  /** Shutdown hooks that failed or timed out. */
+  hookFailures: number;
+  durationMs: number;
+  /** True when the deadline was reached with something still open. */
+  timedOut: boolean;
+}
+
+export type DrainReason = 'rollout' | 'stop' | 'scale' | 'recycle' | 'master-lost' | 'signal';
+
+export type MasterMessage =
+  | { $supervise: number; type: 'drain'; deadlineMs: number; reason: DrainReason }
+  | { $supervise: number; type: 'signal'; signal: NodeJS.Signals };
+
+export type WorkerMessage =
+  | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
+  | { $supervise: number; type: 'ready' }
+  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number }
+  | { $supervise: number; type: 'draining' }
+  | { $supervise: number; type: 'drained'; stats: DrainStats };
+
+/** A message without its version stamp (distributes over the union, unlike Omit). */
+export type MessageBody<M> = M extends unknown ? Omit<M, '$supervise'> : never;
+
+export function isSuperviseMessage(value: unknown): value is { $supervise: number; type: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { $supervise?: unknown }).$supervise === 'number' &&
+    typeof (value as { type?: unknown }).type === 'string'
+  );
+}
+
+export function isMasterMessage(value: unknown): value is MasterMessage {
+  return isSuperviseMessage(value) && (value.type === 'drain' || value.type === 'signal');
+}
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  return (
+    isSuperviseMessage(value) &&
+    (value.type === 'hello' ||
+      value.type === 'ready' ||
+      value.type === 'heartbeat' ||
+      value.type === 'draining' ||
+      value.type === 'drained')
+  );
+}
+
+/** Builds a message stamped with the protocol version. */
+export function message<M extends MasterMessage | WorkerMessage>(body: MessageBody<M>): M {
+  return { $supervise: PROTOCOL_VERSION, ...body } as M;
+}

@@ -1,0 +1,189 @@
+import cluster from 'node:cluster';
+
+import { DrainEngine } from './drain/engine.js';
+import {
+  type DrainReason,
+  type DrainStats,
+  ENV,
+  isMasterMessage,
+  type MasterMessage,
+  message,
+  type WorkerMessage,
+} from './protocol.js';
+
+/** The drain settings of one process, read once from the master's environment or the SDK's init(). */
+export interface RuntimeSettings {
+  drainTimeoutMs: number;
+  idleGraceMs: number;
+  hookTimeoutMs: number;
+}
+
+export type SignalHandler = (signal: NodeJS.Signals) => void;
+
+const DEFAULT_STANDALONE_DRAIN_MS = 25_000;
+const DEFAULT_HOOK_TIMEOUT_MS = 5_000;
+
+function envNumber(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * One per process, shared through a global symbol so that the preload the master injects and the SDK the app
+ * imports (even a second copy of it) attach the same engine: the first to arrive wires the process, the SDK
+ * then takes over what only it can do (manual readiness, HTTP/2 GOAWAY, hooks) and the preload stays passive.
+ */
+export class Runtime {
+  readonly engine = new DrainEngine();
+  /** True when this process is a worker of a supervise master (IPC present and the master's variable set). */
+  readonly supervised = typeof process.send === 'function' && process.env[ENV.worker] !== undefined;
+  readonly settings: RuntimeSettings = {
+    drainTimeoutMs: envNumber(ENV.drainTimeout) ?? DEFAULT_STANDALONE_DRAIN_MS,
+    idleGraceMs: 500,
+    hookTimeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
+  };
+
+  private wired = false;
+  private mode: 'preload' | 'sdk' | null = null;
+  private manualReady = false;
+  private readySent = false;
+  private exiting = false;
+  private readonly signalHandlers = new Map<NodeJS.Signals, Set<SignalHandler>>();
+
+  /** Called by the preload: only inside a supervised worker, and only when auto-drain is on. */
+  attachPreload(): void {
+    if (!this.supervised || this.mode) return;
+    this.mode = 'preload';
+    this.wire();
+    this.send(message<WorkerMessage>({ type: 'hello', mode: 'preload', manualReady: false, pid: process.pid }));
+  }
+
+  /** Called by the SDK on first use. Announces the SDK to the master (again, if the preload came first). */
+  attachSdk(options: { manualReady?: boolean; handleSignals?: boolean }): void {
+    if (options.manualReady !== undefined) this.manualReady = options.manualReady;
+    const first = this.mode !== 'sdk';
+    this.mode = 'sdk';
+    this.engine.sdkInCharge = true;
+    if (!this.wired) this.wire(options.handleSignals !== false);
+    if (first || options.manualReady !== undefined) {
+      this.send(
+        message<WorkerMessage>({ type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid }),
+      );
+    }
+  }
+
+  ready(): void {
+    if (this.readySent) return;
+    this.readySent = true;
+    this.send(message<WorkerMessage>({ type: 'ready' }));
+  }
+
+  onSignal(signal: NodeJS.Signals, handler: SignalHandler): () => void {
+    let set = this.signalHandlers.get(signal);
+    if (!set) this.signalHandlers.set(signal, (set = new Set()));
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  /** Drains, acks to the master when there is one, and exits: 0 when nothing had to be forced, 1 otherwise. */
+  async drainAndExit(reason: DrainReason, deadlineMs = this.settings.drainTimeoutMs): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
+    if (reason !== 'rollout' && reason !== 'stop' && reason !== 'scale' && reason !== 'recycle') {
+      // The master did not ask: tell it, so it can start a replacement while this worker drains.
+      this.send(message<WorkerMessage>({ type: 'draining' }));
+    }
+    const stats = await this.engine.drain({ deadlineMs, idleGraceMs: this.settings.idleGraceMs });
+    const code = stats.forced > 0 || stats.hookFailures > 0 ? 1 : 0;
+    if (!this.supervised) reportStandalone(reason, stats);
+    const exit = () => process.exit(code);
+    if (process.connected && typeof process.send === 'function') {
+      // The ack must leave before the channel closes: exit only once it is flushed.
+      process.send(message<WorkerMessage>({ type: 'drained', stats }), undefined, {}, exit);
+      setTimeout(exit, 1000).unref();
+    } else {
+      exit();
+    }
+  }
+
+  private send(msg: WorkerMessage): void {
+    if (this.supervised && process.connected && typeof process.send === 'function') process.send(msg);
+  }
+
+  private wire(handleSignals = true): void {
+    this.wired = true;
+    this.engine.enable();
+    if (this.supervised) this.wireSupervised();
+    else if (handleSignals) this.wireStandalone();
+  }
+
+  private wireSupervised(): void {
+    process.on('message', (msg: unknown) => {
+      if (isMasterMessage(msg)) this.onMasterMessage(msg);
+    });
+
+    // Node's cluster child exits with code 0 the instant the IPC channel drops, killing every request in
+    // flight. Marking the exit as intended disarms that; our own listener drains, then exits.
+    if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+    process.on('disconnect', () => void this.drainAndExit('master-lost'));
+
+    // Ctrl+C and `kill -- -PGID` reach every process of the group at once: the master decides, not the worker.
+    process.on('SIGINT', () => {});
+    process.on('SIGHUP', () => {});
+    // A SIGTERM aimed at this worker alone means "take it out": drain it like the master would.
+    process.on('SIGTERM', () => void this.drainAndExit('signal'));
+
+    const heartbeatMs = envNumber(ENV.heartbeat) ?? 0;
+    if (heartbeatMs > 0) {
+      const beat = setInterval(() => {
+        this.send(
+          message<WorkerMessage>({
+            type: 'heartbeat',
+            requests: this.engine.requestsTotal,
+            inFlight: this.engine.inFlight,
+          }),
+        );
+      }, heartbeatMs);
+      beat.unref();
+    }
+  }
+
+  private wireStandalone(): void {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        // A second signal means "now": the conventional 128 + signal number.
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      void this.drainAndExit('signal');
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  private onMasterMessage(msg: MasterMessage): void {
+    if (msg.type === 'drain') {
+      void this.drainAndExit(msg.reason, msg.deadlineMs);
+    } else if (msg.type === 'signal') {
+      for (const handler of this.signalHandlers.get(msg.signal) ?? []) handler(msg.signal);
+    }
+  }
+}
+
+function reportStandalone(reason: DrainReason, stats: DrainStats): void {
+  const forced = stats.forced > 0 ? `, ${stats.forced} forced` : '';
+  process.stderr.write(
+    `[supervise] drained on ${reason} in ${stats.durationMs} ms: ${stats.requestsCompleted} requests completed, ` +
+      `${stats.finished} connections finished, ${stats.closedIdle} idle closed${forced}\n`,
+  );
+}
+
+const KEY = Symbol.for('supervise.runtime.v1');
+
+export function getRuntime(): Runtime {
+  const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
+  return (holder[KEY] ??= new Runtime());
+}
