@@ -1,0 +1,102 @@
+import http from 'node:http';
+
+import { Pool } from 'undici';
+
+export interface Answer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** One request on a fresh connection (no keep-alive pool), so that round-robin sees every request. */
+export function get(port: number, path = '/', timeoutMs = 10_000): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** The set of pids that answer `GET /` over `n` fresh connections. */
+export async function pidsAnswering(port: number, n = 40): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const { body } = await get(port, '/');
+    pids.add(Number(body.trim()));
+  }
+  return pids;
+}
+
+/** Polls until `fn` returns true (or a value) or the time runs out. */
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+  statuses: Record<number, number>;
+  pids: Set<number>;
+}
+
+/**
+ * A keep-alive load with a client that honours `Connection: close` (undici): `connections` sequential
+ * loops, each bounded by `maxRequests` and by the time until stop() (or `maxMs`). Every request that does
+ * not end in a 2xx counts as failed, with its error kept.
+ */
+export function load(port: number, opts: { connections?: number; path?: string; maxMs?: number; maxRequests?: number } = {}) {
+  const connections = opts.connections ?? 20;
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  const result: LoadResult = { ok: 0, failed: 0, errors: [], statuses: {}, pids: new Set() };
+  let stopped = false;
+  const hardStop = setTimeout(() => (stopped = true), opts.maxMs ?? 60_000);
+  const perLoop = Math.ceil((opts.maxRequests ?? 200_000) / connections);
+  const loops = Array.from({ length: connections }, async () => {
+    for (let i = 0; i < perLoop && !stopped; i++) {
+      try {
+        const res = await pool.request({ path: opts.path ?? '/', method: 'GET', headersTimeout: 15_000, bodyTimeout: 15_000 });
+        const body = await res.body.text();
+        result.statuses[res.statusCode] = (result.statuses[res.statusCode] ?? 0) + 1;
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          result.ok++;
+          const pid = Number(body.trim());
+          if (pid) result.pids.add(pid);
+        } else {
+          result.failed++;
+        }
+      } catch (err) {
+        result.failed++;
+        if (result.errors.length < 20) result.errors.push(String((err as Error)?.message ?? err));
+      }
+    }
+  });
+  return {
+    result,
+    /** Stops the loops, waits for the requests in flight, returns the counts. */
+    async stop(): Promise<LoadResult> {
+      stopped = true;
+      await Promise.all(loops);
+      clearTimeout(hardStop);
+      await pool.close();
+      return result;
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Test harness: starts the real `supervise` binary, reads its JSON log lines, and kills everything it started
+ * (master and every worker it ever forked, by PID) when the test ends.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'packages/supervisor/dist/cli.js');
+export const example = (...p: string[]) => path.join(ROOT, 'examples', ...p);
+export const fixture = (...p: string[]) => path.join(ROOT, 'test/fixtures', ...p);
+
+export interface LogLine {
+  event?: string;
+  msg?: string;
+  src?: string;
+  level?: number;
+  [key: string]: unknown;
+}
+
+const started = new Set<Supervised>();
+
+export class Supervised {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[] = [];
+  stderr = '';
+  stdout = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void; reject: (e: Error) => void }[] = [];
+  exitCode: number | null | undefined = undefined;
+
+  constructor(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.add(this);
+    let partial = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      for (const raw of parts) this.onLine(raw);
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+      for (const raw of chunk.split('\n')) if (raw.startsWith('{')) this.onLine(raw);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exitCode = code;
+        resolve({ code, signal });
+        // Nothing more will be logged: fail the waits now rather than at their timeouts.
+        setTimeout(() => {
+          for (const w of this.waiters) w.reject(new Error(`master exited (code ${code}) before the awaited line:\n${this.tail()}`));
+          this.waiters = [];
+        }, 50);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private onLine(raw: string): void {
+    let line: LogLine;
+    try {
+      line = JSON.parse(raw) as LogLine;
+    } catch {
+      return;
+    }
+    this.lines.push(line);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.pred(line)) return true;
+      w.resolve(line);
+      return false;
+    });
+  }
+
+  /** Waits for a log line (already seen ones count, unless `after` says from which index to look). */
+  waitFor(pred: (l: LogLine) => boolean, timeoutMs = 15_000, after = 0): Promise<LogLine> {
+    const seen = this.lines.slice(after).find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; last lines:\n${this.tail()}`));
+      }, timeoutMs);
+      const done = (l: LogLine) => {
+        clearTimeout(timer);
+        resolve(l);
+      };
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      this.waiters.push({ pred, resolve: done, reject: fail });
+    });
+  }
+
+  waitEvent(event: string, extra: (l: LogLine) => boolean = () => true, timeoutMs = 15_000, after = 0): Promise<LogLine> {
+    return this.waitFor((l) => l.event === event && extra(l), timeoutMs, after);
+  }
+
+  /** Resolves when the master logged that all workers are ready. */
+  ready(timeoutMs = 20_000): Promise<LogLine> {
+    return this.waitEvent('master.ready', undefined, timeoutMs);
+  }
+
+  events(event: string): LogLine[] {
+    return this.lines.filter((l) => l.event === event);
+  }
+
+  /** Every worker pid the master ever forked. */
+  forkedPids(): number[] {
+    return this.events('worker.fork').map((l) => l.pid as number);
+  }
+
+  /** Pids of workers that are ready and have not begun to leave, per the log. */
+  servingPids(): number[] {
+    const serving = new Set<number>();
+    for (const l of this.lines) {
+      if (l.event === 'worker.state' && l.to === 'ready') serving.add(l.pid as number);
+      if (l.event === 'worker.state' && l.to === 'draining') serving.delete(l.pid as number);
+      if (l.event === 'worker.exit') serving.delete(l.pid as number);
+    }
+    return [...serving];
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.exitCode === undefined) process.kill(this.pid, sig);
+  }
+
+  async waitExit(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`master did not exit within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  tail(n = 25): string {
+    return [...this.stdout.split('\n').slice(-n), '--- stderr ---', ...this.stderr.split('\n').slice(-10)].join('\n');
+  }
+
+  /** Kills the master and every worker it forked, by PID. */
+  kill(): void {
+    for (const pid of [this.pid, ...this.forkedPids()]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export function supervise(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Supervised {
+  return new Supervised(['--log-format', 'json', ...args], opts);
+}
+
+/** Kills everything every test started; call in afterEach. */
+export function killAll(): void {
+  for (const s of started) s.kill();
+  started.clear();
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until none of these pids is alive. */
+export async function waitGone(pids: number[], timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (pids.some(isAlive)) {
+    if (Date.now() > end) throw new Error(`still alive: ${pids.filter(isAlive).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
