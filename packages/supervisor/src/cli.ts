@@ -8,6 +8,7 @@ import { type RawOptions, resolveOptions } from './options.js';
 import { attachOutput } from './output.js';
 import { installSignals } from './signals.js';
 import { Supervisor } from './supervisor.js';
+import { FileWatcher } from './watch.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -104,12 +105,15 @@ function fail(message: string, code: number): never {
 async function runSupervisor(script: string, args: string[], cmd: Command): Promise<void> {
   const raw: RawOptions = { ...flagsOf(cmd), script, args };
   const options = resolveOptions(raw);
+  // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
+  const watcher = options.watch ? new FileWatcher(options) : null;
   const supervisor = new Supervisor(options);
   attachOutput(supervisor, options.logFormat);
   installSignals(supervisor);
   supervisor.once('stopped', (code) => process.exit(code));
   try {
     await supervisor.start();
+    await watcher?.start(supervisor);
   } catch (err) {
     if (err instanceof SuperviseError) fail(err.message, err.exitCode);
     throw err;
