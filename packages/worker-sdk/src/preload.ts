@@ -4,7 +4,6 @@
  * only when the master asks for a drain. Outside a supervise worker it does nothing.
  */
 import { ENV } from './protocol.js';
-import { getRuntime } from './runtime.js';
 
 if (process.env[ENV.worker] !== undefined && typeof process.send === 'function') {
   if (process.env[ENV.autoDrain] === '0') {
@@ -13,6 +12,8 @@ if (process.env[ENV.worker] !== undefined && typeof process.send === 'function')
     process.on('SIGINT', () => {});
     process.on('SIGHUP', () => {});
   } else {
+    // Required here, not imported at the top: with --no-auto-drain the engine must not even be loaded.
+    const { getRuntime } = require('./runtime.js') as typeof import('./runtime.js');
     getRuntime().attachPreload();
   }
 }

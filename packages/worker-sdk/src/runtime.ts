@@ -127,7 +127,13 @@ export class Runtime {
     // Node's cluster child exits with code 0 the instant the IPC channel drops, killing every request in
     // flight. Marking the exit as intended disarms that; our own listener drains, then exits.
     if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
-    process.on('disconnect', () => void this.drainAndExit('master-lost'));
+    process.on('disconnect', () => {
+      // The master held the other end of stdout/stderr: a log line written now would raise EPIPE and crash
+      // the worker with its requests in flight.
+      process.stdout.on('error', () => {});
+      process.stderr.on('error', () => {});
+      void this.drainAndExit('master-lost');
+    });
 
     // Ctrl+C and `kill -- -PGID` reach every process of the group at once: the master decides, not the worker.
     process.on('SIGINT', () => {});

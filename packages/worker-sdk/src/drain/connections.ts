@@ -26,13 +26,27 @@ export interface Connection {
   /** Set when the drain itself closes the connection, to report why it closed. */
   cause: CloseCause | null;
   idleTimer: NodeJS.Timeout | null;
+  /** Seen upgraded once: by the time it closes its parser is gone either way, so remember it. */
+  upgraded: boolean;
 }
 
 /** `socket.parser` is set by node:http for the life of an HTTP/1 connection and cleared when it is upgraded. */
 export function isUpgraded(conn: Connection): boolean {
+  if (conn.upgraded) return true;
   if (conn.kind !== 'http') return false;
   const socket = conn.socket as Socket & { parser?: unknown };
-  return 'parser' in socket && socket.parser == null && !socket.destroyed;
+  conn.upgraded = 'parser' in socket && socket.parser == null && !socket.destroyed;
+  return conn.upgraded;
+}
+
+/**
+ * Which responses of a connection get `Connection: close` once the drain began: only the last one whose
+ * headers have not left. Marking an earlier pipelined response would close the socket under the ones
+ * queued behind it, and the client would have to guess which requests were lost.
+ */
+export function lastUnsent<R extends { headersSent: boolean }>(pending: readonly R[]): R | undefined {
+  const last = pending[pending.length - 1];
+  return last && !last.headersSent ? last : undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 
 import type { DrainStats } from '../protocol.js';
-import { type Connection, type ConnectionKind, idleCloseDelay, isUpgraded } from './connections.js';
+import { type Connection, type ConnectionKind, idleCloseDelay, isUpgraded, lastUnsent } from './connections.js';
 import { runBounded } from './bounded.js';
 
 /** A hook run when the drain starts: close what only the app can close cleanly (WebSockets, SSE, raw protocols). */
@@ -75,6 +75,8 @@ export class DrainEngine {
   private idleGraceMs = DEFAULT_IDLE_GRACE_MS;
   private lingerMs = DEFAULT_LINGER_MS;
   private onEmpty: (() => void) | null = null;
+  /** An HTTP/2 session node just created, waiting for its socket's event (see onSession). */
+  private newSession: Http2Session | null = null;
 
   get draining(): boolean {
     return this.isDraining;
@@ -99,8 +101,8 @@ export class DrainEngine {
     if (this.servers.has(server)) return;
     this.servers.add(server);
     // Observers only: each of these events already has node's own listener, adding ours changes nothing.
-    if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
     if (kindOf(server) === 'http2') server.on('session', this.onSession);
+    if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
     if (this.isDraining) this.stopAccepting(server);
   }
 
@@ -132,15 +134,27 @@ export class DrainEngine {
   };
 
   private readonly onSecureConnection = (socket: tls.TLSSocket): void => {
-    this.lookup(socket);
+    const conn = this.lookup(socket);
+    if (conn) this.adoptSession(conn);
   };
 
+  /**
+   * `session.socket` is a proxy that is neither a map key nor destroyable. Node creates the session inside its
+   * own 'connection' (h2c) or 'secureConnection' (h2) listener, and the next thing that runs in the same tick
+   * is our view of that socket (the net.server.socket channel, or our 'secureConnection' listener, registered
+   * after node's): that is where the session is attached to its connection.
+   */
   private readonly onSession = (session: Http2Session): void => {
-    const conn = session.socket ? this.lookup(session.socket as net.Socket) : undefined;
-    if (!conn) return;
+    this.newSession = session;
+  };
+
+  private adoptSession(conn: Connection): void {
+    const session = this.newSession;
+    this.newSession = null;
+    if (!session || conn.kind !== 'http2' || session.socket?.remotePort !== conn.socket.remotePort) return;
     conn.session = session;
     if (this.isDraining && this.sdkInCharge) session.close();
-  };
+  }
 
   private readonly onRequestStart = (message: unknown): void => {
     const { response, socket, server } = message as {
@@ -160,6 +174,8 @@ export class DrainEngine {
         clearTimeout(conn.idleTimer);
         conn.idleTimer = null;
       }
+      // A pipelined request behind others becomes the last one: the earlier responses keep the socket open.
+      for (const earlier of conn.pending) if (earlier !== response) unmarkLast(earlier);
       markLast(response);
     }
   };
@@ -205,9 +221,11 @@ export class DrainEngine {
       session: null,
       cause: null,
       idleTimer: null,
+      upgraded: false,
     };
     this.conns.set(socket, conn);
     socket.once('close', () => this.forget(conn));
+    if (conn.kind === 'http2') this.adoptSession(conn);
     if (this.isDraining) this.beginDrain(conn);
     return conn;
   }
@@ -229,7 +247,7 @@ export class DrainEngine {
       case 'forced':
         break;
       default:
-        if (conn.kind !== 'http' || conn.session) this.stats.closedLongLived++;
+        if (conn.kind !== 'http' || conn.upgraded) this.stats.closedLongLived++;
         else this.stats.finished++;
     }
     if (this.conns.size === 0 && this.onEmpty) this.onEmpty();
@@ -277,7 +295,8 @@ export class DrainEngine {
     if (conn.kind === 'http') {
       if (isUpgraded(conn)) return; // the app's drain hooks close it, or the deadline does
       if (conn.pending.length > 0) {
-        for (const response of conn.pending) markLast(response);
+        const last = lastUnsent(conn.pending);
+        if (last) markLast(last);
       } else {
         this.scheduleIdleClose(conn);
       }
@@ -339,7 +358,17 @@ export class DrainEngine {
   }
 }
 
+const marked = new WeakSet<http.ServerResponse>();
+
 /** Makes this response the last one on its connection, if its headers have not left yet. */
 function markLast(response: http.ServerResponse): void {
-  if (!response.headersSent) response.setHeader('Connection', 'close');
+  if (response.headersSent || marked.has(response)) return;
+  marked.add(response);
+  response.setHeader('Connection', 'close');
+}
+
+/** Undoes markLast (a pipelined request arrived behind this response), never an app's own header. */
+function unmarkLast(response: http.ServerResponse): void {
+  if (response.headersSent || !marked.delete(response)) return;
+  response.removeHeader('Connection');
 }
