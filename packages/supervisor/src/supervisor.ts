@@ -243,7 +243,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('worker:forked', this.info(w));
     w.on('state', (from: WorkerState, to: WorkerState) => {
       if (to === 'exited') return; // logged with its exit status below
-      const extra = to === 'draining' && w.drainReason ? { reason: w.drainReason } : {};
+      const extra =
+        to === 'draining' && w.drainReason
+          ? { reason: w.drainReason }
+          : // How this worker will drain: its own SDK, the preloaded engine, or disconnect + signals.
+            to === 'ready'
+            ? { drain: w.usesSdk ? 'sdk' : w.capable ? 'preload' : 'none' }
+            : {};
       this.log.info(
         { event: 'worker.state', from, to, ...fields(), ...extra },
         `worker ${w.pid} ${from} -> ${to}${w.drainReason && to === 'draining' ? ` (${w.drainReason})` : ''}`,
