@@ -300,7 +300,10 @@ export class FileWatcher {
       throw limit;
     }
     for (const err of startupErrors) this.onError(log, err);
-    const directories = Object.keys(watcher.getWatched()).length;
+    // chokidar also lists each root's parent: count only what is inside the roots.
+    const directories = Object.keys(watcher.getWatched()).filter((d) =>
+      this.roots.some((r) => d === r || d.startsWith(r.endsWith(path.sep) ? r : r + path.sep)),
+    ).length;
     log.info(
       {
         event: 'watch.ready',
@@ -310,8 +313,12 @@ export class FileWatcher {
         debounceMs: o.watchDebounceMs,
         durationMs: Date.now() - started,
       },
-      `watching ${this.roots.join(', ')} for changes (${directories} director${directories === 1 ? 'y' : 'ies'}` +
-        `${o.watchPoll ? ', polling' : ''})`,
+      `watching ${this.roots.join(', ')} for changes` +
+        (directories > 0 || o.watchPoll
+          ? ` (${[directories > 0 ? `${directories} director${directories === 1 ? 'y' : 'ies'}` : '', o.watchPoll ? 'polling' : '']
+              .filter(Boolean)
+              .join(', ')})`
+          : ''),
     );
   }
 
