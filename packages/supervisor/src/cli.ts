@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { addControlCommands } from './commands.js';
+import { findConfigFile, loadConfigFile, mergeOptions } from './config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
+import { startOperations } from './ops.js';
 import { type RawOptions, resolveOptions } from './options.js';
 import { attachOutput } from './output.js';
 import { installSignals } from './signals.js';
@@ -46,11 +49,11 @@ const FLAGS: Record<string, keyof RawOptions> = {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function buildProgram(run: (script: string, args: string[], cmd: Command) => Promise<void>): Command {
+function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {
   const program = new Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
     .version(pkg.version, '-v, --version')
-    .argument('<script>', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')
+    .argument('[script]', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')
     .argument('[args...]', 'arguments for the app, after --')
     .option('-w, --workers <n|max>', 'number of workers (default: available parallelism)')
     .option('--kill-timeout <ms>', 'a draining worker is SIGKILLed after this (default 30000)')
@@ -83,7 +86,8 @@ function buildProgram(run: (script: string, args: string[], cmd: Command) => Pro
     .option('--config <path>', 'config file (default: supervise.config.{json,js,mjs} in the working directory)')
     .showHelpAfterError(false)
     .allowExcessArguments(false)
-    .action(async (script: string, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
+    .action(async (script: string | undefined, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
+  addControlCommands(program);
   return program;
 }
 
@@ -102,8 +106,11 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function runSupervisor(script: string, args: string[], cmd: Command): Promise<void> {
-  const raw: RawOptions = { ...flagsOf(cmd), script, args };
+async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
+  // The config file gives defaults; the flags the user typed override it.
+  const configFile = findConfigFile(cmd.opts<{ config?: string }>().config);
+  const raw: RawOptions = mergeOptions(configFile ? await loadConfigFile(configFile) : {}, { ...flagsOf(cmd), script, args });
+  if (raw.script === undefined) throw new SuperviseError('ERR_USAGE', "missing required argument 'script' (or a config file that names it)");
   const options = resolveOptions(raw);
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
   const watcher = options.watch ? new FileWatcher(options) : null;
@@ -112,7 +119,9 @@ async function runSupervisor(script: string, args: string[], cmd: Command): Prom
   installSignals(supervisor);
   supervisor.once('stopped', (code) => process.exit(code));
   try {
+    const ops = await startOperations(supervisor, { defaultControl: true });
     await supervisor.start();
+    ops.started();
     await watcher?.start(supervisor);
   } catch (err) {
     if (err instanceof SuperviseError) fail(err.message, err.exitCode);
@@ -127,6 +136,8 @@ export async function main(argv: string[]): Promise<void> {
     writeErr: (s) => process.stderr.write(s),
     outputError: (s, write) => write(`supervise: ${s.replace(/^error: /, '').trim()}\n`),
   });
+  // Subcommands copy these settings when created, which was before they were set.
+  for (const sub of program.commands) sub.copyInheritedSettings(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+
+import { findConfigFile, loadConfigFile } from './config-file.js';
+import { type ControlRequest, discoverControlPath, sendRequest, type StatusReply } from './control.js';
+import { type ErrorCode, SuperviseError } from './errors.js';
+import { formatStatus } from './status-table.js';
+
+/**
+ * The client side of the control socket: `supervise status|reload|stop|scale`. The master is found by
+ * --control, else by the config file's `control`, else as the one master started from this directory.
+ */
+
+interface GlobalOpts {
+  control?: string;
+  config?: string;
+  json?: boolean;
+}
+
+async function controlPathFor(opts: GlobalOpts): Promise<string> {
+  if (opts.control) return opts.control;
+  const file = findConfigFile(opts.config);
+  if (file) {
+    const raw = await loadConfigFile(file);
+    if (typeof raw.control === 'string') return raw.control;
+  }
+  return discoverControlPath();
+}
+
+/** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
+async function request(opts: GlobalOpts, req: ControlRequest, onReply: (body: Record<string, unknown>) => void = () => {}): Promise<Record<string, unknown>[]> {
+  const file = await controlPathFor(opts);
+  const replies: Record<string, unknown>[] = [];
+  await sendRequest(file, req, (body) => {
+    if (body.ok === false) {
+      const code: ErrorCode = body.code === 'ERR_USAGE' ? 'ERR_USAGE' : 'ERR_CONTROL';
+      throw new SuperviseError(code, `${req.cmd}: ${String(body.error)}`);
+    }
+    replies.push(body);
+    onReply(body);
+  });
+  if (replies.length === 0) throw new SuperviseError('ERR_CONTROL', `${req.cmd}: the master closed the connection without an answer`);
+  return replies;
+}
+
+function optsOf(cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals<GlobalOpts>();
+}
+
+async function status(cmd: Command): Promise<void> {
+  const opts = optsOf(cmd);
+  const [reply] = await request(opts, { cmd: 'status' });
+  process.stdout.write(opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply as unknown as StatusReply));
+}
+
+interface RolloutReply {
+  generation: number;
+  outcome: 'done' | 'rolled-back' | 'aborted';
+  replaced: number;
+  durationMs: number;
+  failure?: { slot: number; pid: number; error: string };
+}
+
+async function reload(cmd: Command): Promise<void> {
+  const opts = optsOf(cmd);
+  const [reply] = await request(opts, { cmd: 'reload' });
+  const r = reply!.rollout as RolloutReply;
+  if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  if (r.outcome === 'done') {
+    if (!opts.json) process.stdout.write(`rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms\n`);
+    return;
+  }
+  const why =
+    r.outcome === 'rolled-back'
+      ? `rolled back after ${r.replaced} replaced: ${r.failure ? `worker ${r.failure.pid} (slot ${r.failure.slot}): ${r.failure.error}` : 'a new worker failed'}; the old workers keep serving`
+      : 'aborted: the master is stopping';
+  process.stderr.write(`supervise: rollout ${r.generation} ${why}\n`);
+  process.exitCode = 1;
+}
+
+async function stop(cmd: Command): Promise<void> {
+  let pid: unknown;
+  let exitCode: unknown;
+  await request(optsOf(cmd), { cmd: 'stop' }, (body) => {
+    if (body.stopping) pid = body.pid;
+    if (body.stopped) exitCode = body.exitCode;
+  });
+  const code = typeof exitCode === 'number' ? exitCode : null;
+  process.stdout.write(`master ${String(pid)} stopped${code === null ? '' : ` with exit code ${code}`}\n`);
+  if (code !== null && code !== 0) process.exitCode = 1;
+}
+
+async function scale(spec: string, cmd: Command): Promise<void> {
+  if (!/^\s*[+-]?\d+\s*$/.test(spec)) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n or -n, got "${spec}"`);
+  const [reply] = await request(optsOf(cmd), { cmd: 'scale', target: spec.trim() });
+  process.stdout.write(`scaled from ${String(reply!.from)} to ${String(reply!.to)} workers\n`);
+}
+
+export function addControlCommands(program: Command): void {
+  const socketHelp = 'control socket of the master (default: the one started from this directory)';
+  program
+    .command('status')
+    .description('show the workers of a running master')
+    .option('--control <path>', socketHelp)
+    .option('--json', 'print the status as JSON')
+    .action((_opts: unknown, cmd: Command) => status(cmd));
+  program
+    .command('reload')
+    .description('rolling restart; waits for it, exits 1 if it rolled back')
+    .option('--control <path>', socketHelp)
+    .option('--json', 'print the rollout summary as JSON')
+    .action((_opts: unknown, cmd: Command) => reload(cmd));
+  program
+    .command('stop')
+    .description('graceful stop; waits until the master has exited')
+    .option('--control <path>', socketHelp)
+    .action((_opts: unknown, cmd: Command) => stop(cmd));
+  program
+    .command('scale')
+    .description('set the number of workers: n, +n or -n')
+    .argument('<n>', 'a count, or +n / -n relative to the current one')
+    .option('--control <path>', socketHelp)
+    .action((spec: string, _opts: unknown, cmd: Command) => scale(spec, cmd));
+}

@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { SuperviseError } from './errors.js';
+import { parseCount, parseDuration, parseEnv, parseWorkers, type RawOptions, type SupervisorOptions } from './options.js';
+
+/**
+ * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
+ * `args`. Checked key by key here, so that an error names the key the user wrote in the file; the merged
+ * options are then validated as a whole by resolveOptions, like flags.
+ */
+
+export const CONFIG_NAMES = ['supervise.config.json', 'supervise.config.js', 'supervise.config.mjs'] as const;
+
+type Check = (value: unknown, key: string) => void;
+
+function bad(key: string, what: string, value: unknown): never {
+  const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+  throw new SuperviseError('ERR_CONFIG', `${key} must be ${what}, got ${shown}`);
+}
+
+const duration = (allowZero = true): Check => (v, k) => void parseDuration(v, k, { allowZero });
+const count = (min = 0, max?: number): Check => (v, k) => void parseCount(v, k, max === undefined ? { min } : { min, max });
+const bool: Check = (v, k) => {
+  if (typeof v !== 'boolean') bad(k, 'true or false', v);
+};
+const text: Check = (v, k) => {
+  if (typeof v !== 'string' || v === '') bad(k, 'a non-empty string', v);
+};
+const textOrNull: Check = (v, k) => {
+  if (v !== null) text(v, k);
+};
+const textList: Check = (v, k) => {
+  if (!(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))) bad(k, 'a string or a list of strings', v);
+};
+const oneOf =
+  (...allowed: string[]): Check =>
+  (v, k) => {
+    if (typeof v !== 'string' || !allowed.includes(v)) bad(k, `one of ${allowed.join(', ')}`, v);
+  };
+
+/** Every option has a check: adding an option to SupervisorOptions without one here does not compile. */
+const CHECKS: Record<keyof SupervisorOptions, Check> = {
+  script: text,
+  args: (v, k) => {
+    if (!(Array.isArray(v) && v.every((x) => typeof x === 'string'))) bad(k, 'a list of strings', v);
+  },
+  workers: (v, k) => void parseWorkers(v, k),
+  cwd: text,
+  env: (v, k) => {
+    const scalar = (x: unknown) => ['string', 'number', 'boolean'].includes(typeof x);
+    if (Array.isArray(v)) parseEnv(v);
+    else if (!(typeof v === 'object' && v !== null && Object.values(v).every(scalar))) {
+      bad(k, 'an object of strings (or a list of "KEY=VALUE")', v);
+    }
+  },
+  nodeArgs: textList,
+  killTimeoutMs: duration(false),
+  drainTimeoutMs: duration(),
+  readyTimeoutMs: duration(false),
+  autoDrain: bool,
+  surge: count(1, 1024),
+  restartDelayMs: duration(),
+  restartDelayMaxMs: duration(),
+  stableUptimeMs: duration(),
+  crashLimit: count(1),
+  crashWindowMs: duration(false),
+  watchdogTimeoutMs: duration(),
+  heartbeatMs: duration(),
+  maxMemoryMb: count(),
+  maxRequests: count(),
+  maxAgeMs: duration(),
+  watch: (v, k) => {
+    if (typeof v !== 'boolean') textList(v, k);
+  },
+  ignore: textList,
+  watchDebounceMs: duration(),
+  watchPoll: bool,
+  control: textOrNull,
+  pidFile: textOrNull,
+  healthPort: (v, k) => {
+    if (v !== null) parseCount(v, k, { min: 0, max: 65535 });
+  },
+  logLevel: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  logFormat: oneOf('json', 'pretty'),
+};
+
+export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof SupervisorOptions)[];
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggest(key: string): string {
+  const lower = key.toLowerCase().replace(/[-_]/g, '');
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of CONFIG_KEYS) {
+    const d = distance(lower, k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
+}
+
+/**
+ * Checks a config object and returns it as RawOptions, with relative paths made absolute against `dir` (the
+ * file's directory): a config file means the same thing from wherever supervise is started.
+ */
+export function validateConfig(value: unknown, dir: string): RawOptions {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SuperviseError('ERR_CONFIG', 'must contain an object of options');
+  }
+  const raw: RawOptions = {};
+  for (const [key, v] of Object.entries(value)) {
+    const check = (CHECKS as Record<string, Check | undefined>)[key];
+    if (!Object.hasOwn(CHECKS, key) || !check) {
+      throw new SuperviseError('ERR_CONFIG', `unknown key "${key}"${suggest(key)}`);
+    }
+    if (v === undefined) continue;
+    try {
+      check(v, key);
+    } catch (err) {
+      if (err instanceof SuperviseError) throw new SuperviseError('ERR_CONFIG', err.message);
+      throw err;
+    }
+    raw[key as keyof SupervisorOptions] = v;
+  }
+  const abs = (p: unknown, base: string) => (typeof p === 'string' ? path.resolve(base, p) : p);
+  if (raw.cwd !== undefined) raw.cwd = abs(raw.cwd, dir);
+  if (raw.script !== undefined) raw.script = abs(raw.script, (raw.cwd as string | undefined) ?? dir);
+  for (const key of ['control', 'pidFile'] as const) if (raw[key] !== undefined) raw[key] = abs(raw[key], dir);
+  if (typeof raw.watch === 'string' || Array.isArray(raw.watch)) {
+    raw.watch = (Array.isArray(raw.watch) ? raw.watch : [raw.watch]).map((p) => path.resolve(dir, String(p)));
+  }
+  return raw;
+}
+
+function oneLine(message: string): string {
+  const line = message.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+/** Finds the config file: the one given, or the one supervise.config.* in `cwd`; null when there is none. */
+export function findConfigFile(explicit: string | undefined, cwd = process.cwd()): string | null {
+  if (explicit !== undefined) {
+    const file = path.resolve(cwd, explicit);
+    if (!existsSync(file)) throw new SuperviseError('ERR_CONFIG', `--config: no such file: ${file}`);
+    return file;
+  }
+  const found = CONFIG_NAMES.map((n) => path.join(cwd, n)).filter((f) => existsSync(f));
+  if (found.length > 1) {
+    throw new SuperviseError('ERR_CONFIG', `several config files in ${cwd} (${found.map((f) => path.basename(f)).join(', ')}): keep one, or pass --config`);
+  }
+  return found[0] ?? null;
+}
+
+/** Reads and checks a config file; every error is one line that starts with the file's name. */
+export async function loadConfigFile(file: string): Promise<RawOptions> {
+  const name = path.basename(file);
+  let value: unknown;
+  try {
+    if (file.endsWith('.json')) {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } else if (/\.(c|m)?js$/.test(file)) {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      value = mod.default ?? mod;
+    } else {
+      throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
+    }
+    return validateConfig(value, path.dirname(file));
+  } catch (err) {
+    const why = err instanceof SyntaxError && file.endsWith('.json') ? `invalid JSON: ${err.message}` : err instanceof Error ? err.message : String(err);
+    throw new SuperviseError('ERR_CONFIG', oneLine(`${name}: ${why}`));
+  }
+}
+
+/** The options a run uses: the file's, overridden by the flags the user gave. */
+export function mergeOptions(file: RawOptions, flags: RawOptions): RawOptions {
+  const merged: RawOptions = { ...file };
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    if (key === 'args' && Array.isArray(value) && value.length === 0 && file.args !== undefined) continue;
+    merged[key as keyof SupervisorOptions] = value;
+  }
+  return merged;
+}

@@ -1,0 +1,383 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { SuperviseError } from './errors.js';
+import { rssBytes } from './memory.js';
+import type { Supervisor, WorkerInfo } from './supervisor.js';
+
+/**
+ * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
+ * the file system's: the socket is 0600 inside a 0700 directory owned by the master's user (Node exposes no
+ * SO_PEERCRED, so the peer's uid cannot be checked in-process; root can always connect).
+ */
+
+export type ControlRequest =
+  | { cmd: 'status' }
+  | { cmd: 'reload' }
+  | { cmd: 'stop' }
+  | { cmd: 'scale'; target: string };
+
+export interface MasterStatus {
+  pid: number;
+  phase: string;
+  script: string;
+  cwd: string;
+  generation: number;
+  workers: number;
+  ready: number;
+  rollout: boolean;
+  uptimeMs: number;
+  rssBytes: number;
+  node: string;
+}
+
+export type WorkerStatus = WorkerInfo & { rssBytes: number | null };
+
+export interface StatusReply {
+  ok: true;
+  master: MasterStatus;
+  workers: WorkerStatus[];
+}
+
+export interface ErrorReply {
+  ok: false;
+  code: string;
+  error: string;
+}
+
+/** Longest path a Unix socket accepts on Linux (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+const MAX_LINE = 64 * 1024;
+
+const uid = (): number | null => (typeof process.getuid === 'function' ? process.getuid() : null);
+
+/** Where default sockets live: per user, never shared. */
+export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'supervise') : path.join(os.tmpdir(), `supervise-${uid() ?? 'user'}`);
+}
+
+/** Masters started from the same directory share this prefix, so `supervise status` run there finds them. */
+function dirKey(cwd: string): string {
+  let real = cwd;
+  try {
+    real = realpathSync(cwd);
+  } catch {
+    // a deleted cwd still has a name
+  }
+  return createHash('sha256').update(real).digest('hex').slice(0, 12);
+}
+
+export function defaultControlPath(cwd = process.cwd(), pid = process.pid, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(controlDir(env), `${dirKey(cwd)}-${pid}.sock`);
+}
+
+/** Creates the directory 0700, or checks that an existing one is ours and private (tightening it if it is ours). */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const me = uid();
+  if (!st.isDirectory()) throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not a directory`);
+  if (me !== null && st.uid !== me) {
+    throw new SuperviseError('ERR_CONTROL', `control directory ${dir} belongs to uid ${st.uid}, not to this user: refusing to use it`);
+  }
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The socket of the one master started from `cwd`. Sockets of dead masters (SIGKILLed, so they could not
+ * clean up) are removed on the way.
+ */
+export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+  const dir = controlDir(env);
+  const prefix = `${dirKey(cwd)}-`;
+  let names: string[] = [];
+  try {
+    const st = lstatSync(dir);
+    const me = uid();
+    if (!st.isDirectory() || (me !== null && st.uid !== me)) throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not ours: refusing to use it`);
+    names = readdirSync(dir);
+  } catch (err) {
+    if (err instanceof SuperviseError) throw err;
+  }
+  const live: { pid: number; file: string }[] = [];
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /-(\d+)\.sock$/.exec(name) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const file = path.join(dir, name);
+    if (isAlive(pid)) live.push({ pid, file });
+    else {
+      try {
+        unlinkSync(file);
+      } catch {
+        // someone else cleaned it
+      }
+    }
+  }
+  if (live.length === 0) {
+    throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} (pass --control <path> to name its socket)`);
+  }
+  if (live.length > 1) {
+    throw new SuperviseError(
+      'ERR_CONTROL',
+      `${live.length} masters were started from ${cwd} (pids ${live.map((l) => l.pid).join(', ')}): pass --control ${live[0]!.file}`,
+    );
+  }
+  return live[0]!.file;
+}
+
+function checkPathLength(file: string): void {
+  if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
+    throw new SuperviseError('ERR_USAGE', `--control: socket path is too long (${Buffer.byteLength(file)} bytes, at most ${MAX_SOCKET_PATH}): ${file}`);
+  }
+}
+
+/** Resolves when something answers on the socket, false when nothing does (a stale file). */
+function answers(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(file);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface ControlServer {
+  readonly path: string;
+  close(): Promise<void>;
+  /** Synchronous removal of the socket file, for process 'exit'. */
+  unlink(): void;
+}
+
+/** Listens on `file` (mode 0600) and serves the commands against `supervisor`. */
+export async function serveControl(supervisor: Supervisor, file: string, { privateDir = false } = {}): Promise<ControlServer> {
+  checkPathLength(file);
+  if (privateDir) ensurePrivateDir(path.dirname(file));
+  let existing: ReturnType<typeof lstatSync> | null = null;
+  try {
+    existing = lstatSync(file);
+  } catch {
+    // free
+  }
+  if (existing) {
+    if (!existing.isSocket()) throw new SuperviseError('ERR_USAGE', `--control: ${file} exists and is not a socket`);
+    if (await answers(file)) throw new SuperviseError('ERR_USAGE', `--control: ${file} is in use by another running master`);
+    unlinkSync(file);
+  }
+
+  const server = net.createServer((socket) => handleConnection(supervisor, socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new SuperviseError('ERR_USAGE', `--control: cannot listen on ${file}: ${err.code ?? err.message}`)),
+    );
+    // The bind happens synchronously inside listen(): the umask makes the socket 0600 from its first instant.
+    const previous = process.umask(0o177);
+    try {
+      server.listen(file, () => resolve());
+    } finally {
+      process.umask(previous);
+    }
+  });
+  chmodSync(file, 0o600);
+  // The workers keep the master alive; a library user's process must not be held open by the socket.
+  server.unref();
+  let removed = false;
+  const unlink = () => {
+    if (removed) return;
+    removed = true;
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    path: file,
+    unlink,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        unlink();
+      }),
+  };
+}
+
+function reply(socket: net.Socket, body: object): void {
+  if (!socket.destroyed) socket.write(`${JSON.stringify(body)}\n`);
+}
+
+function errorReply(err: unknown): ErrorReply {
+  if (err instanceof SuperviseError) return { ok: false, code: err.code, error: err.message };
+  return { ok: false, code: 'ERR_INTERNAL', error: err instanceof Error ? err.message : String(err) };
+}
+
+function handleConnection(supervisor: Supervisor, socket: net.Socket): void {
+  socket.setEncoding('utf8');
+  let buffer = '';
+  let handled = false;
+  socket.on('error', () => {});
+  socket.on('data', (chunk: string) => {
+    if (handled) return;
+    buffer += chunk;
+    const nl = buffer.indexOf('\n');
+    if (nl < 0) {
+      if (buffer.length > MAX_LINE) socket.destroy();
+      return;
+    }
+    handled = true;
+    let request: ControlRequest;
+    try {
+      request = JSON.parse(buffer.slice(0, nl)) as ControlRequest;
+    } catch {
+      reply(socket, { ok: false, code: 'ERR_CONTROL', error: 'bad request: not JSON' } satisfies ErrorReply);
+      socket.end();
+      return;
+    }
+    supervisor.log.info({ event: 'control.command', cmd: request.cmd }, `control: ${request.cmd}`);
+    void run(supervisor, socket, request).then(
+      (body) => {
+        if (body) {
+          reply(socket, body);
+          socket.end();
+        }
+      },
+      (err: unknown) => {
+        reply(socket, errorReply(err));
+        socket.end();
+      },
+    );
+  });
+}
+
+/** Runs one command; resolves with the final reply, or null when the command answers by itself (stop). */
+async function run(supervisor: Supervisor, socket: net.Socket, request: ControlRequest): Promise<object | null> {
+  switch (request.cmd) {
+    case 'status':
+      return status(supervisor);
+    case 'reload': {
+      if (supervisor.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
+      const summary = await supervisor.reload('control');
+      const failure = summary.failure
+        ? {
+            slot: summary.failure.slot,
+            pid: summary.failure.worker.pid,
+            error: summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
+          }
+        : undefined;
+      return { ok: true, rollout: { ...summary, failure } };
+    }
+    case 'scale': {
+      const before = supervisor.options.workers;
+      const target = scaleTarget(request.target, before);
+      await supervisor.scale(target);
+      return { ok: true, from: before, to: target };
+    }
+    case 'stop': {
+      // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
+      supervisor.prependOnceListener('stopped', (exitCode) => reply(socket, { ok: true, stopped: true, exitCode }));
+      reply(socket, { ok: true, stopping: true, pid: process.pid });
+      void supervisor.stop();
+      return null;
+    }
+    default:
+      throw new SuperviseError('ERR_CONTROL', `unknown command "${String((request as { cmd: unknown }).cmd)}"`);
+  }
+}
+
+/** `n`, `+n` or `-n` against the current count. */
+export function scaleTarget(spec: string, current: number): number {
+  const m = /^\s*([+-]?)(\d+)\s*$/.exec(String(spec));
+  if (!m) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n or -n, got "${spec}"`);
+  const n = Number(m[2]);
+  const target = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n;
+  if (target < 1) throw new SuperviseError('ERR_USAGE', `scale: ${spec} would leave ${target} workers; at least 1 must run`);
+  if (target > 1024) throw new SuperviseError('ERR_USAGE', `scale: at most 1024 workers, got ${target}`);
+  return target;
+}
+
+async function status(supervisor: Supervisor): Promise<StatusReply> {
+  const workers = supervisor.status();
+  const rss = await Promise.all(workers.map((w) => rssBytes(w.pid)));
+  return {
+    ok: true,
+    master: {
+      pid: process.pid,
+      phase: supervisor.phase,
+      script: supervisor.options.script,
+      cwd: supervisor.options.cwd,
+      generation: supervisor.generation,
+      workers: supervisor.options.workers,
+      ready: supervisor.readyCount,
+      rollout: supervisor.rolloutRunning,
+      uptimeMs: Math.round(process.uptime() * 1000),
+      rssBytes: process.memoryUsage.rss(),
+      node: process.version,
+    },
+    workers: workers.map((w, i) => ({ ...w, rssBytes: rss[i] ?? null })),
+  };
+}
+
+// ---- client ----
+
+/**
+ * Sends one request and calls `onReply` for each line the master answers; resolves when the master closes
+ * the connection. Unreachable masters become ERR_CONTROL (exit 5).
+ */
+export function sendRequest(file: string, request: ControlRequest, onReply: (body: Record<string, unknown>) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(file);
+    let buffer = '';
+    let connected = false;
+    socket.setEncoding('utf8');
+    socket.once('connect', () => {
+      connected = true;
+      socket.write(`${JSON.stringify(request)}\n`);
+    });
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          onReply(JSON.parse(line) as Record<string, unknown>);
+        } catch (err) {
+          if (err instanceof SyntaxError) continue;
+          socket.destroy();
+          reject(err);
+          return;
+        }
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (connected) {
+        // The master went away mid-answer (a stop ends with exactly that): the caller judges what it got.
+        resolve();
+        return;
+      }
+      const why =
+        err.code === 'ENOENT'
+          ? 'no such socket'
+          : err.code === 'ECONNREFUSED'
+            ? 'nothing listens on it (the master is gone)'
+            : err.code === 'EACCES'
+              ? 'permission denied (the master runs as another user)'
+              : (err.code ?? err.message);
+      reject(new SuperviseError('ERR_CONTROL', `cannot reach a supervise master at ${file}: ${why}`));
+    });
+    socket.on('close', () => resolve());
+  });
+}
