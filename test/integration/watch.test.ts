@@ -149,6 +149,17 @@ describe('supervise --watch', () => {
     expect(started.trigger).toBe('watch: version.js');
   });
 
+  it('a --watch path that does not exist, or a malformed --ignore, is a one-line usage error before any fork', async () => {
+    const dir = appDir();
+    for (const args of [['--watch', path.join(dir, 'nope')], ['--ignore', '{a', '--watch']]) {
+      const s = supervise([path.join(dir, 'server.js'), ...args]);
+      expect((await s.waitExit()).code).toBe(2);
+      expect(s.stderr.trim().split('\n')).toHaveLength(1);
+      expect(s.stderr).toMatch(/^supervise: --(watch: no such file or directory|ignore: not a valid pattern)/);
+      expect(s.forkedPids()).toEqual([]);
+    }
+  });
+
   it('a watch-triggered reload under a keep-alive load of 20 connections loses no request', async () => {
     const dir = appDir();
     const { s, port } = await start(dir, ['-w', '2']);
