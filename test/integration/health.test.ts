@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { get, until } from '../helpers/http.js';
+import { fixture, freePort, killAll, supervise } from '../helpers/supervise.js';
+
+afterEach(() => killAll());
+
+interface Probe {
+  at: number;
+  status: number;
+  phase: string;
+}
+
+/** Probes /health on fresh connections until stopped, the way a load balancer would. */
+function prober(port: number) {
+  const probes: Probe[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = await get(port, '/health', 2_000);
+        probes.push({ at: Date.now(), status: r.status, phase: (JSON.parse(r.body) as { phase: string }).phase });
+      } catch {
+        // not listening yet, or gone
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    probes,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+describe('--health-port', () => {
+  it('503 during the boot, 200 through a rollout, 503 while stopping', async () => {
+    const [port, healthPort] = [await freePort(), await freePort()];
+    const s = supervise([fixture('ops-app.js'), '-w', '2', '--health-port', String(healthPort)], {
+      env: { PORT: String(port), BOOT_DELAY_MS: '400' },
+    });
+    const p = prober(healthPort);
+    await s.ready();
+    const readyAt = Date.now();
+    await until(() => p.probes.some((x) => x.at > readyAt), 5_000, 'a probe after the boot');
+    // The endpoint listens before the first fork: the slow boot is seen as 503, then 200 for good.
+    const boot = p.probes.filter((x) => x.status === 503);
+    expect(boot.length).toBeGreaterThan(0);
+    expect(boot.every((x) => x.phase === 'starting' || x.phase === 'idle')).toBe(true);
+    const firstOk = p.probes.findIndex((x) => x.status === 200);
+    expect(p.probes.slice(firstOk).every((x) => x.status === 200)).toBe(true);
+
+    const lines = s.lines.length;
+    s.signal('SIGHUP');
+    const start = await s.waitEvent('rollout.start', undefined, 10_000, lines);
+    const startAt = Date.now();
+    const end = await s.waitEvent('rollout.end', undefined, 20_000, lines);
+    const endAt = Date.now();
+    expect(end.outcome).toBe('done');
+    expect(start.generation).toBe(2);
+    const during = p.probes.filter((x) => x.at >= startAt && x.at <= endAt);
+    expect(during.length).toBeGreaterThan(5);
+    expect(during.every((x) => x.status === 200)).toBe(true);
+
+    // A request in flight keeps the stop open long enough to see it.
+    const slow = get(port, '/slow?ms=1000');
+    await new Promise((r) => setTimeout(r, 100));
+    s.signal('SIGTERM');
+    await s.waitEvent('master.stopping');
+    const stoppingAt = Date.now();
+    await until(() => p.probes.some((x) => x.at > stoppingAt), 5_000, 'a probe during the stop');
+    const stopping = p.probes.filter((x) => x.at > stoppingAt);
+    expect(stopping.every((x) => x.status === 503 && x.phase === 'stopping')).toBe(true);
+    expect((await slow).status).toBe(200);
+    expect((await s.waitExit()).code).toBe(0);
+    await p.stop();
+  });
+});
