@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { type FSWatcher, watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 
 import { SuperviseError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -260,6 +260,8 @@ export class FileWatcher {
       }
     }
     const started = Date.now();
+    // Loaded here, so that a master without --watch does not carry chokidar.
+    const { watch } = await import('chokidar');
     this.collector = new ChangeCollector(o.watchDebounceMs, Math.max(10_000, o.watchDebounceMs * 10), (batch) =>
       this.onBatch(supervisor, batch),
     );
