@@ -4,7 +4,7 @@ export function readConfig(prefix, defaults, argv = process.argv.slice(2)) {
   const flags = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) continue;
+    if (!a.startsWith('--') || a === '--') continue;
     let [k, v] = a.slice(2).split('=', 2);
     if (v === undefined) v = argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'true';
     if (k === 'help') flags.help = 'true';

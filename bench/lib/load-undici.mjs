@@ -62,7 +62,7 @@ async function vu() {
       rec.start.push(s);
       rec.lat.push(epoch() - s);
       rec.status.push(0);
-      rec.errAt.push(s);
+      rec.errAt.push(epoch()); // when it failed
       // A refused connection fails in microseconds: pause so that the count is about time, not CPU speed.
       await sleep(cfg.errorPauseMs);
     }

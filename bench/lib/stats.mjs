@@ -19,13 +19,13 @@ export const RELOAD_GRACE_MS = 500;
 /**
  * Turns raw per-request records into the figures the bench prints.
  * rec: { start: number[], lat: number[], status: number[] (0 = failed, no response), errAt: number[] }
- * windows: [[startMs, endMs], ...] of the reloads (epoch ms); warmupUntil: requests that started before are
+ * windows: [[startMs, endMs], ...] of the reloads (epoch ms; errAt is when a request failed); warmupUntil: requests that started before are
  * left out of the steady figures; t0/t1: when the load ran.
  */
 export function analyze(rec, { windows = [], warmupUntil = 0, t0, t1 }) {
-  const inWindow = (t) => {
+  const inWindow = (t, end = t) => {
     for (let w = 0; w < windows.length; w++) {
-      if (t >= windows[w][0] && t <= windows[w][1] + RELOAD_GRACE_MS) return w;
+      if (end >= windows[w][0] && t <= windows[w][1] + RELOAD_GRACE_MS) return w;
     }
     return -1;
   };
@@ -39,7 +39,8 @@ export function analyze(rec, { windows = [], warmupUntil = 0, t0, t1 }) {
     if (st === 0) continue; // failures are counted apart
     if (st >= 200 && st < 300) ok++;
     else non2xx++;
-    const w = inWindow(rec.start[i]);
+    // A request that overlaps a reload (+ grace) counts as "during the reload".
+    const w = inWindow(rec.start[i], rec.start[i] + rec.lat[i]);
     if (w >= 0) reload.push(rec.lat[i]);
     else if (rec.start[i] >= warmupUntil) {
       steady.push(rec.lat[i]);
@@ -60,10 +61,12 @@ export function analyze(rec, { windows = [], warmupUntil = 0, t0, t1 }) {
   // Where the failures fell, relative to each reload's start.
   const perWindow = windows.map(() => ({ n: 0, firstMs: null, lastMs: null }));
   let outside = 0;
+  const outsideAt = [];
   for (const t of rec.errAt) {
     const w = inWindow(t);
     if (w < 0) {
       outside++;
+      if (outsideAt.length < 20) outsideAt.push(Math.round(t - t0));
       continue;
     }
     const pw = perWindow[w];
@@ -87,6 +90,7 @@ export function analyze(rec, { windows = [], warmupUntil = 0, t0, t1 }) {
     p99Ratio: p99s && p99r !== null ? round(p99r / p99s, 2) : null,
     failuresPerReload: perWindow,
     failuresOutsideReloads: outside,
+    failuresOutsideAtMs: outsideAt,
   };
 }
 
