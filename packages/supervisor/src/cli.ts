@@ -43,6 +43,7 @@ const FLAGS: Record<string, keyof RawOptions> = {
   control: 'control',
   pidFile: 'pidFile',
   healthPort: 'healthPort',
+  healthHost: 'healthHost',
   logLevel: 'logLevel',
   logFormat: 'logFormat',
 };
@@ -80,7 +81,8 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .option('--max-age <duration>', 'recycle a worker older than this, e.g. 6h (default 0: off)')
     .option('--control <path>', 'control socket path')
     .option('--pid-file <path>', "write the master's pid to this file")
-    .option('--health-port <port>', 'serve /health on 127.0.0.1 for load balancers')
+    .option('--health-port <port>', 'serve /health (200 at full capacity, else 503) for load balancers and probes')
+    .option('--health-host <address>', 'address of the health endpoint (default 127.0.0.1; 0.0.0.0 in a container)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .addOption(new Option('--log-format <format>', 'json or pretty (default: pretty in a terminal)').choices(['json', 'pretty']))
     .option('--config <path>', 'config file (default: supervise.config.{json,js,mjs} in the working directory)')

@@ -82,6 +82,7 @@ const CHECKS: Record<keyof SupervisorOptions, Check> = {
   healthPort: (v, k) => {
     if (v !== null) parseCount(v, k, { min: 0, max: 65535 });
   },
+  healthHost: text,
   logLevel: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   logFormat: oneOf('json', 'pretty'),
 };

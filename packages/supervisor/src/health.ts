@@ -73,7 +73,7 @@ export async function serveHealth(supervisor: Supervisor, port: number, host = '
       reject(
         err.code === 'EADDRINUSE'
           ? new SuperviseError('ERR_PORT_IN_USE', `--health-port ${port} is already in use (EADDRINUSE)`)
-          : new SuperviseError('ERR_USAGE', `--health-port ${port}: cannot listen: ${err.code ?? err.message}`),
+          : new SuperviseError('ERR_USAGE', `--health-host ${host} --health-port ${port}: cannot listen: ${err.code ?? err.message}`),
       ),
     );
     server.listen(port, host, () => resolve());

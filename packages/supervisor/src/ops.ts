@@ -45,8 +45,8 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
       supervisor.log.info({ event: 'control.listening', path: control.path }, `control socket ${control.path}`);
     }
     if (o.healthPort !== null) {
-      health = await serveHealth(supervisor, o.healthPort);
-      supervisor.log.info({ event: 'health.listening', port: health.port }, `health endpoint http://127.0.0.1:${health.port}/health`);
+      health = await serveHealth(supervisor, o.healthPort, o.healthHost);
+      supervisor.log.info({ event: 'health.listening', host: o.healthHost, port: health.port }, `health endpoint http://${o.healthHost.includes(':') ? `[${o.healthHost}]` : o.healthHost}:${health.port}/health`);
     }
   } catch (err) {
     await control?.close();

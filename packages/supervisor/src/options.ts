@@ -38,6 +38,8 @@ export interface SupervisorOptions {
   control: string | null;
   pidFile: string | null;
   healthPort: number | null;
+  /** Where the health endpoint listens: loopback unless a probe comes from outside (Kubernetes: 0.0.0.0). */
+  healthHost: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -202,6 +204,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     control: raw.control === undefined || raw.control === null ? null : path.resolve(cwd, String(raw.control)),
     pidFile: raw.pidFile === undefined || raw.pidFile === null ? null : path.resolve(cwd, String(raw.pidFile)),
     healthPort,
+    healthHost: raw.healthHost === undefined || raw.healthHost === '' ? '127.0.0.1' : String(raw.healthHost),
     logLevel,
     logFormat,
   };
