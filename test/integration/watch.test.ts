@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { get, load, until } from '../helpers/http.js';
-import { fixture, freePort, killAll, type LogLine, supervise, type Supervised } from '../helpers/supervise.js';
+import { CLI, fixture, freePort, killAll, type LogLine, supervise, type Supervised, waitGone } from '../helpers/supervise.js';
 
 const dirs: string[] = [];
 afterEach(() => killAll());
@@ -158,6 +159,28 @@ describe('supervise --watch', () => {
       expect(s.stderr).toMatch(/^supervise: --(watch: no such file or directory|ignore: not a valid pattern)/);
       expect(s.forkedPids()).toEqual([]);
     }
+  });
+
+  // A user namespace has its own inotify limit: lowering it there reproduces ENOSPC without touching the host's.
+  const LIMIT = 'echo 20 > /proc/sys/user/max_inotify_watches';
+  const canLimit = process.platform === 'linux' && spawnSync('unshare', ['-U', '-r', 'sh', '-c', LIMIT]).status === 0;
+
+  it.skipIf(!canLimit)('the inotify limit (ENOSPC) at start: one line on how to raise it or use --watch-poll, exit 2', async () => {
+    const dir = appDir();
+    for (let i = 0; i < 40; i++) fs.mkdirSync(path.join(dir, `d${i}`));
+    const port = await freePort();
+    const run = spawnSync(
+      'unshare',
+      ['-U', '-r', 'sh', '-c', `${LIMIT} && exec "$0" "$@"`, process.execPath, CLI, path.join(dir, 'server.js'), '-w', '1',
+        '--log-format', 'json', '--watch'],
+      { env: { ...process.env, PORT: String(port) }, encoding: 'utf8', timeout: 15_000 },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^supervise: .*ENOSPC.*max_user_watches.*--watch-poll$/)]);
+    // The workers saw their master go and drained themselves.
+    const pids = run.stdout.split('\n').filter((l) => l.includes('"worker.fork"')).map((l) => (JSON.parse(l) as LogLine).pid as number);
+    expect(pids).toHaveLength(1);
+    await waitGone(pids, 5_000);
   });
 
   it('a watch-triggered reload under a keep-alive load of 20 connections loses no request', async () => {
