@@ -95,10 +95,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/**
- * The socket of the one master started from `cwd`. Sockets of dead masters (SIGKILLed, so they could not
- * clean up) are removed on the way.
- */
+/** The socket of the one master started from `cwd`. */
 export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
   const dir = controlDir(env);
   const prefix = `${dirKey(cwd)}-`;
@@ -111,9 +108,24 @@ export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv 
   } catch (err) {
     if (err instanceof SuperviseError) throw err;
   }
+  const live = sweep(dir, names).filter((s) => path.basename(s.file).startsWith(prefix));
+  if (live.length === 0) {
+    throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} (pass --control <path> to name its socket)`);
+  }
+  if (live.length > 1) {
+    throw new SuperviseError(
+      'ERR_CONTROL',
+      `${live.length} masters were started from ${cwd} (pids ${live.map((l) => l.pid).join(', ')}): pass --control ${live[0]!.file}`,
+    );
+  }
+  return live[0]!.file;
+}
+
+/** The sockets of live masters in `dir`; those of dead ones (SIGKILLed, so they could not clean up) are removed. */
+function sweep(dir: string, names: string[]): { pid: number; file: string }[] {
   const live: { pid: number; file: string }[] = [];
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /-(\d+)\.sock$/.exec(name) : null;
+    const m = /^[0-9a-f]{12}-(\d+)\.sock$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     const file = path.join(dir, name);
@@ -126,16 +138,7 @@ export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv 
       }
     }
   }
-  if (live.length === 0) {
-    throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} (pass --control <path> to name its socket)`);
-  }
-  if (live.length > 1) {
-    throw new SuperviseError(
-      'ERR_CONTROL',
-      `${live.length} masters were started from ${cwd} (pids ${live.map((l) => l.pid).join(', ')}): pass --control ${live[0]!.file}`,
-    );
-  }
-  return live[0]!.file;
+  return live;
 }
 
 function checkPathLength(file: string): void {
@@ -166,7 +169,10 @@ export interface ControlServer {
 /** Listens on `file` (mode 0600) and serves the commands against `supervisor`. */
 export async function serveControl(supervisor: Supervisor, file: string, { privateDir = false } = {}): Promise<ControlServer> {
   checkPathLength(file);
-  if (privateDir) ensurePrivateDir(path.dirname(file));
+  if (privateDir) {
+    ensurePrivateDir(path.dirname(file));
+    sweep(path.dirname(file), readdirSync(path.dirname(file)));
+  }
   let existing: ReturnType<typeof lstatSync> | null = null;
   try {
     existing = lstatSync(file);
