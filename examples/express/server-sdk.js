@@ -16,6 +16,7 @@ app.get('/ready', sdk.readinessHandler());
 app.get('/', (_req, res) => res.send(`${process.pid}\n`));
 app.get('/slow', (req, res) => {
   const ms = Math.min(Number(req.query.ms) || 1000, 120_000);
+  console.log(`slow request: ${ms} ms`);
   setTimeout(() => res.send(`slow ${ms} ${process.pid}\n`), ms);
 });
 

@@ -23,6 +23,7 @@ fastify.get('/ready', (req, reply) => {
 fastify.get('/', async () => `${process.pid}\n`);
 fastify.get('/slow', async (req) => {
   const ms = Math.min(Number(req.query.ms) || 1000, 120_000);
+  console.log(`slow request: ${ms} ms`);
   await new Promise((resolve) => setTimeout(resolve, ms));
   return `slow ${ms} ${process.pid}\n`;
 });

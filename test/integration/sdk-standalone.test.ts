@@ -167,7 +167,7 @@ describe('standalone SDK app: SIGTERM drains every HTTP/1 connection, then exits
   it('an idle keep-alive socket is closed (FIN, no reset) within the idle grace, not after keepAliveTimeout', () => {
     const { closed } = outcome.idle as { closed: { at: number; error: string | null } };
     expect(closed.error).toBeNull();
-    expect(closed.at - sigtermAt).toBeLessThan(1_500);
+    expect(closed.at - sigtermAt).toBeLessThan(2_500);
   });
 
   it('exits 0 once the slowest request is done, and reports the drain', () => {

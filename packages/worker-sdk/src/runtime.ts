@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 
-import { DrainEngine } from './drain/engine.js';
+import { DEFAULT_IDLE_GRACE_MS, DrainEngine } from './drain/engine.js';
 import {
   type DrainReason,
   type DrainStats,
@@ -41,7 +41,7 @@ export class Runtime {
   readonly supervised = typeof process.send === 'function' && process.env[ENV.worker] !== undefined;
   readonly settings: RuntimeSettings = {
     drainTimeoutMs: envNumber(ENV.drainTimeout) ?? DEFAULT_STANDALONE_DRAIN_MS,
-    idleGraceMs: 500,
+    idleGraceMs: DEFAULT_IDLE_GRACE_MS,
     hookTimeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
   };
 

@@ -24,7 +24,12 @@ export interface DrainOptions {
   lingerMs?: number;
 }
 
-const DEFAULT_IDLE_GRACE_MS = 500;
+/**
+ * Long enough that a busy client's socket is never idle that long, even when the client's event loop
+ * stalls for a moment under load (a stalled client reads our FIN after it wrote its next request: a lost
+ * request); short enough that a truly idle socket does not hold the drain anywhere near keepAliveTimeout.
+ */
+export const DEFAULT_IDLE_GRACE_MS = 1000;
 const DEFAULT_LINGER_MS = 1000;
 
 type SocketWithParent = net.Socket & { _parent?: net.Socket | null };

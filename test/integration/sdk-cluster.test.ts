@@ -1,0 +1,82 @@
+/**
+ * SDK apps under the master: WebSocket close codes, master loss, and a fresh connection during a drain.
+ */
+import { createRequire } from 'node:module';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { get, pidsAnswering } from '../helpers/http.js';
+import { example, freePort, killAll, supervise, waitGone } from '../helpers/supervise.js';
+
+afterEach(() => killAll());
+
+// The ws client comes from the example's own dependencies.
+const WebSocket = createRequire(example('websocket/package.json'))('ws') as typeof import('ws').WebSocket;
+
+const workerSaid = (text: string) => (l: { src?: string; msg?: unknown }) => l.src === 'worker' && String(l.msg).includes(text);
+
+describe('SDK apps under supervise', () => {
+  it('ws: every WebSocket client receives close code 1001 "going away", and nothing is forced', async () => {
+    const port = await freePort();
+    const s = supervise([example('websocket/server.js'), '-w', '1', '--kill-timeout', '4000'], { env: { PORT: String(port) } });
+    await s.ready();
+    expect(s.events('worker.state').find((l) => l.to === 'ready')?.drain).toBe('sdk');
+    const clients = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<{ closed: Promise<{ code: number; reason: string }> }>((resolve, reject) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+            const closed = new Promise<{ code: number; reason: string }>((done) =>
+              ws.on('close', (code, reason) => done({ code, reason: reason.toString() })),
+            );
+            ws.once('message', () => resolve({ closed }));
+            ws.once('error', reject);
+          }),
+      ),
+    );
+    s.signal('SIGTERM');
+    for (const c of clients) expect(await c.closed).toEqual({ code: 1001, reason: 'going away' });
+    expect((await s.waitExit()).code).toBe(0);
+    const exit = s.events('worker.exit')[0];
+    expect(exit?.drain).toMatchObject({ closedLongLived: 2, forced: 0 });
+  });
+
+  it('master loss: SIGKILL the master with a slow request in flight; it completes and every worker drains and exits', async () => {
+    const port = await freePort();
+    const s = supervise([example('express/server-sdk.js'), '-w', '2'], { env: { PORT: String(port) } });
+    await s.ready();
+    const workers = s.forkedPids();
+    const slow = get(port, '/slow?ms=1500');
+    await s.waitFor(workerSaid('slow request: 1500 ms'));
+    s.signal('SIGKILL');
+    const answer = await slow;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatch(/^slow 1500 \d+\n$/);
+    expect(answer.headers.connection).toBe('close');
+    await waitGone(workers, 5_000);
+  });
+
+  it('Fastify: a fresh connection during a drain reaches a new worker; fastify.close() runs its onClose hooks at the end', async () => {
+    const port = await freePort();
+    const s = supervise([example('fastify/server-sdk.js'), '-w', '2', '--surge', '2'], { env: { PORT: String(port) } });
+    await s.ready();
+    const old = s.forkedPids();
+    const slow = get(port, '/slow?ms=2500');
+    await s.waitFor(workerSaid('slow request: 2500 ms'));
+    s.signal('SIGHUP');
+    // Both old workers are draining, one of them held open by the slow request.
+    await s.waitFor(() => s.events('worker.state').filter((l) => l.to === 'draining').length === 2, 10_000);
+    const during = await pidsAnswering(port, 20);
+    expect(during.size).toBeGreaterThan(0);
+    for (const pid of during) expect(old).not.toContain(pid);
+    const answer = await slow;
+    expect(answer.status).toBe(200);
+    expect(old).toContain(Number(answer.body.split(' ')[2]));
+    expect(await s.waitEvent('rollout.end')).toMatchObject({ outcome: 'done', replaced: 2 });
+    for (const pid of old) {
+      expect(s.lines.some((l) => l.pid === pid && workerSaid('onClose hook ran')(l))).toBe(true);
+    }
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
+});
