@@ -119,7 +119,11 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   const supervisor = new Supervisor(options);
   attachOutput(supervisor, options.logFormat);
   installSignals(supervisor);
-  supervisor.once('stopped', (code) => process.exit(code));
+  // A fatal error (crash loop, port in use) ends in a stop, at boot or later: say why in one line.
+  supervisor.once('stopped', (code) => {
+    if (supervisor.fatal) process.stderr.write(`supervise: ${supervisor.fatal.message}\n`);
+    process.exit(code);
+  });
   try {
     const ops = await startOperations(supervisor, { defaultControl: true });
     await supervisor.start();

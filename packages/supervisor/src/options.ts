@@ -175,6 +175,13 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     ? null
     : parseCount(raw.healthPort, '--health-port', { min: 0, max: 65535 });
 
+  const watchdogTimeoutMs = parseDuration(raw.watchdogTimeoutMs ?? 0, '--watchdog-timeout');
+  const heartbeatMs = parseDuration(raw.heartbeatMs ?? 1_000, '--heartbeat');
+  // A timeout under two heartbeats would kill healthy workers whose beat is merely a little late.
+  if (watchdogTimeoutMs > 0 && (heartbeatMs === 0 || watchdogTimeoutMs < 2 * heartbeatMs)) {
+    usage(`--watchdog-timeout must be at least twice --heartbeat (${heartbeatMs} ms), got ${watchdogTimeoutMs} ms`);
+  }
+
   return {
     script,
     args: stringList(raw.args, 'args'),
@@ -192,8 +199,8 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     stableUptimeMs: parseDuration(raw.stableUptimeMs ?? 30_000, '--stable-uptime'),
     crashLimit: parseCount(raw.crashLimit ?? 5, '--crash-limit', { min: 1 }),
     crashWindowMs: parseDuration(raw.crashWindowMs ?? 60_000, '--crash-window', { allowZero: false }),
-    watchdogTimeoutMs: parseDuration(raw.watchdogTimeoutMs ?? 0, '--watchdog-timeout'),
-    heartbeatMs: parseDuration(raw.heartbeatMs ?? 1_000, '--heartbeat'),
+    watchdogTimeoutMs,
+    heartbeatMs,
     maxMemoryMb: parseCount(raw.maxMemoryMb ?? 0, '--max-memory'),
     maxRequests: parseCount(raw.maxRequests ?? 0, '--max-requests'),
     maxAgeMs: parseDuration(raw.maxAgeMs ?? 0, '--max-age'),

@@ -75,8 +75,9 @@ export async function runRollout<W>(
       }
     }
     await Promise.all([...retiring, ...discarding]);
-    if (failure) return result('rolled-back', replaced, failure);
+    // A stop drains replacements that were still booting: they did not fail, the rollout was cut short.
     if (host.aborted()) return result('aborted', replaced);
+    if (failure) return result('rolled-back', replaced, failure);
   }
   return result('done', replaced);
 }

@@ -8,7 +8,9 @@ import { BootBreaker, backoffDelay } from './backoff.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
+import { startRecycler } from './recycle.js';
 import { type RolloutHost, RolloutQueue, type RolloutResult, runRollout } from './rollout.js';
+import { startWatchdog } from './watchdog.js';
 import { type ExitInfo, WorkerProcess } from './worker.js';
 import { WorkerFailure, type WorkerState } from './worker-state.js';
 
@@ -54,7 +56,8 @@ interface Slot {
   restartTimer: NodeJS.Timeout | null;
 }
 
-const PORT_IN_USE = /EADDRINUSE[^\n]*?(?:address already in use\s*)?([\w.:[\]-]*:(\d+))?/;
+// `bind EADDRINUSE 127.0.0.1:3000`, `listen EADDRINUSE: address already in use :::3000`: the port is the last `:digits`.
+const PORT_IN_USE = /EADDRINUSE\b(?:[^\n]*?[\w.[\]-]*:(\d+)\b)?/;
 
 /**
  * The master: slots of workers, their restarts, rollouts and the stop. One instance per process (node:cluster
@@ -76,6 +79,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private fatalError: SuperviseError | null = null;
   private stopPromise: Promise<number> | null = null;
   private forcedExits = 0;
+  /** The replacement in progress (recycling, watchdog); rollouts wait for it. */
+  private replacing: Promise<boolean> | null = null;
 
   constructor(options: SupervisorOptions, logger?: Logger) {
     super();
@@ -113,6 +118,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw err;
     }
     this.phase = 'running';
+    startWatchdog(this);
+    startRecycler(this);
     this.log.info(
       { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started },
       `all ${o.workers} workers ready in ${Date.now() - started} ms`,
@@ -192,28 +199,55 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return [...this.workers];
   }
 
-  /** Replaces one serving worker through the zero-downtime path (recycling, watchdog). */
-  async replace(worker: WorkerProcess, why: string, { kill = false } = {}): Promise<void> {
+  /**
+   * Replaces one serving worker through the zero-downtime path (recycling, watchdog): the new worker first,
+   * then a drain (or, with `kill`, a SIGKILL) of the old one. Replacements run one at a time and never during
+   * a rollout, so they add at most one process. Resolves true when the worker was replaced.
+   */
+  async replace(worker: WorkerProcess, why: string, { kill = false } = {}): Promise<boolean> {
     const slot = this.slots.find((s) => s.current === worker);
-    if (!slot || this.phase !== 'running') return;
+    if (!slot || this.phase !== 'running') return false;
     this.log.warn(
       { event: 'worker.replace', slot: slot.index, pid: worker.pid, reason: why },
       `replacing worker ${worker.pid} (slot ${slot.index}): ${why}`,
     );
-    await this.rollouts.idle();
-    if (slot.current !== worker || this.phase !== 'running') return;
+    while (this.rollouts.busy || this.replacing) await (this.replacing ?? this.rollouts.idle());
+    if (slot.current !== worker || this.phase !== 'running') return false;
+    const job = this.replaceNow(slot, worker, kill);
+    this.replacing = job;
+    try {
+      return await job;
+    } finally {
+      if (this.replacing === job) this.replacing = null;
+    }
+  }
+
+  private async replaceNow(slot: Slot, worker: WorkerProcess, kill: boolean): Promise<boolean> {
     const fresh = this.fork(slot.index, this.generation);
     try {
       await fresh.waitReady(this.options.readyTimeoutMs);
     } catch (err) {
       await fresh.kill();
-      if (kill) await worker.kill();
-      this.log.error({ event: 'worker.replace-failed', slot: slot.index, err: String(err) }, `replacement failed: ${String(err)}`);
-      return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.error(
+        { event: 'worker.replace-failed', slot: slot.index, pid: worker.pid, failedPid: fresh.pid, reason: message, lastLines: fresh.lastLines },
+        `replacement of worker ${worker.pid} failed: ${message}${kill ? '' : '; it keeps serving'}`,
+      );
+      if (kill && slot.current === worker) {
+        // A hung worker goes anyway; its slot refills through the crash path (backoff, breaker).
+        slot.current = null;
+        await worker.kill();
+        this.scheduleRestart(slot);
+      }
+      return false;
     }
-    if (slot.current === worker) slot.current = fresh;
-    else await fresh.drain('scale');
+    if (slot.current !== worker || this.phase !== 'running') {
+      await fresh.drain('scale');
+      return false;
+    }
+    slot.current = fresh;
     await (kill ? worker.kill() : worker.drain('recycle'));
+    return true;
   }
 
   // ---- slots, forks and restarts ----
@@ -285,7 +319,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       },
       async (err: unknown) => {
         if (slot.filling === w) slot.filling = null;
-        await w.kill();
+        await endFailed(w);
         this.onBootFailure(slot, w, err);
       },
     );
@@ -306,9 +340,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       { event: 'worker.boot-failed', slot: slot.index, pid: w.pid, reason, lastLines: lines },
       `worker ${w.pid} (slot ${slot.index}) failed at boot: ${reason}`,
     );
-    const port = PORT_IN_USE.exec(lines.join('\n'));
+    const text = lines.join('\n');
+    const port = PORT_IN_USE.exec(text);
     if (port) {
-      const where = port[2] ? `port ${port[2]}` : 'the port';
+      // A long stack can push the `EADDRINUSE 127.0.0.1:3000` line out of the tail; the error's fields stay.
+      const number = port[1] ?? /^\s*port: (\d+),?$/m.exec(text)?.[1];
+      const where = number ? `port ${number}` : 'the port';
       this.die(new SuperviseError('ERR_PORT_IN_USE', `${where} is already in use (EADDRINUSE): is another instance running?`, lines));
       return;
     }
@@ -350,7 +387,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
     const stats = info.stats;
     const forced = info.killed || (stats !== null && stats.forced > 0);
-    if (forced && this.phase === 'stopping') this.forcedExits++;
+    // A worker that never served (killed while booting) lost nothing: it does not make the stop "forced".
+    if (forced && this.phase === 'stopping' && w.readyAt !== null) this.forcedExits++;
     const fields = {
       event: 'worker.exit',
       slot: w.slot,
@@ -364,7 +402,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ...(stats ? { drain: stats } : {}),
     };
     if (info.killed) {
-      this.log.warn(fields, `worker ${w.pid} killed after ${this.options.killTimeoutMs} ms: it did not exit in time`);
+      this.log.warn(
+        fields,
+        w.timedOut
+          ? `worker ${w.pid} killed after ${this.options.killTimeoutMs} ms: it did not exit in time`
+          : `worker ${w.pid} killed (SIGKILL)`,
+      );
     } else if (stats) {
       const forcedNote = stats.forced > 0 ? describeForced(stats.forcedKinds, w.usesSdk) : '';
       this.log.info(
@@ -410,6 +453,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- rollouts ----
 
   private async runRollout(): Promise<RolloutSummary> {
+    while (this.replacing) await this.replacing;
     const trigger = [...new Set(this.triggers.splice(0))].join(', ') || 'api';
     if (this.phase !== 'running') {
       return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, trigger };
@@ -439,7 +483,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         await w.drain('rollout');
       },
       discard: async (w) => {
-        await w.kill();
+        await endFailed(w);
       },
       aborted: () => this.phase !== 'running',
     };
@@ -538,6 +582,14 @@ function describeForced(kinds: { http: number; upgraded: number; http2: number; 
       ? '; the SDK closes WebSockets (closeWebSockets) and HTTP/2 sessions (GOAWAY) cleanly'
       : '';
   return `, forced at the deadline: ${parts.join(', ')}${hint}`;
+}
+
+/**
+ * Ends a worker that failed to become ready or is no longer wanted. One already draining (a stop began while it
+ * booted) may hold a connection: its drain finishes, bounded by the kill timeout. Anything else is killed.
+ */
+function endFailed(w: WorkerProcess): Promise<ExitInfo> {
+  return w.state === 'draining' ? w.exited : w.kill();
 }
 
 function preloadPath(): string {

@@ -55,6 +55,8 @@ export class WorkerProcess extends EventEmitter {
   lastHeartbeat: number | null = null;
   drainReason: DrainReason | null = null;
   exitInfo: ExitInfo | null = null;
+  /** SIGKILLed because it outlived the kill timeout (rather than killed at once on purpose). */
+  timedOut = false;
   readonly exited: Promise<ExitInfo>;
 
   private intended = false;
@@ -172,7 +174,7 @@ export class WorkerProcess extends EventEmitter {
       if (this.worker.isConnected()) this.worker.disconnect();
       this.after(drainTimeoutMs, () => this.signal('SIGTERM'));
     }
-    this.after(killTimeoutMs, () => this.kill());
+    this.after(killTimeoutMs, () => this.killLate());
     return this.exited;
   }
 
@@ -184,6 +186,20 @@ export class WorkerProcess extends EventEmitter {
       this.signal('SIGKILL');
     }
     return this.exited;
+  }
+
+  /**
+   * Stops new connections reaching a worker that cannot serve them (hung): Node's disconnect() takes it out of
+   * round-robin in the master at once, without needing the worker's cooperation.
+   */
+  leaveRoundRobin(): void {
+    if (this.worker.isConnected()) this.worker.disconnect();
+  }
+
+  /** The kill timeout ran out: the log must tell that apart from a kill the master chose (hung, failed boot). */
+  private killLate(): void {
+    if (this.state !== 'exited') this.timedOut = true;
+    void this.kill();
   }
 
   /** Relays a signal the master does not own; the SDK turns it into an onSignal() event. */
@@ -215,6 +231,9 @@ export class WorkerProcess extends EventEmitter {
   }
 
   private onMessage(msg: WorkerMessage): void {
+    // Every message comes from the worker's event loop: a sign of life for the watchdog, from the first
+    // hello on (a worker may hang before its first heartbeat is due).
+    this.lastHeartbeat = Date.now();
     switch (msg.type) {
       case 'hello':
         this.capable = true;
@@ -225,7 +244,6 @@ export class WorkerProcess extends EventEmitter {
         this.markReady();
         break;
       case 'heartbeat':
-        this.lastHeartbeat = Date.now();
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
         this.emit('heartbeat');
@@ -234,7 +252,7 @@ export class WorkerProcess extends EventEmitter {
         if (this.state === 'starting' || this.state === 'ready') {
           this.drainReason = 'signal';
           this.setState('draining');
-          this.after(this.timeouts.killTimeoutMs, () => this.kill());
+          this.after(this.timeouts.killTimeoutMs, () => this.killLate());
           this.emit('self-drain');
         }
         break;
