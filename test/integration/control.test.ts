@@ -55,11 +55,12 @@ describe('control socket', () => {
     expect(statSync(sock).mode & 0o777).toBe(0o600);
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(s.pid));
 
-    // A second master cannot take a socket that is in use.
-    const second = await ctl([example('http-sdk/server.js'), '-w', '1', '--control', sock], { env: { PORT: String(port) } });
+    const [second, table] = await Promise.all([
+      // A second master cannot take a socket that is in use.
+      ctl([example('http-sdk/server.js'), '-w', '1', '--control', sock], { env: { PORT: String(port) } }),
+      ctl(['status', '--control', sock]),
+    ]);
     expectOneLine(second, 2, /in use by another running master/);
-
-    const table = await ctl(['status', '--control', sock]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^master \d+ running: 2\/2 ready, generation 1/);
     expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT/);
@@ -140,7 +141,11 @@ describe('control socket', () => {
   });
 
   it('a client that cannot reach a master prints one line and exits 5', async () => {
-    expectOneLine(await ctl(['status', '--control', path.join(tmp, 'nobody.sock')]), 5, /cannot reach a supervise master at .*nobody\.sock: no such socket/);
-    expectOneLine(await ctl(['scale', 'lots', '--control', path.join(tmp, 'nobody.sock')]), 2, /scale: expected n, \+n or -n, got "lots"/);
+    const [unreachable, badCount] = await Promise.all([
+      ctl(['status', '--control', path.join(tmp, 'nobody.sock')]),
+      ctl(['scale', 'lots', '--control', path.join(tmp, 'nobody.sock')]),
+    ]);
+    expectOneLine(unreachable, 5, /cannot reach a supervise master at .*nobody\.sock: no such socket/);
+    expectOneLine(badCount, 2, /scale: expected n, \+n or -n, got "lots"/);
   });
 });
