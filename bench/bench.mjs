@@ -24,8 +24,8 @@ const DEFAULTS = {
   BENCH_MAX_REQUESTS: 5_000_000, // per load run, a bound
   BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead',
   BENCH_CLIENTS: 'undici,autocannon',
-  BENCH_OVERHEAD_ROUNDS: 3,
-  BENCH_OVERHEAD_SECONDS: 4,
+  BENCH_OVERHEAD_ROUNDS: 6,
+  BENCH_OVERHEAD_SECONDS: 2,
   BENCH_OVERHEAD_CONNECTIONS: 50,
   BENCH_SETTLE_MS: 2000, // idle time before the RSS is read
   BENCH_JSON: '', // write every figure to this file too
