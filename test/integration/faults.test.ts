@@ -92,6 +92,33 @@ describe('faults: crashes', () => {
   });
 });
 
+describe('faults: workers that ignore shutdown', () => {
+  it('SIGTERM at the drain deadline, SIGKILL at the kill timeout, and the master exits 1', async () => {
+    const port = await freePort();
+    const s = supervise(
+      [fixture('fault-ignore-term.js'), '-w', '1', '--no-auto-drain', '--drain-timeout', '600', '--kill-timeout', '1500'],
+      { env: { PORT: String(port) } },
+    );
+    await s.ready();
+    const [pid] = s.forkedPids();
+    void get(port, '/slow', 5_000).catch(() => {});
+    await s.waitFor((l) => l.src === 'worker' && /holding \/slow/.test(String(l.msg)), 3_000);
+    const t0 = Date.now();
+    s.signal('SIGTERM');
+    await s.waitFor((l) => l.src === 'worker' && /got SIGTERM/.test(String(l.msg)), 3_000);
+    const termAt = Date.now() - t0;
+    const { code } = await s.waitExit(5_000);
+    const killAt = Date.now() - t0;
+    expect(code).toBe(1);
+    expect(termAt).toBeGreaterThanOrEqual(550);
+    expect(termAt).toBeLessThan(1_400);
+    expect(killAt).toBeGreaterThanOrEqual(1_450);
+    expect(s.events('worker.exit')[0]).toMatchObject({ pid, killed: true, signal: 'SIGKILL' });
+    expect(String(s.events('worker.exit')[0]!.msg)).toContain('killed after 1500 ms');
+    await waitGone([s.pid, ...s.forkedPids()]);
+  });
+});
+
 describe('faults: hung workers and recycling', () => {
   it('a hung worker (no heartbeat) is replaced first, then SIGKILLed; requests keep being answered', async () => {
     const port = await freePort();
@@ -244,7 +271,7 @@ describe('faults: signal storms', () => {
     const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
     await s.ready();
     const slow = get(port, '/slow?ms=800');
-    await until(async () => (await get(port, '/')).status === 200, 2_000);
+    await s.waitFor((l) => l.src === 'worker' && /slow request/.test(String(l.msg)), 3_000);
     s.signal('SIGTERM');
     await s.waitEvent('master.stopping', undefined, 2_000);
     await repeat(5, 20, () => s.signal('SIGHUP'));
