@@ -11,6 +11,10 @@ import { CLI, example, fixture, freePort, killAll, supervise, waitGone } from '.
 afterEach(() => killAll());
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'supervise-control-'));
+// Open to everyone, so that only the socket's own mode keeps another user out.
+chmodSync(tmp, 0o755);
+/** Run as root with runuser at hand, the test also tries the socket as user nobody. */
+const asNobody = process.getuid?.() === 0 && existsSync('/usr/sbin/runuser');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Run {
@@ -20,9 +24,10 @@ interface Run {
 }
 
 /** Runs a client command without blocking this process (the load keeps running meanwhile). */
-function ctl(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
+function ctl(args: string[], opts: { cwd?: string; env?: Record<string, string>; user?: string } = {}): Promise<Run> {
+  const [file, argv] = opts.user ? ['/usr/sbin/runuser', ['-u', opts.user, '--', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? tmp, env: { ...process.env, ...opts.env }, timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(file, argv, { cwd: opts.cwd ?? tmp, env: { ...process.env, ...opts.env }, timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
@@ -55,12 +60,14 @@ describe('control socket', () => {
     expect(statSync(sock).mode & 0o777).toBe(0o600);
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(s.pid));
 
-    const [second, table] = await Promise.all([
+    const [second, table, stranger] = await Promise.all([
       // A second master cannot take a socket that is in use.
       ctl([example('http-sdk/server.js'), '-w', '1', '--control', sock], { env: { PORT: String(port) } }),
       ctl(['status', '--control', sock]),
+      asNobody ? ctl(['stop', '--control', sock], { user: 'nobody', cwd: '/' }) : null,
     ]);
     expectOneLine(second, 2, /in use by another running master/);
+    if (stranger) expectOneLine(stranger, 5, /cannot reach a supervise master at .*ctl\.sock: permission denied \(the master runs as another user\)/);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^master \d+ running: 2\/2 ready, generation 1/);
     expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT/);
