@@ -55,6 +55,10 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
     throw err;
   }
   const notify = systemdNotifier();
+  if (!notify && process.env.NOTIFY_SOCKET) {
+    // Not fatal: a Type=simple unit sets NOTIFY_SOCKET too. A Type=notify one would time out the start.
+    supervisor.log.warn({ event: 'systemd.unavailable' }, 'NOTIFY_SOCKET is set but systemd-notify is not on PATH: systemd is not told READY/RELOADING/STOPPING');
+  }
   const ready = notify ? attachSystemd(supervisor, notify) : () => {};
   return {
     controlPath: control?.path ?? null,
