@@ -99,6 +99,16 @@ beforeAll(async () => {
     return { seen, errors };
   })();
 
+  // Two more keep-alive sockets, answered just before the drain: one will make the process busy, the other
+  // sends its next request while the process cannot read it.
+  const blocker = raw(port);
+  const late = raw(port);
+  for (const r of [blocker, late]) {
+    r.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => r.data.includes('\r\n\r\n'), 5_000, 'an answer');
+    r.data = '';
+  }
+
   await printed('request GET /slow?ms=1500');
   await printed('request GET /slow?ms=900');
   await printed('request POST /upload');
@@ -107,6 +117,13 @@ beforeAll(async () => {
   sigtermAt = Date.now();
   child.kill('SIGTERM');
   const busyResult = await busyLoop;
+  // The drain has begun. Block the process for 1.5 s; 300 ms in, the other socket (quiet for well under the
+  // 1 s idle grace, as its client sees it) sends a request. When the process wakes up the idle timer has
+  // expired, but the request is waiting in the socket: it must be answered, not closed under.
+  blocker.socket.write('GET /block?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await printed('request GET /block?ms=1500');
+  await new Promise((r) => setTimeout(r, 300));
+  late.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   // The busy client saw 503 with Connection: close: the drain has begun. Now finish the upload.
   upload.socket.write('67890');
 
@@ -115,6 +132,8 @@ beforeAll(async () => {
   outcome.upload = { closed: await upload.closed, data: upload.data };
   outcome.stream = await stream;
   outcome.idle = { closed: await idle.closed };
+  outcome.late = { closed: await late.closed, data: late.data };
+  outcome.blocker = { closed: await blocker.closed, data: blocker.data };
   outcome.busy = busyResult;
   outcome.exitCode = await exit;
   outcome.exitedAt = Date.now();
@@ -170,7 +189,16 @@ describe('standalone SDK app: SIGTERM drains every HTTP/1 connection, then exits
     expect(closed.at - sigtermAt).toBeLessThan(2_500);
   });
 
-  it('exits 0 once the slowest request is done, and reports the drain', () => {
+  it('a request that reached a socket while the process was too busy to read it is answered, not closed under', () => {
+    for (const key of ['late', 'blocker']) {
+      const { closed, data } = outcome[key] as { closed: { error: string | null }; data: string };
+      expect(closed.error).toBeNull();
+      expect(data).toMatch(/^HTTP\/1\.1 200/);
+      expect(data).toMatch(/connection: close/i);
+    }
+  });
+
+  it('exits 0 the slowest request is done, and reports the drain', () => {
     expect(outcome.exitCode).toBe(0);
     expect(stderr).toMatch(/\[supervise\] drained on signal in \d+ ms: \d+ requests completed/);
     expect(stderr).not.toMatch(/forced/);

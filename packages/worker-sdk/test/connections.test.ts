@@ -48,6 +48,7 @@ describe('isUpgraded', () => {
     kind,
     pending: [],
     lastActive: 0,
+    bytesRead: 0,
     session: null,
     cause: null,
     idleTimer: null,

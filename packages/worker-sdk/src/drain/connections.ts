@@ -22,6 +22,8 @@ export interface Connection {
   pending: ServerResponse[];
   /** performance.now() of the last accept or finished response. */
   lastActive: number;
+  /** socket.bytesRead when the idle timer was set: more since means a request is arriving. */
+  bytesRead: number;
   session: Http2Session | null;
   /** Set when the drain itself closes the connection, to report why it closed. */
   cause: CloseCause | null;

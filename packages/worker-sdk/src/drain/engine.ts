@@ -223,6 +223,7 @@ export class DrainEngine {
       kind: kindOf(server),
       pending: [],
       lastActive: performance.now(),
+      bytesRead: 0,
       session: null,
       cause: null,
       idleTimer: null,
@@ -313,6 +314,7 @@ export class DrainEngine {
   private scheduleIdleClose(conn: Connection): void {
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     conn.idleTimer = null;
+    conn.bytesRead = conn.socket.bytesRead;
     const delay = idleCloseDelay(conn.lastActive, performance.now(), this.idleGraceMs);
     if (delay === 0) {
       this.closeIdle(conn);
@@ -324,12 +326,22 @@ export class DrainEngine {
 
   private closeIdle(conn: Connection): void {
     conn.idleTimer = null;
-    if (conn.pending.length > 0 || isUpgraded(conn) || conn.socket.destroyed) return;
-    conn.cause = 'idle';
-    // FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close.
-    conn.socket.end();
-    const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
-    linger.unref();
+    // Timers run before the poll phase: after this process was busy for a while, a request may be waiting
+    // in the socket, unread, while the timer says the socket was quiet. Decide after the poll phase read it.
+    setImmediate(() => {
+      if (conn.pending.length > 0 || isUpgraded(conn) || conn.socket.destroyed || conn.cause) return;
+      if (conn.socket.bytesRead !== conn.bytesRead) {
+        // Part of a request arrived (its headers are not complete yet): not idle, start the grace again.
+        conn.lastActive = performance.now();
+        this.scheduleIdleClose(conn);
+        return;
+      }
+      conn.cause = 'idle';
+      // FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close.
+      conn.socket.end();
+      const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
+      linger.unref();
+    });
   }
 
   private waitForConnections(deadlineAt: number): Promise<boolean> {
