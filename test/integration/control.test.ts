@@ -90,15 +90,15 @@ describe('control socket', () => {
     expect(down.stdout).toBe('scaled from 4 to 1 workers\n');
     await until(() => s.servingPids().length === 1, 5_000, 'one serving worker in the log');
 
-    const reload = await ctl(['reload', '--control', sock]);
-    expect(reload.code).toBe(0);
-    expect(reload.stdout).toMatch(/^rollout 2 done: 1 workers replaced in \d+ ms\n$/);
-
     const okAfter = traffic.result.ok;
-    await until(() => traffic.result.ok > okAfter + 100, 10_000, 'load after the changes');
+    await until(() => traffic.result.ok > okAfter + 100, 10_000, 'load after the scaling');
     const result = await traffic.stop();
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
+
+    const reload = await ctl(['reload', '--control', sock]);
+    expect(reload.code).toBe(0);
+    expect(reload.stdout).toMatch(/^rollout 2 done: 1 workers replaced in \d+ ms\n$/);
 
     const stop = await ctl(['stop', '--control', sock]);
     expect(stop.code).toBe(0);
