@@ -181,6 +181,9 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
   if (watchdogTimeoutMs > 0 && (heartbeatMs === 0 || watchdogTimeoutMs < 2 * heartbeatMs)) {
     usage(`--watchdog-timeout must be at least twice --heartbeat (${heartbeatMs} ms), got ${watchdogTimeoutMs} ms`);
   }
+  if (heartbeatMs === 0 && raw.maxRequests !== undefined && parseCount(raw.maxRequests, '--max-requests') > 0) {
+    usage('--max-requests needs the heartbeat, which carries the request count: remove --heartbeat 0');
+  }
 
   return {
     script,

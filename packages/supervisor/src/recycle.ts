@@ -83,11 +83,13 @@ export function startRecycler(supervisor: Supervisor): () => void {
     if (!j) jitters.set(w, (j = { requests: jittered(limits.maxRequests), ageMs: jittered(limits.maxAgeMs) }));
     return j;
   };
+  const interval = recycleInterval(o.heartbeatMs);
   // A worker whose replacement failed (the app on disk no longer boots) is not retried at every tick.
   const retryAt = new WeakMap<WorkerProcess, number>();
   const retryAfterMs = Math.max(5000, o.readyTimeoutMs);
   let busy = false;
   let stopped = false;
+  let warnedNoCounts = false;
 
   const tick = async () => {
     // One at a time: the next candidate waits until the previous replacement is serving.
@@ -95,6 +97,14 @@ export function startRecycler(supervisor: Supervisor): () => void {
     busy = true;
     try {
       const serving = supervisor.liveWorkers().filter((w) => w.state === 'ready');
+      const silent = serving.find((w) => w.lastHeartbeat === null && Date.now() - (w.readyAt ?? Date.now()) > 3 * interval);
+      if (limits.maxRequests > 0 && silent && !warnedNoCounts) {
+        warnedNoCounts = true;
+        supervisor.log.warn(
+          { event: 'recycle.no-counts', pid: silent.pid },
+          `--max-requests: worker ${silent.pid} reports no request counts (no SDK and --no-auto-drain), so it is never recycled by count`,
+        );
+      }
       for (const w of serving) {
         const rss = limits.maxMemoryBytes > 0 ? await rssBytes(w.pid) : null;
         const verdict = recycleVerdict(w, limits, rss, Date.now(), jitterOf(w));
@@ -112,7 +122,7 @@ export function startRecycler(supervisor: Supervisor): () => void {
       busy = false;
     }
   };
-  const timer = setInterval(() => void tick(), recycleInterval(o.heartbeatMs));
+  const timer = setInterval(() => void tick(), interval);
   timer.unref();
   const stop = () => {
     stopped = true;

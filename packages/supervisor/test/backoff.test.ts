@@ -82,6 +82,12 @@ describe('watchdog', () => {
     expect(resolveOptions({ script, watchdogTimeoutMs: '2s' }).watchdogTimeoutMs).toBe(2_000);
   });
 
+  it('--max-requests without a heartbeat is a usage error (the heartbeat carries the count)', () => {
+    const script = fileURLToPath(import.meta.url);
+    expect(() => resolveOptions({ script, maxRequests: '1000', heartbeatMs: '0' })).toThrow(/--max-requests needs the heartbeat/);
+    expect(resolveOptions({ script, maxRequests: '0', heartbeatMs: '0' }).maxRequests).toBe(0);
+  });
+
   it('looks often enough to catch a hang within 1.25 x the timeout, at most once a second', () => {
     expect(watchdogInterval(500)).toBe(125);
     expect(watchdogInterval(60_000)).toBe(1_000);
