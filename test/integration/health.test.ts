@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { get, until } from '../helpers/http.js';
-import { fixture, freePort, killAll, supervise } from '../helpers/supervise.js';
+import { CLI, fixture, freePort, killAll, supervise } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
 
 interface Probe {
+  /** When the probe was sent, and when its answer came. */
+  sent: number;
   at: number;
   status: number;
   phase: string;
@@ -17,9 +22,10 @@ function prober(port: number) {
   let running = true;
   const loop = (async () => {
     while (running) {
+      const sent = Date.now();
       try {
         const r = await get(port, '/health', 2_000);
-        probes.push({ at: Date.now(), status: r.status, phase: (JSON.parse(r.body) as { phase: string }).phase });
+        probes.push({ sent, at: Date.now(), status: r.status, phase: (JSON.parse(r.body) as { phase: string }).phase });
       } catch {
         // not listening yet, or gone
       }
@@ -70,11 +76,29 @@ describe('--health-port', () => {
     s.signal('SIGTERM');
     await s.waitEvent('master.stopping');
     const stoppingAt = Date.now();
-    await until(() => p.probes.some((x) => x.at > stoppingAt), 5_000, 'a probe during the stop');
-    const stopping = p.probes.filter((x) => x.at > stoppingAt);
+    await until(() => p.probes.some((x) => x.sent > stoppingAt), 5_000, 'a probe during the stop');
+    const stopping = p.probes.filter((x) => x.sent > stoppingAt);
     expect(stopping.every((x) => x.status === 503 && x.phase === 'stopping')).toBe(true);
     expect((await slow).status).toBe(200);
     expect((await s.waitExit()).code).toBe(0);
     await p.stop();
+  });
+
+  it('a health port that is taken: one line, exit 4, before any worker starts', async () => {
+    const port = await freePort();
+    const taken = net.createServer().listen(port, '127.0.0.1');
+    await new Promise((r) => taken.once('listening', r));
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+        execFile(process.execPath, [CLI, fixture('ops-app.js'), '-w', '1', '--health-port', String(port), '--log-format', 'json'], { timeout: 10_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toBe(`supervise: --health-port ${port} is already in use (EADDRINUSE)\n`);
+      expect(r.stdout).not.toMatch(/worker\.fork/);
+    } finally {
+      taken.close();
+    }
   });
 });
