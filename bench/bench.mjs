@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readConfig } from './lib/config.mjs';
 import { EXAMPLE_BASIC, EXAMPLE_SDK, Pm2Contender, ROOT, SUPERVISE_CLI, naiveContender, superviseContender } from './lib/contenders.mjs';
 import { slowRequest, startLoad } from './lib/loadrun.mjs';
-import { cleanupAll, cpuTicks, freePort, installCleanup, killTree, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
+import { cleanupAll, cpuNs, freePort, installCleanup, killTree, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
 const DEFAULTS = {
@@ -25,8 +25,10 @@ const DEFAULTS = {
   BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead',
   BENCH_CLIENTS: 'undici,autocannon',
   BENCH_OVERHEAD_ROUNDS: 6,
-  BENCH_OVERHEAD_SECONDS: 2,
-  BENCH_OVERHEAD_CONNECTIONS: 50,
+  BENCH_OVERHEAD_SECONDS: 3,
+  BENCH_OVERHEAD_CONNECTIONS: 10,
+  BENCH_OVERHEAD_RATE: 2000, // req/s per variant (autocannon overallRate); 0: as fast as it can
+  BENCH_OVERHEAD_MODE: 'concurrent', // or 'alternate'
   BENCH_SETTLE_MS: 2000, // idle time before the RSS is read
   BENCH_JSON: '', // write every figure to this file too
   BENCH_LOG_DIR: '', // master logs (default: a new temp dir)
@@ -211,32 +213,54 @@ async function overhead() {
       v.cpuUs = [];
       v.master = c;
     }
-    // Throughput on a shared machine swings with the neighbours' load; the worker's own CPU time per request
-    // (utime + stime from /proc, 10 ms ticks) does much less, so both are reported.
-    const run = async (v, seconds) => {
-      const wpid = v.master.workerPids()[0];
-      const load = startLoad('autocannon', { origin: v.origin, connections: cfg.BENCH_OVERHEAD_CONNECTIONS, hardMs: seconds * 1000 + 5000, timeoutMs: cfg.BENCH_TIMEOUT_MS });
-      const t0 = await load.started;
-      const c0 = cpuTicks(wpid);
+    // Throughput on a shared machine swings with the neighbours' load, so the figure is the worker's own CPU
+    // time per request: the sum over its threads of /proc/<pid>/task/*/schedstat (ns), read before the load
+    // starts and after it stopped, so that every request it served is in the window. The load has a fixed rate
+    // (BENCH_OVERHEAD_RATE), so that each worker does the same work however the CPUs are shared; with rate 0 it
+    // is as fast as autocannon goes and req/s is the figure. In 'concurrent' mode (default) the three variants
+    // are loaded at the same time, each by its own autocannon, so that whatever else runs on the machine weighs
+    // on all three alike; in 'alternate' mode one after the other, in a rotating order.
+    const measure = async (group, seconds) => {
+      const before = group.map((v) => ({ wpid: v.master.workerPids()[0] })).map((x) => ({ ...x, c0: cpuNs(x.wpid) }));
+      const loads = group.map((v) =>
+        startLoad('autocannon', {
+          origin: v.origin,
+          connections: cfg.BENCH_OVERHEAD_CONNECTIONS,
+          overallRate: cfg.BENCH_OVERHEAD_RATE || undefined,
+          hardMs: seconds * 1000 + 5000,
+          timeoutMs: cfg.BENCH_TIMEOUT_MS,
+        }),
+      );
+      const t0s = await Promise.all(loads.map((l) => l.started));
       await sleep(seconds * 1000);
-      const c1 = cpuTicks(wpid);
-      const res = await load.stop([], t0);
-      res.cpuUsPerReq = c0 !== null && c1 !== null && res.ok ? round(((c1 - c0) * 10_000) / res.ok, 2) : null;
-      return res;
+      const results_ = await Promise.all(loads.map((l, k) => l.stop([], t0s[k])));
+      await sleep(100);
+      return results_.map((res, k) => {
+        const c1 = cpuNs(before[k].wpid);
+        const c0 = before[k].c0;
+        res.cpuUsPerReq = c0 !== null && c1 !== null && res.requests ? round((c1 - c0) / 1000 / res.requests, 2) : null;
+        return res;
+      });
     };
-    for (const v of variants) await run(v, 1); // warm-up (JIT)
+    const concurrent = cfg.BENCH_OVERHEAD_MODE !== 'alternate';
+    await measure(variants, 1); // warm-up (JIT)
     const rounds = [];
     for (let i = 0; i < cfg.BENCH_OVERHEAD_ROUNDS; i++) {
-      const order = variants.map((_, k) => variants[(k + i) % variants.length]);
       const round_ = {};
-      for (const v of order) {
-        const res = await run(v, cfg.BENCH_OVERHEAD_SECONDS);
+      const record = (v, res) => {
         v.rps.push(res.rps);
         v.p99.push(res.steady.p99);
         v.cpuUs.push(res.cpuUsPerReq);
         round_[v.key] = res.rps;
         round_[`${v.key}Cpu`] = res.cpuUsPerReq;
         if (res.lost) say(`overhead ${v.label}: ${res.lost} failed requests without any reload`);
+      };
+      if (concurrent) {
+        const res = await measure(variants, cfg.BENCH_OVERHEAD_SECONDS);
+        variants.forEach((v, k) => record(v, res[k]));
+      } else {
+        const order = variants.map((_, k) => variants[(k + i) % variants.length]);
+        for (const v of order) record(v, (await measure([v], cfg.BENCH_OVERHEAD_SECONDS))[0]);
       }
       rounds.push(round_);
       say(`overhead round ${i + 1}/${cfg.BENCH_OVERHEAD_ROUNDS}: ${variants.map((v) => `${v.key} ${round_[v.key]} req/s ${round_[`${v.key}Cpu`]} us/req`).join(', ')}`);
@@ -245,6 +269,7 @@ async function overhead() {
     const cpuRatio = (k) => rounds.map((r) => (r[`${k}Cpu`] && r.noautoCpu ? round(r[`${k}Cpu`] / r.noautoCpu, 3) : null));
     return {
       seconds: cfg.BENCH_OVERHEAD_SECONDS,
+      mode: concurrent ? 'concurrent' : 'alternate',
       rounds,
       variants: variants.map((v) => ({
         key: v.key,
@@ -341,7 +366,7 @@ function report() {
   const o = results.overhead;
   if (o) {
     out.push('');
-    out.push(`Drain engine per-request overhead (supervise -w 1, autocannon ${cfg.BENCH_OVERHEAD_CONNECTIONS} conns, ${o.seconds} s per run, ${o.rounds.length} alternating rounds; ratios are per round, against --no-auto-drain in the same round):`);
+    out.push(`Drain engine per-request overhead (supervise -w 1, autocannon ${cfg.BENCH_OVERHEAD_CONNECTIONS} conns per variant at ${cfg.BENCH_OVERHEAD_RATE ? `${cfg.BENCH_OVERHEAD_RATE} req/s` : 'full speed'}, ${o.seconds} s per run, ${o.rounds.length} rounds, ${o.mode === 'concurrent' ? 'the three variants loaded at the same time' : 'variants one after the other in a rotating order'}; ratios are per round, against --no-auto-drain in the same round):`);
     out.push(table(['variant', 'median req/s', 'req/s ratio (median)', 'per-round req/s ratios', 'worker CPU us/req (median)', 'CPU/req ratio (median)', 'per-round CPU ratios', 'cost per request'], o.variants.map((v) => [
       v.label,
       v.medianRps,

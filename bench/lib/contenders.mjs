@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { descendants, killTree, learnPid, now, onLines, running, runCmd, sleep, spawnTracked, waitGone, waitHttp } from './procs.mjs';
+import { descendants, killTree, learnPid, now, onCleanup, onLines, running, runCmd, sleep, spawnTracked, waitGone, waitHttp } from './procs.mjs';
 import { median } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -166,6 +166,7 @@ export class Pm2Contender {
   constructor({ name = 'pm2', label = 'PM2 cluster, pm2 reload', workers, port, logDir }) {
     Object.assign(this, { name, label, workers, port, logDir });
     this.home = mkdtempSync(join(tmpdir(), 'supervise-bench-pm2-'));
+    onCleanup(() => rmSync(this.home, { recursive: true, force: true }));
     this.app = 'bench-app';
     this.env = { ...process.env, PM2_HOME: this.home, PORT: String(port), HOST: '127.0.0.1' };
     this.daemonPid = null;

@@ -33,6 +33,7 @@ const instance = autocannon(
     duration: Math.ceil(cfg.hardMs / 1000),
     amount: undefined,
     timeout: Math.ceil(cfg.timeoutMs / 1000),
+    ...(cfg.overallRate ? { overallRate: cfg.overallRate } : {}),
   },
   (err, result) => resolveDone({ err, result }),
 );

@@ -109,6 +109,21 @@ export function cpuTicks(pid) {
   }
 }
 
+// CPU time of all threads of pid in ns (sum of schedstat over /proc/<pid>/task/<tid>), null when gone.
+export function cpuNs(pid) {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {}
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
 /** Number of open file descriptors of pid (null when the process is gone). */
 export function fdCount(pid) {
   try {
@@ -155,8 +170,24 @@ export async function killTree(pid, { sig = 'SIGTERM', graceMs = 5000 } = {}) {
   return left;
 }
 
-/** Kills everything still registered (started or learnt), by pid. Safe to call more than once. */
+/** Things to undo after every process is gone (temp dirs). */
+const afterCleanup = [];
+export function onCleanup(fn) {
+  afterCleanup.push(fn);
+}
+
+/** Kills everything still registered (started or learnt), by pid, then runs the onCleanup functions. */
 export async function cleanupAll(reason = 'cleanup') {
+  const left = await killAll(reason);
+  for (const fn of afterCleanup.splice(0)) {
+    try {
+      fn();
+    } catch {}
+  }
+  return left;
+}
+
+async function killAll(reason) {
   const roots = [...started.keys()].filter(running);
   const extra = new Set();
   for (const pid of roots) for (const d of descendants(pid)) extra.add(d);
