@@ -253,16 +253,34 @@ describe('faults: signal storms', () => {
     await waitGone([s.pid, ...s.forkedPids(), ...procs.seen]);
   });
 
-  it('SIGTERM during boot, before the workers are ready: exit 0 and no process left', async () => {
+  it('SIGHUP during boot waits for the boot, then rolls once', async () => {
+    const port = await freePort();
+    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port), BOOT_MS: '500' } });
+    await s.waitFor(() => s.forkedPids().length === 2, 5_000);
+    s.signal('SIGHUP');
+    await s.waitEvent('rollout.deferred', undefined, 3_000);
+    const end = await s.waitEvent('rollout.end', undefined, 10_000);
+    expect(end).toMatchObject({ outcome: 'done', replaced: 2, trigger: 'SIGHUP' });
+    const ready = s.events('master.ready')[0]!;
+    expect(s.lines.indexOf(ready)).toBeLessThan(s.lines.indexOf(s.events('rollout.start')[0]!));
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+    await waitGone([s.pid, ...s.forkedPids()]);
+  });
+
+  it('SIGHUP then SIGTERM during boot, before the workers are ready: exit 0 and no process left', async () => {
     const port = await freePort();
     const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port), BOOT_MS: '2000' } });
     await s.waitFor(() => s.forkedPids().length === 2, 5_000);
     const procs = sampleChildren(s.pid);
+    s.signal('SIGHUP');
+    await s.waitEvent('rollout.deferred', undefined, 3_000);
     s.signal('SIGTERM');
     expect((await s.waitExit(5_000)).code).toBe(0);
     procs.stop();
     expect(procs.max).toBeLessThanOrEqual(2);
     expect(s.events('master.ready')).toHaveLength(0);
+    expect(s.events('rollout.start')).toHaveLength(0);
     await waitGone([s.pid, ...s.forkedPids(), ...procs.seen]);
   });
 

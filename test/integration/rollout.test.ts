@@ -86,14 +86,14 @@ describe('rollout: rollback and retry', () => {
   });
 
   it('a release that never becomes ready is rolled back at --ready-timeout, and the log says why', async () => {
-    const { s, port, rel } = await startApp('ok', ['-w', '2', '--ready-timeout', '1500']);
+    const { s, port, rel } = await startApp('ok', ['-w', '2', '--ready-timeout', '3000']);
     const old = s.forkedPids();
     rel.set('never-ready');
     s.signal('SIGHUP');
     const failed = await s.waitEvent('rollout.end', undefined, 10_000);
     expect(failed).toMatchObject({ outcome: 'rolled-back', replaced: 0, reason: 'ready-timeout' });
     expect((failed.lastLines as string[]).join('\n')).toMatch(/warming up forever/);
-    expect(String(failed.msg)).toMatch(new RegExp(`worker ${failed.failedPid as number} was not ready within 1500 ms`));
+    expect(String(failed.msg)).toMatch(new RegExp(`worker ${failed.failedPid as number} was not ready within 3000 ms`));
     // The failed worker was killed, not left running beside the old ones.
     await waitGone([failed.failedPid as number], 3_000);
     await expectServing(port, old);

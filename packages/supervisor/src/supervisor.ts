@@ -81,6 +81,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private forcedExits = 0;
   /** The replacement in progress (recycling, watchdog); rollouts wait for it. */
   private replacing: Promise<boolean> | null = null;
+  /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
+  private booting: Promise<void> = Promise.resolve();
+  private bootEnded: (() => void) | null = null;
 
   constructor(options: SupervisorOptions, logger?: Logger) {
     super();
@@ -109,6 +112,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     );
     const started = Date.now();
     const ready = new Promise<void>((resolve, reject) => (this.startWaiter = { resolve, reject }));
+    this.booting = new Promise<void>((resolve) => (this.bootEnded = resolve));
     this.slots = Array.from({ length: o.workers }, (_, index) => this.newSlot(index));
     for (const slot of this.slots) this.fill(slot);
     try {
@@ -124,6 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started },
       `all ${o.workers} workers ready in ${Date.now() - started} ms`,
     );
+    this.bootEnded?.();
   }
 
   /**
@@ -454,6 +459,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private async runRollout(): Promise<RolloutSummary> {
     while (this.replacing) await this.replacing;
+    if (this.phase === 'starting') {
+      // The code may have changed since the first workers were forked: roll once they are all up.
+      this.log.info({ event: 'rollout.deferred' }, 'restart requested during boot: it runs once every worker is ready');
+      await this.booting;
+    }
     const trigger = [...new Set(this.triggers.splice(0))].join(', ') || 'api';
     if (this.phase !== 'running') {
       return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, trigger };
@@ -529,6 +539,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async runStop(): Promise<number> {
     const wasStarting = this.phase === 'starting';
     this.phase = 'stopping';
+    this.bootEnded?.();
     this.emit('stopping');
     for (const slot of this.slots) {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
