@@ -185,7 +185,7 @@ describe('faults: hung workers and recycling', () => {
   it('--max-memory and --max-age recycle through the zero-downtime path, each with its reason', async () => {
     const port = await freePort();
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--max-memory', '150', '--max-age', '3s', '--heartbeat', '100', ...FAST],
+      [fixture('fault-app.js'), '-w', '2', '--max-memory', '150', '--max-age', '2s', '--heartbeat', '100', ...FAST],
       { env: { PORT: String(port) } },
     );
     await s.ready();
