@@ -51,6 +51,15 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
 
       const undici = load(port, { connections: 50, maxMs: 40_000 });
       const ac = cannon(port);
+      // When requests fail, when they failed relative to the rollouts says why: keep a timeline.
+      const t0 = Date.now();
+      const timeline: string[] = [];
+      let failedSeen = 0;
+      const watch = setInterval(() => {
+        if (undici.result.failed === failedSeen) return;
+        failedSeen = undici.result.failed;
+        timeline.push(`+${Date.now() - t0} ms: ${failedSeen} failed`);
+      }, 20);
       await until(() => undici.result.ok > 200 && ac.responses() > 200, 10_000, 'both loads to warm up');
 
       const slow: Promise<{ status: number; body: string }>[] = [];
@@ -58,6 +67,7 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
         // Sent before the SIGHUP, so an old worker has it: the old workers drain only once the new are ready.
         slow.push(get(port, `/slow?ms=${SLOW_MS}`, 15_000));
         const seen = s.events('rollout.end').length;
+        timeline.push(`+${Date.now() - t0} ms: SIGHUP`);
         s.signal('SIGHUP');
         const end = await s.waitFor((l) => l.event === 'rollout.end' && s.events('rollout.end').length > seen, 20_000);
         expect(end).toMatchObject({ outcome: 'done', replaced: 4 });
@@ -69,7 +79,24 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
       await until(() => undici.result.ok > okAtEnd + 200, 10_000, 'load on the new workers');
 
       const [u, a] = await Promise.all([undici.stop(), ac.stop()]);
+      clearInterval(watch);
       const answers = await Promise.all(slow);
+      const exits = s.events('worker.exit').filter((l) => old.includes(l.pid as number));
+      const drains = exits.map((e) => e.drain as { closedIdle: number; durationMs: number } | undefined).filter((d) => !!d);
+      console.log(
+        `${app.name}: undici ${u.ok} ok / ${u.failed} failed; autocannon ${a['2xx']} 2xx, ${a.errors} errors, ` +
+          `${a.timeouts} timeouts, ${a.non2xx} non-2xx; rollouts ${s.events('rollout.end').map((l) => l.durationMs).join('/')} ms; ` +
+          `drains ${Math.min(...drains.map((d) => d.durationMs))}-${Math.max(...drains.map((d) => d.durationMs))} ms, ` +
+          `${drains.reduce((n, d) => n + d.closedIdle, 0)} idle sockets closed` +
+          (u.failed > 0
+            ? `; timeline: ${timeline.join(', ')}; drains began at ` +
+              s.events('worker.state')
+                .filter((l) => l.to === 'draining')
+                .map((l) => `+${Date.parse(String(l.time)) - t0}`)
+                .join(' ') +
+              `; errors: ${u.errors.join(' | ')}`
+            : ''),
+      );
 
       expect(exitedBeforeStop).toBe(true);
       expect(u.errors).toEqual([]);
@@ -83,16 +110,8 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
         expect(old).toContain(Number(answer.body.split(' ')[2]));
       }
       // Every old worker acked a clean drain; none was killed, nothing was forced.
-      const exits = s.events('worker.exit').filter((l) => old.includes(l.pid as number));
       expect(exits).toHaveLength(12);
       for (const e of exits) expect(e).toMatchObject({ killed: false, code: 0, drain: { forced: 0 } });
-      const drains = exits.map((e) => e.drain as { closedIdle: number; durationMs: number });
-      console.log(
-        `${app.name}: undici ${u.ok} ok / ${u.failed} failed; autocannon ${a['2xx']} 2xx, ${a.errors} errors, ` +
-          `${a.timeouts} timeouts, ${a.non2xx} non-2xx; rollouts ${s.events('rollout.end').map((l) => l.durationMs).join('/')} ms; ` +
-          `drains ${Math.min(...drains.map((d) => d.durationMs))}-${Math.max(...drains.map((d) => d.durationMs))} ms, ` +
-          `${drains.reduce((n, d) => n + d.closedIdle, 0)} idle sockets closed`,
-      );
       s.signal('SIGTERM');
       expect((await s.waitExit()).code).toBe(0);
     });
