@@ -258,6 +258,9 @@ export class WorkerProcess extends EventEmitter {
         break;
       case 'drained':
         this.stats = msg.stats;
+        // By now node:cluster here has handled the worker's server close (it was sent before the ack), so no
+        // connection goes to it any more: let it exit (see the 'exit' message in the protocol).
+        this.send(message<MasterMessage>({ type: 'exit' }));
         break;
     }
   }

@@ -44,7 +44,13 @@ export type DrainReason = 'rollout' | 'stop' | 'scale' | 'recycle' | 'master-los
 
 export type MasterMessage =
   | { $supervise: number; type: 'drain'; deadlineMs: number; reason: DrainReason }
-  | { $supervise: number; type: 'signal'; signal: NodeJS.Signals };
+  | { $supervise: number; type: 'signal'; signal: NodeJS.Signals }
+  /**
+   * The answer to `drained`: the master has taken the worker out of round-robin, and every connection it
+   * handed over before has reached the worker (the channel is ordered) and was turned away to another worker.
+   * A worker that exited before this would drop those connections.
+   */
+  | { $supervise: number; type: 'exit' };
 
 export type WorkerMessage =
   | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
@@ -66,7 +72,7 @@ export function isSuperviseMessage(value: unknown): value is { $supervise: numbe
 }
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
-  return isSuperviseMessage(value) && (value.type === 'drain' || value.type === 'signal');
+  return isSuperviseMessage(value) && (value.type === 'drain' || value.type === 'signal' || value.type === 'exit');
 }
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {

@@ -50,6 +50,8 @@ export class Runtime {
   private manualReady = false;
   private readySent = false;
   private exiting = false;
+  /** Set once the drain is acked: exits when the master says so (or the master is gone). */
+  private exitNow: (() => void) | null = null;
   private readonly signalHandlers = new Map<NodeJS.Signals, Set<SignalHandler>>();
 
   /** Called by the preload: only inside a supervised worker, and only when auto-drain is on. */
@@ -99,9 +101,14 @@ export class Runtime {
     const code = stats.forced > 0 || stats.hookFailures > 0 ? 1 : 0;
     if (!this.supervised) reportStandalone(reason, stats);
     const exit = () => process.exit(code);
-    if (process.connected && typeof process.send === 'function') {
-      // The ack must leave before the channel closes: exit only once it is flushed.
-      process.send(message<WorkerMessage>({ type: 'drained', stats }), undefined, {}, exit);
+    if (this.supervised && process.connected && typeof process.send === 'function') {
+      // Exit when the master answers the ack (see the 'exit' message), not when the ack is written: a
+      // connection the master handed over just before it saw this worker close its servers is still on
+      // its way, and leaving now would drop it. The timer covers a master that never answers.
+      this.exitNow = exit;
+      process.send(message<WorkerMessage>({ type: 'drained', stats }), undefined, {}, (err: Error | null) => {
+        if (err) exit();
+      });
       setTimeout(exit, 1000).unref();
     } else {
       exit();
@@ -132,7 +139,8 @@ export class Runtime {
       // the worker with its requests in flight.
       process.stdout.on('error', () => {});
       process.stderr.on('error', () => {});
-      void this.drainAndExit('master-lost');
+      if (this.exitNow) this.exitNow();
+      else void this.drainAndExit('master-lost');
     });
 
     // Ctrl+C and `kill -- -PGID` reach every process of the group at once: the master decides, not the worker.
@@ -175,6 +183,8 @@ export class Runtime {
       void this.drainAndExit(msg.reason, msg.deadlineMs);
     } else if (msg.type === 'signal') {
       for (const handler of this.signalHandlers.get(msg.signal) ?? []) handler(msg.signal);
+    } else if (msg.type === 'exit') {
+      this.exitNow?.();
     }
   }
 }
