@@ -354,7 +354,7 @@ function report() {
         x.failuresOutsideReloads,
         `${x.steady.p99}/${x.reload.p99}`,
         x.steadyRps,
-        x.reloads.map((z) => z.wallMs).join(' '),
+        x.reloads.map((z) => (z.outcome === 'done' ? z.wallMs : `${z.wallMs}(${z.outcome})`)).join(' ') + (x.error ? ` ERROR: ${x.error}` : ''),
       ]);
     }
   }

@@ -193,7 +193,10 @@ async function killAll(reason) {
   for (const pid of roots) for (const d of descendants(pid)) extra.add(d);
   for (const [pid, marker] of learnt) {
     const cl = cmdline(pid);
-    if (cl && (!marker || cl.includes(marker)) && running(pid)) extra.add(pid);
+    if (cl && (!marker || cl.includes(marker)) && running(pid)) {
+      extra.add(pid);
+      for (const d of descendants(pid)) extra.add(d); // e.g. workers PM2's daemon forked since we last looked
+    }
   }
   const all = [...new Set([...roots, ...extra])];
   if (!all.length) return [];
