@@ -1,6 +1,7 @@
 /**
  * SDK apps under the master: WebSocket close codes, master loss, and a fresh connection during a drain.
  */
+import http2 from 'node:http2';
 import { createRequire } from 'node:module';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,6 +40,34 @@ describe('SDK apps under supervise', () => {
     expect((await s.waitExit()).code).toBe(0);
     const exit = s.events('worker.exit')[0];
     expect(exit?.drain).toMatchObject({ closedLongLived: 2, forced: 0 });
+  });
+
+  it('five servers in one worker (http, https, h2, h2c, net): the HTTP/2 stream open at the stop gets GOAWAY and finishes', async () => {
+    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const env = { PORT: ports[0], HTTPS_PORT: ports[1], H2_PORT: ports[2], H2C_PORT: ports[3], NET_PORT: ports[4] };
+    const s = supervise([example('servers/server.js'), '-w', '1'], {
+      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+    });
+    await s.ready();
+    const session = http2.connect(`https://127.0.0.1:${env.H2_PORT}`, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    const stream = session.request({ ':path': '/slow?ms=1200' });
+    let body = '';
+    stream.setEncoding('utf8').on('data', (c: string) => (body += c));
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    await s.waitFor(workerSaid('slow 1200 started (HTTP/2.0)'));
+    s.signal('SIGTERM');
+    await ended;
+    expect(goaway).toBe(true);
+    expect(body).toMatch(/^slow 1200 \d+\n$/);
+    expect((await s.waitExit()).code).toBe(0);
+    expect(s.events('worker.exit')[0]?.drain).toMatchObject({ forced: 0, closedLongLived: 1 });
+    session.destroy();
   });
 
   it('master loss: SIGKILL the master with a slow request in flight; it completes and every worker drains and exits', async () => {
