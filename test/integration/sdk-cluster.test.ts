@@ -11,8 +11,13 @@ import { example, freePort, killAll, supervise, waitGone } from '../helpers/supe
 
 afterEach(() => killAll());
 
-// The ws client comes from the example's own dependencies.
-const WebSocket = createRequire(example('websocket/package.json'))('ws') as typeof import('ws').WebSocket;
+/** The part of the `ws` client this test uses (ws ships no types; it comes from the example's dependencies). */
+interface WsClient {
+  on(event: 'close', fn: (code: number, reason: Buffer) => void): void;
+  once(event: 'message', fn: () => void): void;
+  once(event: 'error', fn: (err: Error) => void): void;
+}
+const WebSocket = createRequire(example('websocket/package.json'))('ws') as new (url: string) => WsClient;
 
 const workerSaid = (text: string) => (l: { src?: string; msg?: unknown }) => l.src === 'worker' && String(l.msg).includes(text);
 

@@ -39,7 +39,7 @@ let exit: Promise<number | null>;
 let sigtermAt = 0;
 const outcome: Record<string, unknown> = {};
 
-function printed(line: string, timeoutMs = 5_000): Promise<true> {
+function printed(line: string, timeoutMs = 5_000): Promise<boolean> {
   return until(() => stdout.includes(line), timeoutMs, `the app to print "${line}"`);
 }
 
