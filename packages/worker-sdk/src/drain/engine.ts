@@ -189,9 +189,13 @@ export class DrainEngine {
     const { response, socket } = message as { response: http.ServerResponse; socket: net.Socket };
     const conn = this.conns.get(socket);
     if (!conn) return;
-    const i = conn.pending.indexOf(response);
-    if (i === -1) return;
-    conn.pending.splice(i, 1);
+    if (conn.pending[0] === response) {
+      conn.pending.shift();
+    } else {
+      const i = conn.pending.indexOf(response);
+      if (i === -1) return;
+      conn.pending.splice(i, 1);
+    }
     this.inFlight--;
     this.requestsTotal++;
     conn.lastActive = performance.now();
