@@ -2,12 +2,12 @@
 // pnpm bench:soak (issue 6): supervise + the SDK example, a rolling restart every SOAK_RELOAD_EVERY seconds under
 // a light keep-alive undici load, for SOAK_DURATION seconds. Prints lost requests (target 0), and the master's RSS
 // and open fds at start and end (targets: flat), plus a line per reload.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
 import { readConfig } from './lib/config.mjs';
-import { EXAMPLE_SDK, superviseContender } from './lib/contenders.mjs';
+import { BENCH_DIR, EXAMPLE_SDK, superviseContender } from './lib/contenders.mjs';
 import { startLoad } from './lib/loadrun.mjs';
 import { cleanupAll, fdCount, freePort, installCleanup, now, rssKb, sleep } from './lib/procs.mjs';
 import { round, table } from './lib/stats.mjs';
@@ -21,6 +21,7 @@ const DEFAULTS = {
   SOAK_TIMEOUT_MS: 10_000,
   SOAK_SCRIPT: EXAMPLE_SDK,
   SOAK_JSON: '',
+  SOAK_GC_PROBE: 0, // 1: force a GC in the master every 2 s and report its heap after GC (lib/gc-probe.cjs)
 };
 
 let cfg;
@@ -45,9 +46,22 @@ let loadResult = null;
 const reloads = [];
 let t0 = 0;
 
+const probeFile = join(logDir, 'gc-probe.jsonl');
+
+/** The master's heap after its last forced GC (SOAK_GC_PROBE=1), in kB. */
+function heapAfterGc() {
+  if (!cfg.SOAK_GC_PROBE || !existsSync(probeFile)) return null;
+  const lines = readFileSync(probeFile, 'utf8').trim().split('\n');
+  try {
+    return JSON.parse(lines.at(-1)).heapUsedKb;
+  } catch {
+    return null;
+  }
+}
+
 function sample(label) {
   const pid = master?.masterPid();
-  const s = { label, t: Math.round((now() - t0) / 1000), rssKb: pid ? rssKb(pid) : null, fds: pid ? fdCount(pid) : null, workers: master ? master.workerPids().length : null };
+  const s = { label, t: Math.round((now() - t0) / 1000), rssKb: pid ? rssKb(pid) : null, fds: pid ? fdCount(pid) : null, workers: master ? master.workerPids().length : null, heapKb: heapAfterGc() };
   samples.push(s);
   return s;
 }
@@ -70,10 +84,12 @@ function report(partial = false) {
       `p99 steady ${loadResult.steady.p99} ms, during reloads ${loadResult.reload.p99} ms`);
   }
   if (first && last) {
-    out.push(table(['', 'at s', 'master RSS MB', 'master open fds', 'processes under the master'], [
-      ['start', first.t, mb(first.rssKb), first.fds, first.workers],
-      ['end', last.t, mb(last.rssKb), last.fds, last.workers],
-      ['change', last.t - first.t, first.rssKb && last.rssKb ? `${last.rssKb >= first.rssKb ? '+' : ''}${mb(last.rssKb - first.rssKb)}` : null, first.fds !== null && last.fds !== null ? `${last.fds - first.fds >= 0 ? '+' : ''}${last.fds - first.fds}` : null, null],
+    const delta = (a, b, f = (x) => x) => (a !== null && b !== null && a !== undefined && b !== undefined ? `${b - a >= 0 ? '+' : ''}${f(b - a)}` : null);
+    const heap = cfg.SOAK_GC_PROBE ? [(s) => mb(s.heapKb)] : [];
+    out.push(table(['', 'at s', 'master RSS MB', 'master open fds', 'processes under the master', ...(heap.length ? ['master heap after GC MB'] : [])], [
+      ['start', first.t, mb(first.rssKb), first.fds, first.workers, ...heap.map((f) => f(first))],
+      ['end', last.t, mb(last.rssKb), last.fds, last.workers, ...heap.map((f) => f(last))],
+      ['change', last.t - first.t, delta(first.rssKb, last.rssKb, mb), delta(first.fds, last.fds), null, ...(heap.length ? [delta(first.heapKb, last.heapKb, mb)] : [])],
     ]));
     const rss = samples.map((s) => s.rssKb).filter(Boolean);
     out.push(`master RSS over the run (MB): min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}; fds min ${Math.min(...samples.map((s) => s.fds ?? Infinity))}, max ${Math.max(...samples.map((s) => s.fds ?? -Infinity))}`);
@@ -92,7 +108,10 @@ installCleanup(async () => {
 
 async function main() {
   const port = await freePort();
-  master = superviseContender({ name: 'soak', label: 'supervise soak', script: cfg.SOAK_SCRIPT, workers: cfg.SOAK_WORKERS, port, logDir });
+  const probe = cfg.SOAK_GC_PROBE
+    ? { nodeArgs: ['--expose-gc', '--require', join(BENCH_DIR, 'lib/gc-probe.cjs')], env: { SUPERVISE_BENCH_GC_PROBE: probeFile } }
+    : {};
+  master = superviseContender({ name: 'soak', label: 'supervise soak', script: cfg.SOAK_SCRIPT, workers: cfg.SOAK_WORKERS, port, logDir, ...probe });
   say(`starting ${cfg.SOAK_WORKERS} workers on port ${port}; logs in ${logDir}`);
   await master.start();
   await sleep(2000);
@@ -127,7 +146,8 @@ async function main() {
     }
     reloads.push({ ...r, window: [ws, now()] });
     const s = sample(`reload ${reloads.length}`);
-    say(`t=${s.t}s reload ${reloads.length}: ${r.outcome} in ${r.wallMs} ms; master RSS ${mb(s.rssKb)} MB, ${s.fds} fds, ${s.workers} processes`);
+    say(`t=${s.t}s reload ${reloads.length}: ${r.outcome} in ${r.wallMs} ms; master RSS ${mb(s.rssKb)} MB, ${s.fds} fds, ${s.workers} processes` +
+      (s.heapKb !== null ? `, heap after GC ${mb(s.heapKb)} MB` : ''));
     next = Math.max(next + every, now() + 1000);
   }
   await sleep(Math.max(0, t0 + D - now()));

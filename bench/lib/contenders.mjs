@@ -27,8 +27,8 @@ function note(msg) {
  * master. Keeps the events, learns worker pids, measures boot times (fork -> ready) from the log timestamps.
  */
 class JsonLogMaster {
-  constructor({ name, label, cmd, args, port, logDir, workerMarker, events }) {
-    Object.assign(this, { name, label, cmd, args, port, logDir, workerMarker });
+  constructor({ name, label, cmd, args, port, logDir, workerMarker, events, env = {} }) {
+    Object.assign(this, { name, label, cmd, args, port, logDir, workerMarker, extraEnv: env });
     this.ev = events; // names of the events: { ready, fork, workerReady, reloadEnd }
     this.events = [];
     this.waiters = [];
@@ -38,7 +38,7 @@ class JsonLogMaster {
   }
 
   async start() {
-    const env = { ...process.env, PORT: String(this.port), HOST: '127.0.0.1' };
+    const env = { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', ...this.extraEnv };
     this.logFile = join(this.logDir, `${this.name}.log`);
     const out = createWriteStream(this.logFile);
     this.child = spawnTracked(this.name, this.cmd, this.args, { env, cwd: ROOT });
@@ -123,8 +123,9 @@ class JsonLogMaster {
   }
 }
 
-export function superviseContender({ name, label, script, autoDrain = true, workers, port, logDir }) {
-  const args = [SUPERVISE_CLI, script, '-w', String(workers), '--log-format', 'json'];
+/** nodeArgs: options for the master's own node (not its workers'); env: extra environment for the master. */
+export function superviseContender({ name, label, script, autoDrain = true, workers, port, logDir, nodeArgs = [], env = {} }) {
+  const args = [...nodeArgs, SUPERVISE_CLI, script, '-w', String(workers), '--log-format', 'json'];
   if (!autoDrain) args.push('--no-auto-drain');
   return new JsonLogMaster({
     name,
@@ -134,6 +135,7 @@ export function superviseContender({ name, label, script, autoDrain = true, work
     port,
     logDir,
     workerMarker: script,
+    env,
     events: {
       ready: 'master.ready',
       fork: 'worker.fork',
