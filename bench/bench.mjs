@@ -187,6 +187,7 @@ async function runContender({ key, label }) {
   } finally {
     r.bootMs = c.bootMs ? [...c.bootMs] : [];
     r.bootMedianMs = c.bootMedian();
+    r.firstBootMedianMs = c.firstBootMedian();
     const left = await c.stop();
     if (left.length) r.leftover = left;
   }
@@ -308,7 +309,7 @@ function report() {
     `${cfg.BENCH_DURATION} s of load per client (undici ${cfg.BENCH_CONNECTIONS} conns, autocannon ${cfg.BENCH_AC_CONNECTIONS} conns); ` +
     `load average at start ${results.loadavgStart?.join(' ')}${results.loadavgEnd ? `, at end ${results.loadavgEnd.join(' ')}` : ''}`);
   out.push('');
-  const header = ['contender', 'requests', 'lost (undici)', 'lost (autocannon)', 'p99 reload/steady', 'reload wall ms', `boot ms`, `reload / ${W} boots`, 'req/s', 'req/s vs PM2', 'master RSS MB', 'vs PM2 daemon', 'vs bare node'];
+  const header = ['contender', 'requests', 'lost (undici)', 'lost (autocannon)', 'p99 reload/steady', 'reload wall ms', 'boot ms idle/load', `reload / ${W} boots`, 'req/s', 'req/s vs PM2', 'master RSS MB', 'vs PM2 daemon', 'vs bare node'];
   const body = rows.map((r) => {
     const u = r.undici;
     const a = r.autocannon;
@@ -321,7 +322,7 @@ function report() {
       a ? `${a.lostTotal}` : null,
       u?.p99Ratio != null ? `${u.p99Ratio} (${u.reload.p99}/${u.steady.p99} ms)` : null,
       wall != null ? Math.round(wall) : null,
-      boot != null ? Math.round(boot) : null,
+      boot != null ? `${r.firstBootMedianMs != null ? Math.round(r.firstBootMedianMs) : '-'}/${Math.round(boot)}` : null,
       wall != null && boot ? fmtRatio(wall / (W * boot)) : null,
       u?.rps,
       pm2Rps && u?.rps ? fmtRatio(u.rps / pm2Rps) : null,

@@ -33,7 +33,9 @@ class JsonLogMaster {
     this.events = [];
     this.waiters = [];
     this.forkAt = new Map();
-    this.bootMs = [];
+    this.bootMs = []; // every worker's fork -> ready
+    this.firstBootMs = []; // the workers of the first start (idle machine)
+    this.started = false;
     this.reloads = 0;
   }
 
@@ -53,6 +55,7 @@ class JsonLogMaster {
       }
       if (!e || typeof e.event !== 'string') return;
       e.at = now();
+      if (e.event === this.ev.ready) this.started = true;
       this.events.push(e);
       const wpid = e.wpid ?? (e.pid !== this.pid ? e.pid : undefined);
       if (e.event === this.ev.fork && wpid) {
@@ -60,7 +63,9 @@ class JsonLogMaster {
         this.forkAt.set(wpid, Date.parse(e.time));
       }
       if (e.event === this.ev.workerReady?.name && this.ev.workerReady.match(e) && wpid && this.forkAt.has(wpid)) {
-        this.bootMs.push(Date.parse(e.time) - this.forkAt.get(wpid));
+        const ms = Date.parse(e.time) - this.forkAt.get(wpid);
+        this.bootMs.push(ms);
+        if (!this.started) this.firstBootMs.push(ms);
       }
       for (const w of [...this.waiters]) {
         if (w.pred(e)) {
@@ -109,8 +114,14 @@ class JsonLogMaster {
     return { wallMs: e.durationMs ?? now() - t0, outcome: e.outcome ?? 'done', observedMs: now() - t0 };
   }
 
+  /** Median boot of the workers started after the first start (during rollouts, under load), else of all. */
   bootMedian() {
-    return median(this.bootMs);
+    const later = this.bootMs.slice(this.firstBootMs.length);
+    return median(later.length ? later : this.bootMs);
+  }
+
+  firstBootMedian() {
+    return median(this.firstBootMs);
   }
 
   workerPids() {
@@ -218,25 +229,38 @@ export class Pm2Contender {
   }
 
   /** The app logs process.uptime() at listen (PM2 gives no fork -> ready time of its own). */
-  get bootMs() {
-    const out = [];
+  /** Boot times from the out log of each instance: { first: the first start's, later: the reloads' }. */
+  boots() {
+    const first = [];
+    const later = [];
     const dir = join(this.home, 'logs');
-    if (!existsSync(dir)) return out;
+    if (!existsSync(dir)) return { first, later };
     for (const f of readdirSync(dir)) {
       if (!f.includes('-out')) continue;
+      let n = 0;
       for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
         const i = line.indexOf('{"event":"app.ready"');
         if (i < 0) continue;
         try {
-          out.push(JSON.parse(line.slice(i)).bootMs);
+          (n++ === 0 ? first : later).push(JSON.parse(line.slice(i)).bootMs);
         } catch {}
       }
     }
-    return out;
+    return { first, later };
+  }
+
+  get bootMs() {
+    const { first, later } = this.boots();
+    return [...first, ...later];
   }
 
   bootMedian() {
-    return median(this.bootMs);
+    const { first, later } = this.boots();
+    return median(later.length ? later : first);
+  }
+
+  firstBootMedian() {
+    return median(this.boots().first);
   }
 
   workerPids() {
