@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 import type { LogFormat, LogLevel } from './options.js';
 
@@ -13,6 +15,8 @@ export type { Logger } from 'pino';
 export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1): Logger {
   const base = { pid: process.pid };
   if (format === 'pretty') {
+    // Loaded only for a terminal: pino-pretty and its dependencies cost the JSON-logging master memory for nothing.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = pretty({
       sync: true,
       destination: fd,

@@ -126,7 +126,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     startRecycler(this);
     this.log.info(
       { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started },
-      `all ${o.workers} workers ready in ${Date.now() - started} ms`,
+      `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready (${Date.now() - started} ms)`,
     );
     this.bootEnded?.();
   }
