@@ -76,6 +76,8 @@ export class DrainEngine {
   private enabled = false;
   private drainPromise: Promise<DrainStats> | null = null;
   private isDraining = false;
+  /** Set one turn after the drain began: from then on every response is the last of its connection. */
+  private marking = false;
   private stats = emptyStats();
   private idleGraceMs = DEFAULT_IDLE_GRACE_MS;
   private lingerMs = DEFAULT_LINGER_MS;
@@ -179,9 +181,11 @@ export class DrainEngine {
         clearTimeout(conn.idleTimer);
         conn.idleTimer = null;
       }
-      // A pipelined request behind others becomes the last one: the earlier responses keep the socket open.
-      for (const earlier of conn.pending) if (earlier !== response) unmarkLast(earlier);
-      markLast(response);
+      if (this.marking) {
+        // A pipelined request behind others becomes the last one: the earlier responses keep the socket open.
+        for (const earlier of conn.pending) if (earlier !== response) unmarkLast(earlier);
+        markLast(response);
+      }
     }
   };
 
@@ -274,6 +278,17 @@ export class DrainEngine {
 
     for (const server of this.servers) this.stopAccepting(server);
     for (const conn of this.conns.values()) this.beginDrain(conn);
+    // Idle sockets get their FIN (closeIdle's immediates, queued above) before any response says
+    // `Connection: close`: a client moves the next request of a closing connection to one of its idle ones,
+    // and that one must already be known closed, not closing in the same instant.
+    setImmediate(() => {
+      this.marking = true;
+      for (const conn of this.conns.values()) {
+        if (conn.kind !== 'http' || conn.pending.length === 0) continue;
+        const last = lastUnsent(conn.pending);
+        if (last) markLast(last);
+      }
+    });
 
     // Drain hooks run beside the wait: they close long-lived connections, whose 'close' ends the wait.
     const hooks = this.drainHooks.map((hook) =>
@@ -304,11 +319,10 @@ export class DrainEngine {
   private beginDrain(conn: Connection): void {
     if (conn.kind === 'http') {
       if (isUpgraded(conn)) return; // the app's drain hooks close it, or the deadline does
-      if (conn.pending.length > 0) {
+      if (conn.pending.length === 0) this.scheduleIdleClose(conn);
+      else if (this.marking) {
         const last = lastUnsent(conn.pending);
         if (last) markLast(last);
-      } else {
-        this.scheduleIdleClose(conn);
       }
     } else if (conn.kind === 'http2' && this.sdkInCharge && conn.session) {
       conn.session.close(); // GOAWAY: open streams finish, no new ones start
