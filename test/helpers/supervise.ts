@@ -31,11 +31,13 @@ export class Supervised {
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void; reject: (e: Error) => void }[] = [];
   exitCode: number | null | undefined = undefined;
 
-  constructor(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  constructor(args: string[], opts: SuperviseOptions = {}) {
     this.child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, like a shell's foreground job: a signal to the group reaches every worker too.
+      detached: opts.processGroup ?? false,
     });
     started.add(this);
     let partial = '';
@@ -135,6 +137,11 @@ export class Supervised {
     if (this.exitCode === undefined) process.kill(this.pid, sig);
   }
 
+  /** What Ctrl+C in a terminal or `kill -- -PGID` does: the signal reaches the master and every worker at once. */
+  signalGroup(sig: NodeJS.Signals): void {
+    if (this.exitCode === undefined) process.kill(-this.pid, sig);
+  }
+
   async waitExit(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -163,7 +170,14 @@ export class Supervised {
   }
 }
 
-export function supervise(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Supervised {
+export interface SuperviseOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Start the master as the leader of a new process group (then `signalGroup` works). */
+  processGroup?: boolean;
+}
+
+export function supervise(args: string[], opts: SuperviseOptions = {}): Supervised {
   return new Supervised(['--log-format', 'json', ...args], opts);
 }
 
