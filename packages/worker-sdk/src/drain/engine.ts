@@ -284,8 +284,7 @@ export class DrainEngine {
     setImmediate(() => {
       this.marking = true;
       for (const conn of this.conns.values()) {
-        if (conn.kind !== 'http' || conn.pending.length === 0) continue;
-        const last = lastUnsent(conn.pending);
+        const last = conn.kind === 'http' ? lastUnsent(conn.pending) : undefined;
         if (last) markLast(last);
       }
     });
@@ -319,11 +318,8 @@ export class DrainEngine {
   private beginDrain(conn: Connection): void {
     if (conn.kind === 'http') {
       if (isUpgraded(conn)) return; // the app's drain hooks close it, or the deadline does
+      // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
       if (conn.pending.length === 0) this.scheduleIdleClose(conn);
-      else if (this.marking) {
-        const last = lastUnsent(conn.pending);
-        if (last) markLast(last);
-      }
     } else if (conn.kind === 'http2' && this.sdkInCharge && conn.session) {
       conn.session.close(); // GOAWAY: open streams finish, no new ones start
     }
