@@ -181,7 +181,8 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
   if (watchdogTimeoutMs > 0 && (heartbeatMs === 0 || watchdogTimeoutMs < 2 * heartbeatMs)) {
     usage(`--watchdog-timeout must be at least twice --heartbeat (${heartbeatMs} ms), got ${watchdogTimeoutMs} ms`);
   }
-  if (heartbeatMs === 0 && raw.maxRequests !== undefined && parseCount(raw.maxRequests, '--max-requests') > 0) {
+  const maxRequests = parseCount(raw.maxRequests ?? 0, '--max-requests');
+  if (heartbeatMs === 0 && maxRequests > 0) {
     usage('--max-requests needs the heartbeat, which carries the request count: remove --heartbeat 0');
   }
 
@@ -205,7 +206,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     watchdogTimeoutMs,
     heartbeatMs,
     maxMemoryMb: parseCount(raw.maxMemoryMb ?? 0, '--max-memory'),
-    maxRequests: parseCount(raw.maxRequests ?? 0, '--max-requests'),
+    maxRequests,
     maxAgeMs: parseDuration(raw.maxAgeMs ?? 0, '--max-age'),
     watch,
     ignore: [...DEFAULT_IGNORE, ...stringList(raw.ignore, '--ignore')],
