@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import { SuperviseError } from './errors.js';
 import { rssBytes } from './memory.js';
+import { isProcessAlive } from './process-alive.js';
 import type { Supervisor, WorkerInfo } from './supervisor.js';
 
 /**
@@ -86,15 +87,6 @@ function ensurePrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The socket of the one master started from `cwd`. */
 export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
   const dir = controlDir(env);
@@ -129,7 +121,7 @@ function sweep(dir: string, names: string[]): { pid: number; file: string }[] {
     if (!m) continue;
     const pid = Number(m[1]);
     const file = path.join(dir, name);
-    if (isAlive(pid)) live.push({ pid, file });
+    if (isProcessAlive(pid)) live.push({ pid, file });
     else {
       try {
         unlinkSync(file);

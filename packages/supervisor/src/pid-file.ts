@@ -1,15 +1,7 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 
 import { SuperviseError } from './errors.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isProcessAlive } from './process-alive.js';
 
 function readPid(file: string): number | null {
   try {
@@ -27,7 +19,7 @@ function readPid(file: string): number | null {
  */
 export function writePidFile(file: string): () => void {
   const other = readPid(file);
-  if (other !== null && other !== process.pid && alive(other)) {
+  if (other !== null && other !== process.pid && isProcessAlive(other)) {
     throw new SuperviseError('ERR_USAGE', `--pid-file: ${file} names process ${other}, which is running: is another master running?`);
   }
   const tmp = `${file}.${process.pid}.tmp`;
