@@ -65,7 +65,7 @@ beforeAll(async () => {
   // An upload: half the body now, the rest once the drain has begun.
   const upload = raw(port);
   upload.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345');
-  // A streaming response (server-sent events): 10 events, 100 ms apart.
+  // A streaming response that is not an event stream: 10 chunks, 100 ms apart.
   const events: string[] = [];
   const stream = new Promise<{ events: string[]; error: string | null }>((resolve) => {
     http.get({ host: '127.0.0.1', port, path: '/stream?n=10&ms=100', agent: false }, (res) => {
@@ -75,6 +75,10 @@ beforeAll(async () => {
       res.on('error', (e) => resolve({ events, error: e.message }));
     }).on('error', (e) => resolve({ events, error: e.message }));
   });
+  // A server-sent event stream that never ends by itself (the app keeps writing after the drain ended it).
+  const sse = raw(port);
+  sse.socket.write('GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+  await until(() => sse.data.includes('data: 1\n\n'), 5_000, 'the event stream to carry two events');
   // An idle keep-alive socket: one request, then quiet. The app's keepAliveTimeout is 30 s.
   const idle = raw(port);
   idle.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -132,6 +136,7 @@ beforeAll(async () => {
   outcome.upload = { closed: await upload.closed, data: upload.data };
   outcome.stream = await stream;
   outcome.idle = { closed: await idle.closed };
+  outcome.sse = sse;
   outcome.late = { closed: await late.closed, data: late.data };
   outcome.blocker = { closed: await blocker.closed, data: blocker.data };
   outcome.busy = busyResult;
@@ -169,10 +174,19 @@ describe('standalone SDK app: SIGTERM drains every HTTP/1 connection, then exits
     expect(data).toMatch(/\r\n\r\n(?:[0-9a-f]+\r\n)?10\n/);
   });
 
-  it('a streaming response (server-sent events) in flight sends every event', () => {
+  it('a streaming response (not an event stream) in flight sends every chunk', () => {
     const { events, error } = outcome.stream as { events: string[]; error: string | null };
     expect(error).toBeNull();
     expect(events).toEqual(Array.from({ length: 10 }, (_, i) => `data: ${i}`));
+  });
+
+  it('a server-sent event stream is ended cleanly when the drain starts (complete chunked body, then FIN)', async () => {
+    const sse = outcome.sse as Raw;
+    const closed = await sse.closed;
+    expect(closed.error).toBeNull();
+    // Whole events only, then the chunked body's terminator: the client's EventSource reconnects elsewhere.
+    expect(sse.data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(?:[0-9a-f]+\r\nid: \d+\ndata: \d+\n\n\r\n)+0\r\n\r\n$/);
+    expect(closed.at - sigtermAt).toBeLessThan(2_000);
   });
 
   it('keep-alive race: a busy client gets 503 from the readiness route with Connection: close, never a reset', () => {

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 
-import { ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
+import { type DrainStats, ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
 
 import { BootBreaker, backoffDelay } from './backoff.js';
 import { EXIT, SuperviseError } from './errors.js';
@@ -414,7 +414,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           : `worker ${w.pid} killed (SIGKILL)`,
       );
     } else if (stats) {
-      const forcedNote = stats.forced > 0 ? describeForced(stats.forcedKinds, w.usesSdk) : '';
+      const forcedNote = stats.forced > 0 ? describeForced(stats.forcedKinds) : '';
       this.log.info(
         fields,
         `worker ${w.pid} drained in ${stats.durationMs} ms (${stats.requestsCompleted} requests completed, ` +
@@ -584,14 +584,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 }
 
-function describeForced(kinds: { http: number; upgraded: number; http2: number; raw: number }, usesSdk: boolean): string {
+function describeForced(kinds: DrainStats['forcedKinds']): string {
   const parts = Object.entries(kinds)
     .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${n} ${k}`);
+    .map(([k, n]) => `${n} ${k === 'upgraded' ? 'upgraded (not WebSocket)' : k}`);
+  // The engine closes WebSockets, event streams and HTTP/2 sessions itself; a raw protocol only the app knows.
   const hint =
-    !usesSdk && (kinds.upgraded > 0 || kinds.http2 > 0)
-      ? '; the SDK closes WebSockets (closeWebSockets) and HTTP/2 sessions (GOAWAY) cleanly'
-      : '';
+    kinds.upgraded > 0 || kinds.raw > 0 ? '; close raw protocol connections in an onDrain hook (worker SDK)' : '';
   return `, forced at the deadline: ${parts.join(', ')}${hint}`;
 }
 

@@ -30,6 +30,8 @@ export interface InitOptions {
 
 export interface WebSocketLike {
   close(code?: number, reason?: string): void;
+  /** The socket under it (`ws` keeps it here): the drain engine then sends no close frame of its own. */
+  _socket?: unknown;
 }
 
 export interface WebSocketServerLike {
@@ -84,12 +86,18 @@ export function onShutdown(hook: () => void | Promise<void>, options: { timeoutM
   runtime.engine.onShutdown(hook, options.timeoutMs ?? runtime.settings.hookTimeoutMs);
 }
 
-/** Closes every client of a `ws` WebSocketServer (or anything shaped like one) with 1001 "going away". */
+/**
+ * Closes every client of a `ws` WebSocketServer (or anything shaped like one) through its own library, with
+ * 1001 "going away" unless told otherwise. Without this call the drain engine still closes every WebSocket
+ * (1012 on a restart, 1001 on a stop); use it to choose the code and reason.
+ */
 export function closeWebSockets(wss: WebSocketServerLike, options: { code?: number; reason?: string } = {}): void {
   const code = options.code ?? 1001;
   const reason = options.reason ?? 'going away';
   onDrain(() => {
-    for (const client of wss.clients) client.close(code, reason);
+    const clients = [...wss.clients];
+    runtime.engine.appClosesWebSockets(clients.map((client) => client._socket));
+    for (const client of clients) client.close(code, reason);
   });
 }
 

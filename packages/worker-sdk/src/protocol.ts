@@ -25,12 +25,12 @@ export interface DrainStats {
   finished: number;
   /** Idle keep-alive connections the drain closed. */
   closedIdle: number;
-  /** Upgraded (WebSocket) sockets and HTTP/2 sessions closed cleanly within the deadline. */
+  /** WebSockets, event streams, other upgraded sockets and HTTP/2 sessions closed cleanly within the deadline. */
   closedLongLived: number;
   /** Connections destroyed at the deadline. */
   forced: number;
   /** Kinds of what was forced, for the master's log. */
-  forcedKinds: { http: number; upgraded: number; http2: number; raw: number };
+  forcedKinds: { http: number; websocket: number; upgraded: number; http2: number; raw: number };
   /** Requests that completed during the drain. */
   requestsCompleted: number;
   /** Shutdown hooks that failed or timed out. */

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 
+import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from './drain/connections.js';
 import { DEFAULT_IDLE_GRACE_MS, DrainEngine } from './drain/engine.js';
 import {
   type DrainReason,
@@ -67,7 +68,6 @@ export class Runtime {
     if (options.manualReady !== undefined) this.manualReady = options.manualReady;
     const first = this.mode !== 'sdk';
     this.mode = 'sdk';
-    this.engine.sdkInCharge = true;
     if (!this.wired) this.wire(options.handleSignals !== false);
     if (first || options.manualReady !== undefined) {
       this.send(
@@ -97,7 +97,11 @@ export class Runtime {
       // The master did not ask: tell it, so it can start a replacement while this worker drains.
       this.send(message<WorkerMessage>({ type: 'draining' }));
     }
-    const stats = await this.engine.drain({ deadlineMs, idleGraceMs: this.settings.idleGraceMs });
+    const stats = await this.engine.drain({
+      deadlineMs,
+      idleGraceMs: this.settings.idleGraceMs,
+      closeCode: this.closeCodeFor(reason),
+    });
     const code = stats.forced > 0 || stats.hookFailures > 0 ? 1 : 0;
     if (!this.supervised) reportStandalone(reason, stats);
     const exit = () => process.exit(code);
@@ -113,6 +117,15 @@ export class Runtime {
     } else {
       exit();
     }
+  }
+
+  /**
+   * 1012 (service restart) when the service goes on without this process, so clients reconnect at once to a
+   * worker that serves; 1001 (going away) when the service itself stops.
+   */
+  private closeCodeFor(reason: DrainReason): number {
+    if (!this.supervised || reason === 'stop' || reason === 'master-lost') return CLOSE_GOING_AWAY;
+    return CLOSE_SERVICE_RESTART;
   }
 
   private send(msg: WorkerMessage): void {

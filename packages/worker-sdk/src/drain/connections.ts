@@ -11,6 +11,9 @@ import type { Server, Socket } from 'node:net';
  */
 export type ConnectionKind = 'http' | 'http2' | 'raw';
 
+/** What a drain reports as forced: a connection's kind, with upgraded HTTP/1 sockets told apart. */
+export type ForcedKind = 'http' | 'websocket' | 'upgraded' | 'http2' | 'raw';
+
 export type CloseCause = 'finished' | 'idle' | 'long-lived' | 'forced';
 
 export interface Connection {
@@ -30,6 +33,12 @@ export interface Connection {
   idleTimer: NodeJS.Timeout | null;
   /** Seen upgraded once: by the time it closes its parser is gone either way, so remember it. */
   upgraded: boolean;
+  /** Upgraded with `Upgrade: websocket`: the engine can close it with a close frame of its own. */
+  websocket: boolean;
+  /** The app's own code closes this WebSocket (the SDK's closeWebSockets): the engine sends no close frame. */
+  appCloses: boolean;
+  /** A streaming response (server-sent events) the drain ended: the socket closes once it is flushed. */
+  closeAfterFinish: boolean;
 }
 
 /** `socket.parser` is set by node:http for the life of an HTTP/1 connection and cleared when it is upgraded. */
@@ -61,4 +70,43 @@ export function lastUnsent<R extends { headersSent: boolean }>(pending: readonly
 export function idleCloseDelay(lastActive: number, now: number, graceMs: number): number {
   const due = lastActive + graceMs - now;
   return due > 0 ? Math.ceil(due) : 0;
+}
+
+/** How a drain reports a connection it had to destroy. */
+export function forcedKind(conn: Connection): ForcedKind {
+  if (conn.websocket) return 'websocket';
+  if (isUpgraded(conn)) return 'upgraded';
+  return conn.kind;
+}
+
+/**
+ * A server's WebSocket close frame (RFC 6455 5.5.1): FIN + opcode 8, unmasked, the code and a short reason.
+ * Control frames are never compressed and may stand between the frames of a message, so one written whole
+ * between two of the app's library's writes is a valid frame on the wire.
+ */
+export function closeFrame(code: number, reason: string): Buffer {
+  const text = Buffer.from(reason, 'utf8').subarray(0, 123);
+  const frame = Buffer.alloc(4 + text.length);
+  frame[0] = 0x88;
+  frame[1] = 2 + text.length;
+  frame.writeUInt16BE(code, 2);
+  text.copy(frame, 4);
+  return frame;
+}
+
+/** WebSocket close codes: 1001 when the service goes away, 1012 when it restarts (clients come back at once). */
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_SERVICE_RESTART = 1012;
+
+/** A response that streams server-sent events (its Content-Type, set or already written). */
+export function isEventStream(response: {
+  getHeader(name: string): unknown;
+  headersSent: boolean;
+  _header?: string | null;
+}): boolean {
+  const type = response.getHeader('content-type');
+  if (typeof type === 'string') return /^\s*text\/event-stream/i.test(type);
+  // writeHead(status, headers) with no setHeader before it writes the headers without keeping them.
+  const sent = response.headersSent ? response._header : null;
+  return typeof sent === 'string' && /\r\ncontent-type:\s*text\/event-stream/i.test(sent);
 }

@@ -7,7 +7,17 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 
 import type { DrainStats } from '../protocol.js';
-import { type Connection, type ConnectionKind, idleCloseDelay, isUpgraded, lastUnsent } from './connections.js';
+import {
+  CLOSE_GOING_AWAY,
+  type Connection,
+  type ConnectionKind,
+  closeFrame,
+  forcedKind,
+  idleCloseDelay,
+  isEventStream,
+  isUpgraded,
+  lastUnsent,
+} from './connections.js';
 import { runBounded } from './bounded.js';
 
 /** A hook run when the drain starts: close what only the app can close cleanly (WebSockets, SSE, raw protocols). */
@@ -22,6 +32,10 @@ export interface DrainOptions {
   idleGraceMs?: number;
   /** How long a socket we half-closed may linger before it is destroyed (it reads, so no RST on late data). */
   lingerMs?: number;
+  /** The close code every WebSocket gets: 1012 (service restart) for rollouts, 1001 (going away) for a stop. */
+  closeCode?: number;
+  /** How long a WebSocket that got our close frame may take to answer it before its socket is destroyed. */
+  closeWaitMs?: number;
 }
 
 /**
@@ -31,6 +45,10 @@ export interface DrainOptions {
  */
 export const DEFAULT_IDLE_GRACE_MS = 1000;
 const DEFAULT_LINGER_MS = 1000;
+const DEFAULT_CLOSE_WAIT_MS = 2000;
+/** While draining, how often responses that started streaming events since the drain began are looked for. */
+const STREAM_SWEEP_MS = 250;
+const CLOSE_REASONS: Record<number, string> = { 1001: 'going away', 1012: 'service restart' };
 
 type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
 
@@ -47,7 +65,7 @@ function emptyStats(): DrainStats {
     closedIdle: 0,
     closedLongLived: 0,
     forced: 0,
-    forcedKinds: { http: 0, upgraded: 0, http2: 0, raw: 0 },
+    forcedKinds: { http: 0, websocket: 0, upgraded: 0, http2: 0, raw: 0 },
     requestsCompleted: 0,
     hookFailures: 0,
     durationMs: 0,
@@ -59,13 +77,12 @@ function emptyStats(): DrainStats {
  * The one drain engine. It observes servers, connections and requests through node:diagnostics_channel (no
  * patching), costs a map lookup per request while nothing is draining, and on drain():
  * stops accepting -> answers every response from then on with `Connection: close` -> closes each connection
- * when its last response ends -> closes idle ones by the idle rule -> lets the app close upgraded sockets
- * (drain hooks) -> sends GOAWAY to HTTP/2 sessions (when the SDK is in charge) -> destroys what is left at the
- * deadline -> runs the shutdown hooks. The SDK and the preload attach the same instance (see runtime.ts).
+ * when its last response ends -> closes idle ones by the idle rule -> runs the app's drain hooks -> sends a
+ * close frame to every WebSocket the app does not close itself -> ends server-sent event streams -> sends
+ * GOAWAY to HTTP/2 sessions -> destroys what is left at the deadline -> runs the shutdown hooks. The SDK and
+ * the preload attach the same instance (see runtime.ts).
  */
 export class DrainEngine {
-  /** True once the app itself imported the SDK: HTTP/2 sessions then get GOAWAY instead of a deadline. */
-  sdkInCharge = false;
   requestsTotal = 0;
   inFlight = 0;
 
@@ -81,6 +98,9 @@ export class DrainEngine {
   private stats = emptyStats();
   private idleGraceMs = DEFAULT_IDLE_GRACE_MS;
   private lingerMs = DEFAULT_LINGER_MS;
+  private closeCode = CLOSE_GOING_AWAY;
+  private closeWaitMs = DEFAULT_CLOSE_WAIT_MS;
+  private streamSweep: NodeJS.Timeout | null = null;
   private onEmpty: (() => void) | null = null;
   /** An HTTP/2 session node just created, waiting for its socket's event (see onSession). */
   private newSession: Http2Session | null = null;
@@ -108,9 +128,53 @@ export class DrainEngine {
     if (this.servers.has(server)) return;
     this.servers.add(server);
     // Observers only: each of these events already has node's own listener, adding ours changes nothing.
-    if (kindOf(server) === 'http2') server.on('session', this.onSession);
+    const kind = kindOf(server);
+    if (kind === 'http2') server.on('session', this.onSession);
     if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
+    if (kind === 'http') this.observeUpgrades(server);
     if (this.isDraining) this.stopAccepting(server);
+  }
+
+  /**
+   * Learns which sockets became WebSockets. Node publishes no channel for an upgrade, so the engine listens to
+   * 'upgrade' itself, first, but only while the app has a listener of its own: node treats an upgrade request
+   * as one only when someone listens, and that decision must stay the app's.
+   */
+  private observeUpgrades(server: net.Server): void {
+    const observer = (req: http.IncomingMessage, socket: net.Socket): void => {
+      const conn = this.lookup(socket);
+      if (!conn) return;
+      conn.upgraded = true;
+      conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
+      if (conn.websocket && this.isDraining) {
+        // Upgraded while draining (a request on a kept-alive socket): let the app's library answer 101 first.
+        const later = setTimeout(() => this.closeWebSocket(conn), 50);
+        later.unref();
+      }
+    };
+    const sync = (): void => {
+      const listeners = server.listeners('upgrade');
+      const ours = listeners.includes(observer);
+      const theirs = listeners.length - (ours ? 1 : 0);
+      if (theirs > 0 && !ours) server.prependListener('upgrade', observer);
+      else if (theirs === 0 && ours) server.removeListener('upgrade', observer);
+    };
+    // 'newListener' fires before the listener is added: look once it is there.
+    server.on('newListener', (event) => {
+      if (event === 'upgrade') process.nextTick(sync);
+    });
+    server.on('removeListener', (event, listener) => {
+      if (event === 'upgrade' && listener !== observer) sync();
+    });
+    sync();
+  }
+
+  /** The app's own code closes the WebSockets on these sockets (the SDK's closeWebSockets()). */
+  appClosesWebSockets(sockets: Iterable<unknown>): void {
+    for (const socket of sockets) {
+      const conn = socket instanceof net.Socket ? this.lookup(socket) : undefined;
+      if (conn) conn.appCloses = true;
+    }
   }
 
   onDrain(hook: DrainHook): void {
@@ -160,7 +224,7 @@ export class DrainEngine {
     this.newSession = null;
     if (!session || conn.kind !== 'http2' || session.socket?.remotePort !== conn.socket.remotePort) return;
     conn.session = session;
-    if (this.isDraining && this.sdkInCharge) session.close();
+    if (this.isDraining) session.close();
   }
 
   private readonly onRequestStart = (message: unknown): void => {
@@ -205,9 +269,12 @@ export class DrainEngine {
     conn.lastActive = performance.now();
     if (this.isDraining) {
       this.stats.requestsCompleted++;
+      if (conn.pending.length > 0) return;
+      // An event stream the drain ended: its client reconnects at once, and must do so on a new connection.
+      if (conn.closeAfterFinish) this.endSocket(conn, 'long-lived');
       // A response that went out with `Connection: close` makes node close the socket itself; one whose
       // headers left before the drain said keep-alive, so the client may send once more: the idle rule decides.
-      if (conn.pending.length === 0) this.scheduleIdleClose(conn);
+      else this.scheduleIdleClose(conn);
     }
   };
 
@@ -236,6 +303,9 @@ export class DrainEngine {
       cause: null,
       idleTimer: null,
       upgraded: false,
+      websocket: false,
+      appCloses: false,
+      closeAfterFinish: false,
     };
     this.conns.set(socket, conn);
     socket.once('close', () => this.forget(conn));
@@ -273,6 +343,8 @@ export class DrainEngine {
     const started = performance.now();
     this.idleGraceMs = options.idleGraceMs ?? DEFAULT_IDLE_GRACE_MS;
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.closeCode = options.closeCode ?? CLOSE_GOING_AWAY;
+    this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
     this.isDraining = true;
     const deadlineAt = started + options.deadlineMs;
 
@@ -295,8 +367,23 @@ export class DrainEngine {
         if (!ok) this.stats.hookFailures++;
       }),
     );
+    // What the app did not close itself in its hooks' first turn gets the engine's own close.
+    const hooksHadATurn = this.drainHooks.length > 0;
+    const written = new Map([...this.conns.values()].map((c) => [c, c.socket.bytesWritten]));
+    setImmediate(() => {
+      for (const conn of this.conns.values()) {
+        if (!conn.websocket || conn.appCloses) continue;
+        // A drain hook that wrote to this WebSocket was closing it: a second close frame would be wrong.
+        if (hooksHadATurn && conn.socket.bytesWritten !== written.get(conn)) continue;
+        this.closeWebSocket(conn);
+      }
+      this.endEventStreams();
+    });
+    this.streamSweep = setInterval(() => this.endEventStreams(), STREAM_SWEEP_MS);
+    this.streamSweep.unref();
 
     const timedOut = !(await this.waitForConnections(deadlineAt));
+    clearInterval(this.streamSweep);
     if (timedOut) this.forceRemaining();
     await Promise.all(hooks);
 
@@ -317,12 +404,52 @@ export class DrainEngine {
 
   private beginDrain(conn: Connection): void {
     if (conn.kind === 'http') {
-      if (isUpgraded(conn)) return; // the app's drain hooks close it, or the deadline does
+      // A WebSocket gets its close frame once the drain hooks had their turn (runDrain); another upgraded
+      // socket speaks a protocol only the app knows: its drain hooks close it, or the deadline does.
+      if (isUpgraded(conn)) return;
       // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
       if (conn.pending.length === 0) this.scheduleIdleClose(conn);
-    } else if (conn.kind === 'http2' && this.sdkInCharge && conn.session) {
+    } else if (conn.kind === 'http2' && conn.session) {
       conn.session.close(); // GOAWAY: open streams finish, no new ones start
     }
+  }
+
+  /**
+   * Writes a close frame whole, from its own callback: the app's library writes each frame in one call, so
+   * this lands between two frames, never inside one. The peer answers with its close frame, the app's library
+   * then ends the socket; a peer that does not answer in time is cut.
+   */
+  private closeWebSocket(conn: Connection): void {
+    const socket = conn.socket;
+    if (conn.cause || socket.destroyed || !socket.writable) return;
+    conn.cause = 'long-lived';
+    socket.write(closeFrame(this.closeCode, CLOSE_REASONS[this.closeCode] ?? ''));
+    const wait = setTimeout(() => socket.destroy(), this.closeWaitMs);
+    wait.unref();
+  }
+
+  /**
+   * A server-sent event stream never ends by itself: end it (the final chunk, so the client's EventSource
+   * reconnects with Last-Event-ID to a worker that serves). An app that writes to it afterwards gets the
+   * usual write-after-end error on the response, which must not crash the worker.
+   */
+  private endEventStreams(): void {
+    for (const conn of this.conns.values()) {
+      if (conn.kind !== 'http' || conn.closeAfterFinish) continue;
+      const stream = conn.pending.find((r) => r.headersSent && !r.writableEnded && isEventStream(r));
+      if (!stream) continue;
+      conn.closeAfterFinish = true;
+      stream.on('error', () => {});
+      stream.end();
+    }
+  }
+
+  /** FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close. */
+  private endSocket(conn: Connection, cause: 'idle' | 'long-lived'): void {
+    conn.cause = cause;
+    conn.socket.end();
+    const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
+    linger.unref();
   }
 
   private scheduleIdleClose(conn: Connection): void {
@@ -350,11 +477,7 @@ export class DrainEngine {
         this.scheduleIdleClose(conn);
         return;
       }
-      conn.cause = 'idle';
-      // FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close.
-      conn.socket.end();
-      const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
-      linger.unref();
+      this.endSocket(conn, 'idle');
     });
   }
 
@@ -378,7 +501,7 @@ export class DrainEngine {
 
   private forceRemaining(): void {
     for (const conn of [...this.conns.values()]) {
-      const kind = isUpgraded(conn) ? 'upgraded' : conn.kind;
+      const kind = forcedKind(conn);
       this.stats.forced++;
       this.stats.forcedKinds[kind]++;
       conn.cause = 'forced';
