@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readConfig } from './lib/config.mjs';
 import { EXAMPLE_BASIC, EXAMPLE_SDK, Pm2Contender, ROOT, SUPERVISE_CLI, naiveContender, superviseContender } from './lib/contenders.mjs';
 import { slowRequest, startLoad } from './lib/loadrun.mjs';
+import { LONGLIVED_DEFAULTS, runLongLived } from './longlived.mjs';
 import { cleanupAll, cpuNs, freePort, installCleanup, killTree, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
@@ -22,7 +23,7 @@ const DEFAULTS = {
   BENCH_SLOW_MS: 3000, // the long request in flight at each reload
   BENCH_TIMEOUT_MS: 10_000, // a request unanswered after this counts as lost (timeout)
   BENCH_MAX_REQUESTS: 5_000_000, // per load run, a bound
-  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead',
+  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived',
   BENCH_CLIENTS: 'undici,autocannon',
   BENCH_OVERHEAD_ROUNDS: 6,
   BENCH_OVERHEAD_SECONDS: 3,
@@ -32,6 +33,7 @@ const DEFAULTS = {
   BENCH_SETTLE_MS: 2000, // idle time before the RSS is read
   BENCH_JSON: '', // write every figure to this file too
   BENCH_LOG_DIR: '', // master logs (default: a new temp dir)
+  ...LONGLIVED_DEFAULTS, // BENCH_LL_*: the long-lived clients' run (longlived.mjs)
 };
 
 const HELP = `pnpm bench [-- --duration 20 --reloads 3 --connections 50 --only pm2,sdk ...]
@@ -39,7 +41,8 @@ Every flag --foo-bar is also the environment variable BENCH_FOO_BAR. Defaults:
 ${Object.entries(DEFAULTS)
   .map(([k, v]) => `  ${k}=${v}`)
   .join('\n')}
-Contenders for BENCH_ONLY: sdk, plain, plain-noauto, pm2, naive; and overhead (the drain engine's cost).`;
+Contenders for BENCH_ONLY: sdk, plain, plain-noauto, pm2, naive; overhead (the drain engine's cost); longlived
+(WebSocket and SSE clients through rollouts, supervise and PM2: see longlived.mjs).`;
 
 const CONTENDERS = [
   { key: 'sdk', label: 'supervise + SDK example' },
@@ -379,6 +382,10 @@ function report() {
       v.key === 'noauto' || v.medianCpuRatio === null ? '-' : `${v.medianCpuRatio >= 1 ? '+' : ''}${round((v.medianCpuRatio - 1) * 100, 1)}% CPU`,
     ])));
   }
+  if (results.longlived) {
+    out.push('');
+    out.push(results.longlived.text);
+  }
   out.push('');
   out.push(`logs of the masters: ${logDir}`);
   process.stdout.write(`${out.join('\n')}\n`);
@@ -402,6 +409,13 @@ async function main() {
       results.overhead = await overhead();
     } catch (err) {
       say(`overhead: ${err?.message ?? err}`);
+    }
+  }
+  if (only.has('longlived')) {
+    try {
+      results.longlived = await runLongLived(cfg, { logDir, say });
+    } catch (err) {
+      say(`longlived: ${err?.message ?? err}`);
     }
   }
   results.totalSeconds = Math.round((now() - t0) / 1000);

@@ -176,12 +176,13 @@ export function naiveContender({ name = 'naive', label = 'naive cluster master',
 
 /** PM2 7 in cluster mode under a private PM2_HOME, as its docs advise for graceful reloads. */
 export class Pm2Contender {
-  constructor({ name = 'pm2', label = 'PM2 cluster, pm2 reload', workers, port, logDir }) {
-    Object.assign(this, { name, label, workers, port, logDir });
+  /** script: the app (PM2's pattern: 'ready' after listen, close on SIGINT); env: extra for the app. */
+  constructor({ name = 'pm2', label = 'PM2 cluster, pm2 reload', workers, port, logDir, script = PM2_APP, env = {} }) {
+    Object.assign(this, { name, label, workers, port, logDir, script });
     this.home = mkdtempSync(join(tmpdir(), 'supervise-bench-pm2-'));
     onCleanup(() => rmSync(this.home, { recursive: true, force: true }));
     this.app = 'bench-app';
-    this.env = { ...process.env, PM2_HOME: this.home, PORT: String(port), HOST: '127.0.0.1' };
+    this.env = { ...process.env, PM2_HOME: this.home, PORT: String(port), HOST: '127.0.0.1', ...env };
     this.daemonPid = null;
     this.reloads = 0;
     this.log = createWriteStream(join(logDir, `${name}.log`));
@@ -203,7 +204,7 @@ export class Pm2Contender {
   }
 
   async start() {
-    const r = await this.pm2(['start', PM2_APP, '--name', this.app, '-i', String(this.workers), '--wait-ready', '--kill-timeout', '5000'], 90_000);
+    const r = await this.pm2(['start', this.script, '--name', this.app, '-i', String(this.workers), '--wait-ready', '--kill-timeout', '5000'], 90_000);
     this.daemonPid = this.readDaemonPid();
     if (this.daemonPid) learnPid(this.daemonPid, 'PM2');
     if (r.code !== 0) throw new Error(`pm2 start failed (exit ${r.code}): ${r.stderr.slice(-500)}`);
@@ -213,7 +214,7 @@ export class Pm2Contender {
   }
 
   learnWorkers() {
-    if (this.daemonPid) for (const p of descendants(this.daemonPid)) learnPid(p, PM2_APP);
+    if (this.daemonPid) for (const p of descendants(this.daemonPid)) learnPid(p, this.script);
   }
 
   masterPid() {
