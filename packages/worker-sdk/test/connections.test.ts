@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { type Connection, idleCloseDelay, isUpgraded, lastUnsent } from '../src/drain/connections.js';
+import { closeFrame, type Connection, idleCloseDelay, isEventStream, isUpgraded, lastUnsent } from '../src/drain/connections.js';
 
 describe('idleCloseDelay (the idle rule)', () => {
   it('a socket quiet for longer than the grace closes now', () => {
@@ -75,5 +75,38 @@ describe('isUpgraded', () => {
   it('never for HTTP/2 or raw connections', () => {
     expect(isUpgraded(conn('http2', { parser: null, destroyed: false }))).toBe(false);
     expect(isUpgraded(conn('raw', { parser: null, destroyed: false }))).toBe(false);
+  });
+});
+
+describe('closeFrame (a server close frame, RFC 6455 5.5.1)', () => {
+  it('is FIN + opcode 8, unmasked, with the code big-endian and the reason', () => {
+    expect([...closeFrame(1012, 'service restart')]).toEqual([0x88, 17, 0x03, 0xf4, ...Buffer.from('service restart')]);
+    expect([...closeFrame(1001, '')]).toEqual([0x88, 2, 0x03, 0xe9]);
+  });
+
+  it('cuts a reason so that the payload fits a control frame (125 bytes)', () => {
+    const frame = closeFrame(1001, 'x'.repeat(300));
+    expect(frame[1]).toBe(125);
+    expect(frame.length).toBe(127);
+  });
+});
+
+describe('isEventStream', () => {
+  const res = (type: string | undefined, header: string | null = null) => ({
+    getHeader: (name: string) => (name === 'content-type' ? type : undefined),
+    headersSent: header !== null,
+    _header: header,
+  });
+
+  it('reads the Content-Type the app set', () => {
+    expect(isEventStream(res('text/event-stream'))).toBe(true);
+    expect(isEventStream(res('text/event-stream; charset=utf-8'))).toBe(true);
+    expect(isEventStream(res('text/plain'))).toBe(false);
+  });
+
+  it('reads the headers writeHead() wrote without keeping them', () => {
+    expect(isEventStream(res(undefined, 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n'))).toBe(true);
+    expect(isEventStream(res(undefined, 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n'))).toBe(false);
+    expect(isEventStream(res(undefined))).toBe(false);
   });
 });
