@@ -1,5 +1,6 @@
 import http from 'node:http';
 
+import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
 export interface Answer {
@@ -99,4 +100,29 @@ export function load(port: number, opts: { connections?: number; path?: string; 
       return result;
     },
   };
+}
+
+/** The fields of autocannon's result that count losses. */
+export interface CannonResult {
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
+
+/** autocannon's keep-alive load (50 connections, bounded to 60 s); stop() resolves with its counts. */
+export function cannon(port: number, opts: { connections?: number; path?: string } = {}) {
+  const instance = autocannon({
+    url: `http://127.0.0.1:${port}${opts.path ?? '/'}`,
+    connections: opts.connections ?? 50,
+    duration: 60,
+    timeout: 10,
+  });
+  const result = new Promise<CannonResult>((resolve, reject) => {
+    instance.on('done', (r: CannonResult) => resolve(r));
+    instance.on('error', reject);
+  });
+  let responses = 0;
+  instance.on('response', () => responses++);
+  return { responses: () => responses, stop: () => (instance.stop(), result) };
 }

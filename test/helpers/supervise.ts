@@ -133,6 +133,28 @@ export class Supervised {
     return [...serving];
   }
 
+  /**
+   * The most workers serving (starting or ready) and draining at once, from the order of the fork, state and
+   * exit events in the log, up to the stop (which drains every worker at once by design).
+   */
+  workerBounds(): { serving: number; draining: number } {
+    const state = new Map<number, 'serving' | 'draining'>();
+    let serving = 0;
+    let draining = 0;
+    const count = (s: 'serving' | 'draining') => [...state.values()].filter((v) => v === s).length;
+    for (const l of this.lines) {
+      if (l.event === 'master.stopping') break;
+      const pid = l.pid as number;
+      if (l.event === 'worker.fork') state.set(pid, 'serving');
+      else if (l.event === 'worker.state' && l.to === 'draining') state.set(pid, 'draining');
+      else if (l.event === 'worker.exit') state.delete(pid);
+      else continue;
+      serving = Math.max(serving, count('serving'));
+      draining = Math.max(draining, count('draining'));
+    }
+    return { serving, draining };
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.exitCode === undefined) process.kill(this.pid, sig);
   }

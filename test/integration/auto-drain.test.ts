@@ -4,34 +4,14 @@
  * autocannon (its errors, timeouts and non-2xx answers are counted). A 2 s request is in flight at each
  * rollout and must complete; every old worker must have exited before the loads stop.
  */
-import autocannon from 'autocannon';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { get, load, until } from '../helpers/http.js';
+import { cannon, get, load, until } from '../helpers/http.js';
 import { example, freePort, isAlive, killAll, supervise, waitGone } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
 
 const SLOW_MS = 2_000;
-
-/** The fields of autocannon's result that count losses. */
-interface CannonResult {
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  '2xx': number;
-}
-
-function cannon(port: number) {
-  const instance = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 50, duration: 60, timeout: 10 });
-  const result = new Promise<CannonResult>((resolve, reject) => {
-    instance.on('done', (r: CannonResult) => resolve(r));
-    instance.on('error', reject);
-  });
-  let responses = 0;
-  instance.on('response', () => responses++);
-  return { responses: () => responses, stop: () => (instance.stop(), result) };
-}
 
 const apps = [
   { name: 'examples/http-basic (node:http)', script: example('http-basic/server.js') },

@@ -98,7 +98,7 @@ describe('control socket', () => {
 
     const reload = await ctl(['reload', '--control', sock]);
     expect(reload.code).toBe(0);
-    expect(reload.stdout).toMatch(/^rollout 2 done: 1 workers replaced in \d+ ms\n$/);
+    expect(reload.stdout).toMatch(/^rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\n$/);
 
     const stop = await ctl(['stop', '--control', sock]);
     expect(stop.code).toBe(0);

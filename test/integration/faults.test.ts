@@ -174,7 +174,10 @@ describe('faults: hung workers and recycling', () => {
     for (const pid of first) {
       expect(s.events('worker.exit').find((l) => l.pid === pid)).toMatchObject({ killed: false, code: 0 });
     }
-    expect(procs.max).toBeLessThanOrEqual(3);
+    // One replacement at a time (N + 1 serving); the old workers' drains may overlap (--max-draining: N).
+    expect(s.workerBounds().serving).toBeLessThanOrEqual(3);
+    expect(s.workerBounds().draining).toBeLessThanOrEqual(2);
+    expect(procs.max).toBeLessThanOrEqual(5);
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
     s.signal('SIGTERM');
@@ -231,9 +234,9 @@ describe('faults: master loss', () => {
 });
 
 describe('faults: signal storms', () => {
-  it('20 SIGHUPs in a second: never more than N + surge workers, then a clean exit 0', async () => {
+  it('20 SIGHUPs in a second with --max-draining 1: never more than N + surge serving and 1 draining, then a clean exit 0', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
+    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', ...FAST], { env: { PORT: String(port) } });
     await s.ready();
     const procs = sampleChildren(s.pid);
     await repeat(20, 50, () => s.signal('SIGHUP'));
@@ -246,7 +249,8 @@ describe('faults: signal storms', () => {
     };
     await until(settled, 15_000, 'the rollouts to settle');
     procs.stop();
-    expect(procs.max).toBeLessThanOrEqual(3);
+    expect(s.workerBounds()).toEqual({ serving: 3, draining: 1 });
+    expect(procs.max).toBeLessThanOrEqual(4);
     expect(s.events('rollout.end').every((l) => l.outcome === 'done')).toBe(true);
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
@@ -300,7 +304,7 @@ describe('faults: signal storms', () => {
     await waitGone([s.pid, ...s.forkedPids()]);
   });
 
-  it('SIGTERM in the middle of a rollout: the rollout stops, never more than N + surge, exit 0', async () => {
+  it('SIGTERM in the middle of a rollout: the rollout stops, never more than N + surge serving, exit 0', async () => {
     const port = await freePort();
     const s = supervise([fixture('fault-app.js'), '-w', '3', ...FAST], { env: { PORT: String(port), BOOT_MS: '200' } });
     await s.ready();
@@ -312,7 +316,10 @@ describe('faults: signal storms', () => {
     s.signal('SIGTERM');
     expect((await s.waitExit(8_000)).code).toBe(0);
     procs.stop();
-    expect(procs.max).toBeLessThanOrEqual(4);
+    const bounds = s.workerBounds();
+    expect(bounds.serving).toBeLessThanOrEqual(4);
+    expect(bounds.draining).toBeLessThanOrEqual(1);
+    expect(procs.max).toBeLessThanOrEqual(5);
     const end = s.events('rollout.end')[0];
     expect(end?.outcome).toBe('aborted');
     await waitGone([s.pid, ...s.forkedPids(), ...procs.seen]);

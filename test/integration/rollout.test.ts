@@ -110,7 +110,7 @@ describe('rollout: rollback and retry', () => {
 });
 
 describe('rollout: coalescing and the surge bound', () => {
-  it('10 SIGHUPs in one second under load: 2 rollouts, never more than N + surge workers, no failed request', async () => {
+  it('10 SIGHUPs in one second under load: 2 rollouts, never more than N + surge serving and N draining, no failed request', async () => {
     const workers = 3;
     const surge = 2;
     // A 300 ms boot (on top of node's own) makes one rollout outlast the burst, so every SIGHUP after the first lands in it.
@@ -135,8 +135,12 @@ describe('rollout: coalescing and the surge bound', () => {
     // Never two at once: the second starts after the first ended.
     expect(s.lines.indexOf(starts[1]!)).toBeGreaterThan(s.lines.indexOf(ends[0]!));
     expect(s.events('rollout.queued').length).toBeGreaterThanOrEqual(1);
-    expect(procs.max).toBeLessThanOrEqual(workers + surge);
-    expect(procs.max).toBeGreaterThan(workers); // the surge was used
+    // From the log's order of events: the surge bounds the serving workers, --max-draining (default N) the others.
+    const bounds = s.workerBounds();
+    expect(bounds.serving).toBeLessThanOrEqual(workers + surge);
+    expect(bounds.serving).toBeGreaterThan(workers); // the surge was used
+    expect(bounds.draining).toBeLessThanOrEqual(workers);
+    expect(procs.max).toBeLessThanOrEqual(workers + surge + workers);
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
 

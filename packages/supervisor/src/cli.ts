@@ -24,6 +24,7 @@ const FLAGS: Record<string, keyof RawOptions> = {
   env: 'env',
   autoDrain: 'autoDrain',
   surge: 'surge',
+  maxDraining: 'maxDraining',
   restartDelay: 'restartDelayMs',
   restartDelayMax: 'restartDelayMaxMs',
   stableUptime: 'stableUptimeMs',
@@ -63,6 +64,7 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .option('--env <KEY=VAL>', 'set an environment variable for the workers (repeatable)', collect)
     .option('--no-auto-drain', 'do not preload the drain engine into apps that do not import the SDK')
     .option('--surge <n>', 'extra workers that may start at once during a rollout (default 1)')
+    .option('--max-draining <n>', 'old workers that may drain at once; each holds its memory until its last request ends (default: the number of workers)')
     .option('--watch [paths...]', "reload on file changes (default: the script's directory)")
     .option('--ignore <glob>', 'a path the watcher ignores (repeatable)', collect)
     .option('--watch-debounce <ms>', 'quiet time after a change before the reload (default 200)')

@@ -57,16 +57,28 @@ interface RolloutReply {
   outcome: 'done' | 'rolled-back' | 'aborted';
   replaced: number;
   durationMs: number;
+  /** Old workers still draining when the last slot had a new ready worker. */
+  draining: number;
+  /** With --wait-drained: when the last of them had exited, from the start of the rollout. */
+  drainedMs?: number;
   failure?: { slot: number; pid: number; error: string };
 }
 
 async function reload(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd);
-  const [reply] = await request(opts, { cmd: 'reload' });
+  const opts = optsOf(cmd) as GlobalOpts & { waitDrained?: boolean };
+  const [reply] = await request(opts, { cmd: 'reload', waitDrained: opts.waitDrained === true });
   const r = reply!.rollout as RolloutReply;
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   if (r.outcome === 'done') {
-    if (!opts.json) process.stdout.write(`rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms\n`);
+    if (!opts.json) {
+      const left =
+        r.drainedMs !== undefined
+          ? `; the old workers drained and exited in ${r.drainedMs} ms`
+          : r.draining > 0
+            ? `; ${r.draining} old worker${r.draining === 1 ? ' is' : 's are'} still draining (--wait-drained waits for them)`
+            : '';
+      process.stdout.write(`rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`);
+    }
     return;
   }
   const why =
@@ -105,8 +117,9 @@ export function addControlCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) => status(cmd));
   program
     .command('reload')
-    .description('rolling restart; waits for it, exits 1 if it rolled back')
+    .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
     .option('--control <path>', socketHelp)
+    .option('--wait-drained', 'also wait until every old worker has finished its drain and exited')
     .option('--json', 'print the rollout summary as JSON')
     .action((_opts: unknown, cmd: Command) => reload(cmd));
   program

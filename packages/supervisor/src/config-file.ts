@@ -61,6 +61,7 @@ const CHECKS: Record<keyof SupervisorOptions, Check> = {
   readyTimeoutMs: duration(false),
   autoDrain: bool,
   surge: count(1, 1024),
+  maxDraining: count(1, 1024),
   restartDelayMs: duration(),
   restartDelayMaxMs: duration(),
   stableUptimeMs: duration(),

@@ -17,7 +17,7 @@ import type { Supervisor, WorkerInfo } from './supervisor.js';
 
 export type ControlRequest =
   | { cmd: 'status' }
-  | { cmd: 'reload' }
+  | { cmd: 'reload'; waitDrained?: boolean }
   | { cmd: 'stop' }
   | { cmd: 'scale'; target: string };
 
@@ -269,6 +269,13 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
     case 'reload': {
       if (supervisor.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
       const summary = await supervisor.reload('control');
+      // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
+      let drainedMs: number | undefined;
+      if (request.waitDrained === true && summary.draining > 0) {
+        const t0 = Date.now();
+        await supervisor.drained();
+        drainedMs = summary.durationMs + (Date.now() - t0);
+      }
       const failure = summary.failure
         ? {
             slot: summary.failure.slot,
@@ -276,7 +283,7 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
             error: summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
           }
         : undefined;
-      return { ok: true, rollout: { ...summary, failure } };
+      return { ok: true, rollout: { ...summary, failure, ...(drainedMs === undefined ? {} : { drainedMs }) } };
     }
     case 'scale': {
       const before = supervisor.options.workers;

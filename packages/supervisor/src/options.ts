@@ -21,6 +21,8 @@ export interface SupervisorOptions {
   readyTimeoutMs: number;
   autoDrain: boolean;
   surge: number;
+  /** At most this many old workers drain at once; null: as many as there are workers (the pace never waits). */
+  maxDraining: number | null;
   restartDelayMs: number;
   restartDelayMaxMs: number;
   stableUptimeMs: number;
@@ -198,6 +200,10 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? 30_000, '--ready-timeout', { allowZero: false }),
     autoDrain: raw.autoDrain === undefined ? true : parseBool(raw.autoDrain, '--auto-drain'),
     surge: parseCount(raw.surge ?? 1, '--surge', { min: 1, max: 1024 }),
+    maxDraining:
+      raw.maxDraining === undefined || raw.maxDraining === null
+        ? null
+        : parseCount(raw.maxDraining, '--max-draining', { min: 1, max: 1024 }),
     restartDelayMs: parseDuration(raw.restartDelayMs ?? 100, '--restart-delay'),
     restartDelayMaxMs: parseDuration(raw.restartDelayMaxMs ?? 10_000, '--restart-delay-max'),
     stableUptimeMs: parseDuration(raw.stableUptimeMs ?? 30_000, '--stable-uptime'),

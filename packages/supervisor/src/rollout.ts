@@ -3,12 +3,48 @@
  * node:cluster; it drives a small host interface, so that it is unit-tested without processes.
  *
  * - Capacity never drops: a slot's old worker is retired only after its replacement is ready.
- * - At most `surge` replacements start at once, and the next batch waits until the retired workers of the
- *   previous one have exited: never more than N + surge processes.
+ * - At most `surge` replacements start at once: never more than N + surge serving workers. The next batch
+ *   starts as soon as the previous one's replacements are ready and its old workers began to drain (they
+ *   left round-robin); draining workers do not count against the surge, so a rollout's pace does not depend
+ *   on how long the old workers' requests take (as Kubernetes' maxSurge and gunicorn's HUP behave).
+ * - Draining workers are bounded apart (`maxDraining`, shared by every rollout and replacement through one
+ *   DrainSet): at the bound, the next batch waits until a drain ends. Memory is what that bound protects.
  * - Rollback: a replacement that crashes, exits or misses its ready timeout stops the rollout; it is killed,
- *   and every worker not yet replaced keeps serving.
+ *   every worker not yet replaced keeps serving, and the old workers already draining finish their drain.
  * - Coalescing (RolloutQueue): a request during a rollout queues exactly one follow-up.
  */
+
+/**
+ * The drains in progress, across rollouts and replacements: each is the promise of one old worker's exit.
+ * The one place that knows how many old workers are still on their way out.
+ */
+export class DrainSet {
+  private readonly pending = new Set<Promise<void>>();
+
+  get count(): number {
+    return this.pending.size;
+  }
+
+  /** Counts a drain until `exit` settles. */
+  add(exit: Promise<unknown>): void {
+    const p: Promise<void> = exit.then(
+      () => {},
+      () => {},
+    );
+    this.pending.add(p);
+    void p.then(() => this.pending.delete(p));
+  }
+
+  /** Resolves once `needed` more drains fit under `limit` (or nothing drains: a bound below one batch). */
+  async room(limit: number, needed: number): Promise<void> {
+    while (this.pending.size > 0 && this.pending.size + needed > limit) await Promise.race(this.pending);
+  }
+
+  /** Resolves when every drain counted now has ended. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+}
 
 export interface RolloutHost<W> {
   /** The slots to roll, in order. */
@@ -20,7 +56,7 @@ export interface RolloutHost<W> {
   waitReady(worker: W): Promise<void>;
   /** Makes `worker` the slot's serving worker. */
   promote(slot: number, worker: W): void;
-  /** Drains a worker that was replaced; resolves when it has exited. */
+  /** Drains a worker that was replaced: it leaves round-robin at once; resolves when it has exited. */
   retire(worker: W): Promise<void>;
   /** Kills a replacement that failed or is no longer wanted; resolves when it has exited. */
   discard(worker: W): Promise<void>;
@@ -34,32 +70,44 @@ export interface RolloutResult<W = unknown> {
   generation: number;
   outcome: RolloutOutcome;
   replaced: number;
+  /** Until the last slot had a new ready worker (or the rollout gave up): old workers may still drain. */
   durationMs: number;
+  /** Old workers still draining at that moment (this rollout's and any earlier ones'). */
+  draining: number;
   failure?: { slot: number; worker: W; error: unknown };
 }
 
-export async function runRollout<W>(
-  host: RolloutHost<W>,
-  opts: { generation: number; surge: number },
-): Promise<RolloutResult<W>> {
+export interface RolloutOptions {
+  generation: number;
+  surge: number;
+  /** At most this many old workers drain at once. */
+  maxDraining: number;
+  drains: DrainSet;
+}
+
+export async function runRollout<W>(host: RolloutHost<W>, opts: RolloutOptions): Promise<RolloutResult<W>> {
   const started = Date.now();
+  const { drains } = opts;
   const result = (outcome: RolloutOutcome, replaced: number, failure?: RolloutResult<W>['failure']) => ({
     generation: opts.generation,
     outcome,
     replaced,
     durationMs: Date.now() - started,
+    draining: drains.count,
     ...(failure ? { failure } : {}),
   });
 
   const slots = host.slots();
-  const surge = Math.max(1, opts.surge);
+  // A batch retires as many old workers as it starts new ones: it must fit under the draining bound.
+  const batchSize = Math.max(1, Math.min(opts.surge, opts.maxDraining));
   let replaced = 0;
-  for (let i = 0; i < slots.length; i += surge) {
+  for (let i = 0; i < slots.length; i += batchSize) {
+    const slice = slots.slice(i, i + batchSize);
+    await drains.room(opts.maxDraining, slice.length);
     if (host.aborted()) return result('aborted', replaced);
-    const batch = slots.slice(i, i + surge).map((slot) => ({ slot, worker: host.start(slot, opts.generation) }));
+    const batch = slice.map((slot) => ({ slot, worker: host.start(slot, opts.generation) }));
     const outcomes = await Promise.allSettled(batch.map((b) => host.waitReady(b.worker)));
 
-    const retiring: Promise<void>[] = [];
     let failure: RolloutResult<W>['failure'];
     const discarding: Promise<void>[] = [];
     for (const [k, b] of batch.entries()) {
@@ -67,14 +115,14 @@ export async function runRollout<W>(
       if (outcome.status === 'fulfilled' && !host.aborted()) {
         const old = host.current(b.slot);
         host.promote(b.slot, b.worker);
-        if (old) retiring.push(host.retire(old));
+        if (old) drains.add(host.retire(old));
         replaced++;
       } else {
         if (outcome.status === 'rejected' && !failure) failure = { slot: b.slot, worker: b.worker, error: outcome.reason };
         discarding.push(host.discard(b.worker));
       }
     }
-    await Promise.all([...retiring, ...discarding]);
+    await Promise.all(discarding);
     // A stop drains replacements that were still booting: they did not fail, the rollout was cut short.
     if (host.aborted()) return result('aborted', replaced);
     if (failure) return result('rolled-back', replaced, failure);

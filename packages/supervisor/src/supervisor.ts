@@ -9,7 +9,7 @@ import { EXIT, SuperviseError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { startRecycler } from './recycle.js';
-import { type RolloutHost, RolloutQueue, type RolloutResult, runRollout } from './rollout.js';
+import { DrainSet, type RolloutHost, RolloutQueue, type RolloutResult, runRollout } from './rollout.js';
 import { startWatchdog } from './watchdog.js';
 import { type ExitInfo, WorkerProcess } from './worker.js';
 import { WorkerFailure, type WorkerState } from './worker-state.js';
@@ -75,6 +75,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly breaker: BootBreaker;
   private readonly rollouts = new RolloutQueue<RolloutSummary>(() => this.runRollout());
   private readonly triggers: string[] = [];
+  /** Every old worker on its way out after a rollout or a replacement: the draining bound counts these. */
+  private readonly drains = new DrainSet();
   private startWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   private fatalError: SuperviseError | null = null;
   private stopPromise: Promise<number> | null = null;
@@ -143,6 +145,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.rollouts.request();
   }
 
+  /** Resolves when every old worker that was draining (after rollouts, replacements) has exited. */
+  drained(): Promise<void> {
+    return this.drains.idle();
+  }
+
+  /** How many old workers are draining now. */
+  get drainingCount(): number {
+    return this.drains.count;
+  }
+
+  /** The draining bound in force: --max-draining, else the number of workers. */
+  get maxDraining(): number {
+    return this.options.maxDraining ?? this.slots.length;
+  }
+
   /** Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. */
   stop(): Promise<number> {
     this.stopPromise ??= this.runStop();
@@ -174,7 +191,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           if (slot.restartTimer) clearTimeout(slot.restartTimer);
           const ws = [slot.current, slot.filling].filter((w): w is WorkerProcess => w !== null);
           slot.current = slot.filling = null;
-          return Promise.all(ws.map((w) => w.drain('scale')));
+          return Promise.all(
+            ws.map((w) => {
+              const exit = w.drain('scale');
+              this.drains.add(exit);
+              return exit;
+            }),
+          );
         }),
       );
     }
@@ -207,7 +230,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * Replaces one serving worker through the zero-downtime path (recycling, watchdog): the new worker first,
    * then a drain (or, with `kill`, a SIGKILL) of the old one. Replacements run one at a time and never during
-   * a rollout, so they add at most one process. Resolves true when the worker was replaced.
+   * a rollout, so they add at most one serving process; the old one's drain counts against the draining bound
+   * like a rollout's. Resolves true once the new worker serves and the old one has begun to leave.
    */
   async replace(worker: WorkerProcess, why: string, { kill = false } = {}): Promise<boolean> {
     const slot = this.slots.find((s) => s.current === worker);
@@ -228,6 +252,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private async replaceNow(slot: Slot, worker: WorkerProcess, kill: boolean): Promise<boolean> {
+    // A hung worker goes at once; a recycled one waits until its drain fits under the bound.
+    if (!kill) await this.drains.room(this.maxDraining, 1);
+    if (slot.current !== worker || this.phase !== 'running') return false;
     const fresh = this.fork(slot.index, this.generation);
     try {
       await fresh.waitReady(this.options.readyTimeoutMs);
@@ -251,7 +278,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return false;
     }
     slot.current = fresh;
-    await (kill ? worker.kill() : worker.drain('recycle'));
+    this.drains.add(kill ? worker.kill() : worker.drain('recycle'));
     return true;
   }
 
@@ -466,7 +493,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     const trigger = [...new Set(this.triggers.splice(0))].join(', ') || 'api';
     if (this.phase !== 'running') {
-      return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, trigger };
+      return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     }
     const generation = ++this.generation;
     this.log.info({ event: 'rollout.start', generation, trigger, workers: this.slots.length }, `rollout ${generation} started (${trigger})`);
@@ -497,7 +524,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       },
       aborted: () => this.phase !== 'running',
     };
-    const result = await runRollout(host, { generation, surge: this.options.surge });
+    const result = await runRollout(host, {
+      generation,
+      surge: this.options.surge,
+      maxDraining: this.maxDraining,
+      drains: this.drains,
+    });
     const { failure: rawFailure, ...rest } = result;
     const summary: RolloutSummary = {
       ...rest,
@@ -512,7 +544,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       replaced: result.replaced,
       workers: this.slots.length,
       durationMs: result.durationMs,
+      draining: result.draining,
     };
+    const stillDraining =
+      result.draining > 0 ? `; ${result.draining} old worker${result.draining === 1 ? ' is' : 's are'} still draining` : '';
     if (result.failure) {
       const { worker, error } = result.failure;
       const why = error instanceof WorkerFailure ? error.reason : 'failed';
@@ -520,18 +555,30 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.log.error(
         { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, lastLines: worker.lastLines },
         `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}; ` +
-          `${result.replaced} of ${this.slots.length} workers replaced, the others keep serving` +
+          `${result.replaced} of ${this.slots.length} workers replaced, the others keep serving${stillDraining}` +
           (worker.lastLines.length ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}` : ''),
       );
       this.emit('rollout:rolled-back', summary);
     } else {
       this.log.info(
         base,
-        `rollout ${generation} ${result.outcome}: ${result.replaced} of ${this.slots.length} workers replaced in ${result.durationMs} ms`,
+        `rollout ${generation} ${result.outcome}: ${result.replaced} of ${this.slots.length} workers replaced in ${result.durationMs} ms${stillDraining}`,
       );
       this.emit('rollout:done', summary);
     }
+    if (result.draining > 0) this.logDrained(generation, Date.now() - result.durationMs);
     return summary;
+  }
+
+  /** Says when the old workers a rollout left draining have all exited (one line, for the pace and the logs). */
+  private logDrained(generation: number, startedAt: number): void {
+    void this.drains.idle().then(() => {
+      const durationMs = Date.now() - startedAt;
+      this.log.info(
+        { event: 'rollout.drained', generation, durationMs },
+        `rollout ${generation}: every old worker has exited (${durationMs} ms after the rollout began)`,
+      );
+    });
   }
 
   // ---- stop ----

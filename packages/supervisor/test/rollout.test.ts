@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type RolloutHost, RolloutQueue, runRollout } from '../src/rollout.js';
+import { DrainSet, type RolloutHost, RolloutQueue, runRollout } from '../src/rollout.js';
 
 interface FakeWorker {
   id: string;
@@ -8,13 +8,24 @@ interface FakeWorker {
   state: 'starting' | 'ready' | 'retired' | 'killed';
 }
 
-/** An in-memory host: workers become ready (or fail) when the test says, and every step is recorded. */
-function fakeHost(slots: number, behaviour: (w: FakeWorker) => Promise<void> = async () => {}) {
+/**
+ * An in-memory host: workers become ready (or fail) when the test says, and every step is recorded. A retired
+ * worker drains until `drainFor` resolves (by default a moment); serving and draining workers are counted apart.
+ */
+function fakeHost(
+  slots: number,
+  behaviour: (w: FakeWorker) => Promise<void> = async () => {},
+  drainFor: (w: FakeWorker) => Promise<void> = () => new Promise((r) => setTimeout(r, 1)),
+) {
   const current = new Map<number, FakeWorker>();
   for (let i = 0; i < slots; i++) current.set(i, { id: `old${i}`, slot: i, state: 'ready' });
   const log: string[] = [];
   let alive = slots;
   let maxAlive = slots;
+  let serving = slots;
+  let maxServing = slots;
+  let draining = 0;
+  let maxDraining = 0;
   let aborted = false;
   let n = 0;
   const host: RolloutHost<FakeWorker> = {
@@ -24,6 +35,8 @@ function fakeHost(slots: number, behaviour: (w: FakeWorker) => Promise<void> = a
       const w: FakeWorker = { id: `new${n++}`, slot, state: 'starting' };
       alive++;
       maxAlive = Math.max(maxAlive, alive);
+      serving++;
+      maxServing = Math.max(maxServing, serving);
       log.push(`start ${w.id}@${slot}`);
       return w;
     },
@@ -38,45 +51,89 @@ function fakeHost(slots: number, behaviour: (w: FakeWorker) => Promise<void> = a
     retire: async (w) => {
       log.push(`retire ${w.id}`);
       w.state = 'retired';
-      await new Promise((r) => setTimeout(r, 1));
+      serving--;
+      draining++;
+      maxDraining = Math.max(maxDraining, draining);
+      await drainFor(w);
+      draining--;
       alive--;
+      log.push(`exited ${w.id}`);
     },
     discard: async (w) => {
       log.push(`discard ${w.id}`);
       w.state = 'killed';
+      serving--;
       alive--;
     },
     aborted: () => aborted,
   };
-  return { host, current, log, abort: () => (aborted = true), maxAlive: () => maxAlive };
+  return {
+    host,
+    current,
+    log,
+    abort: () => (aborted = true),
+    maxAlive: () => maxAlive,
+    maxServing: () => maxServing,
+    maxDraining: () => maxDraining,
+  };
 }
+
+const opts = (surge: number, maxDraining = 1024) => ({ generation: 2, surge, maxDraining, drains: new DrainSet() });
 
 describe('runRollout', () => {
   it('replaces one slot at a time: start, ready, promote, retire the old one', async () => {
-    const { host, log, maxAlive } = fakeHost(3);
-    const r = await runRollout(host, { generation: 2, surge: 1 });
+    const { host, log, maxServing } = fakeHost(3, undefined, () => new Promise(() => {}));
+    const r = await runRollout(host, opts(1));
     expect(r.outcome).toBe('done');
     expect(r.replaced).toBe(3);
+    // The next batch starts once the old worker began to drain, not once it exited.
     expect(log).toEqual([
       'start new0@0', 'promote new0@0', 'retire old0',
       'start new1@1', 'promote new1@1', 'retire old1',
       'start new2@2', 'promote new2@2', 'retire old2',
     ]);
-    expect(maxAlive()).toBe(4);
+    expect(r.draining).toBe(3);
+    expect(maxServing()).toBe(4);
   });
 
-  it('with surge 2 never runs more than N + 2 workers', async () => {
-    const { host, maxAlive } = fakeHost(5);
-    const r = await runRollout(host, { generation: 2, surge: 2 });
+  it('with surge 2 never runs more than N + 2 serving workers; draining ones do not count against the surge', async () => {
+    const { host, maxServing, maxAlive } = fakeHost(5, undefined, () => new Promise((r) => setTimeout(r, 50)));
+    const r = await runRollout(host, opts(2));
     expect(r.replaced).toBe(5);
-    expect(maxAlive()).toBe(7);
+    expect(maxServing()).toBe(7);
+    expect(maxAlive()).toBeGreaterThan(7);
+  });
+
+  it('--max-draining: at the bound, the next batch waits until a drain ends', async () => {
+    const releases: (() => void)[] = [];
+    const f = fakeHost(3, undefined, () => new Promise<void>((r) => releases.push(r)));
+    const drains = new DrainSet();
+    const done = runRollout(f.host, { generation: 2, surge: 1, maxDraining: 2, drains });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(f.log).toEqual(['start new0@0', 'promote new0@0', 'retire old0', 'start new1@1', 'promote new1@1', 'retire old1']);
+    expect(drains.count).toBe(2);
+    releases[0]!();
+    const r = await done;
+    expect(f.log.slice(6)).toEqual(['exited old0', 'start new2@2', 'promote new2@2', 'retire old2']);
+    expect(f.maxDraining()).toBe(2);
+    expect(r.draining).toBe(2);
+    for (const release of releases.slice(1)) release();
+    await drains.idle();
+    expect(drains.count).toBe(0);
+  });
+
+  it('a batch never retires more old workers than the draining bound allows (surge above it)', async () => {
+    const f = fakeHost(4, undefined, () => new Promise((r) => setTimeout(r, 5)));
+    const r = await runRollout(f.host, opts(3, 1));
+    expect(r.replaced).toBe(4);
+    expect(f.maxDraining()).toBe(1);
   });
 
   it('rolls back when a new worker fails: it is discarded and the slots not yet replaced keep their workers', async () => {
     const { host, current, log } = fakeHost(3, async (w) => {
       if (w.id === 'new1') throw new Error('boom at boot');
     });
-    const r = await runRollout(host, { generation: 2, surge: 1 });
+    const r = await runRollout(host, opts(1));
     expect(r.outcome).toBe('rolled-back');
     expect(r.replaced).toBe(1);
     expect(r.failure?.slot).toBe(1);
@@ -92,7 +149,7 @@ describe('runRollout', () => {
     const f = fakeHost(3, async (w) => {
       if (w.id === 'new0') f.abort();
     });
-    const r = await runRollout(f.host, { generation: 2, surge: 1 });
+    const r = await runRollout(f.host, opts(1));
     expect(r.outcome).toBe('aborted');
     expect(r.replaced).toBe(0);
     expect(f.log).toEqual(['start new0@0', 'discard new0']);

@@ -1,0 +1,128 @@
+/**
+ * Rollouts that never queue behind a slow drain (issue 14): the next replacement starts as soon as the
+ * previous one is ready and the old worker has begun to drain, whatever its requests' length; the draining
+ * workers are bounded apart (--max-draining). The bounds are read from the order of the log's events.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { type Answer, cannon, get, load, pidsAnswering, until } from '../helpers/http.js';
+import { CLI, example, fixture, freePort, killAll, supervise, waitGone } from '../helpers/supervise.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  killAll();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const LONG_MS = 8_000;
+
+describe('rollout pace', () => {
+  it('-w 4 under a steady stream of 8 s requests: only new workers answer within 4 s of the SIGHUP, every long request gets 200, the old workers exit within 12 s', async () => {
+    const port = await freePort();
+    const s = supervise([example('http-basic/server.js'), '-w', '4', '--kill-timeout', '20000'], { env: { PORT: String(port) } });
+    await s.ready();
+    const old = new Set(s.servingPids());
+
+    const undici = load(port, { connections: 20, maxMs: 40_000 });
+    const ac = cannon(port, { connections: 20 });
+    // A new 8 s request every 250 ms, each on its own connection: every old worker holds some when it drains.
+    const long: Promise<Answer>[] = [];
+    let streaming = true;
+    const stream = (async () => {
+      while (streaming && long.length < 80) {
+        long.push(get(port, `/slow?ms=${LONG_MS}`, 30_000));
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    await until(() => undici.result.ok > 200 && ac.responses() > 200 && long.length >= 8, 10_000, 'the loads to warm up');
+
+    const hup = s.lines.length;
+    const t0 = Date.now();
+    s.signal('SIGHUP');
+    const end = await s.waitEvent('rollout.end', undefined, 4_000, hup);
+    expect(end).toMatchObject({ outcome: 'done', replaced: 4 });
+    // The rollout did not wait for the old workers' 8 s requests: they are still draining.
+    expect(end.draining as number).toBeGreaterThan(0);
+    const fresh = await pidsAnswering(port, 20);
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    for (const pid of fresh) expect(old.has(pid)).toBe(false);
+
+    await s.waitEvent('rollout.drained', undefined, 12_000 - (Date.now() - t0), hup);
+    await waitGone([...old], 1_000);
+    expect(Date.now() - t0).toBeLessThan(12_000);
+
+    streaming = false;
+    await stream;
+    const answers = await Promise.all(long);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    const [u, a] = await Promise.all([undici.stop(), ac.stop()]);
+    expect(u.errors).toEqual([]);
+    expect(u.failed).toBe(0);
+    expect({ errors: a.errors, timeouts: a.timeouts, non2xx: a.non2xx }).toEqual({ errors: 0, timeouts: 0, non2xx: 0 });
+    // From the order of fork, state and exit events: N + surge serving at most, N draining at most.
+    const bounds = s.workerBounds();
+    expect(bounds.serving).toBeLessThanOrEqual(5);
+    expect(bounds.draining).toBeLessThanOrEqual(4);
+    expect(bounds.draining).toBeGreaterThan(1); // the drains overlapped
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
+
+  it('--max-draining 1: the next replacement waits until the old worker has exited; supervise reload says who is still draining, --wait-drained waits for them', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'supervise-pace-'));
+    dirs.push(dir);
+    const sock = path.join(dir, 'ctl.sock');
+    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock], {
+      env: { PORT: String(port) },
+    });
+    await s.ready();
+    const ctl = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+
+    const slowStarted = (after: number, n: number) =>
+      until(() => s.lines.slice(after).filter((l) => l.src === 'worker' && /slow request/.test(String(l.msg))).length >= n, 5_000, `${n} slow requests to start`);
+    // Both workers hold 1.5 s requests (round-robin spreads the four).
+    let mark = s.lines.length;
+    const slow = Array.from({ length: 4 }, () => get(port, '/slow?ms=1500'));
+    await slowStarted(mark, 4);
+    const reload = await ctl(['reload', '--control', sock]);
+    expect(reload.code).toBe(0);
+    expect(reload.stdout).toMatch(/^rollout 2 done: 2 workers replaced in \d+ ms; 1 old worker is still draining \(--wait-drained waits for them\)\n$/);
+    // With a bound of 1, slot 1 was replaced only after slot 0's old worker had exited.
+    const exits = s.events('worker.exit');
+    const forks = s.events('worker.fork').filter((l) => l.generation === 2);
+    expect(s.lines.indexOf(forks[1]!)).toBeGreaterThan(s.lines.indexOf(exits[0]!));
+    expect(s.workerBounds().draining).toBe(1);
+
+    for (const a of await Promise.all(slow)) expect(a.status).toBe(200);
+    mark = s.lines.length;
+    const again = Array.from({ length: 4 }, () => get(port, '/slow?ms=1500'));
+    await slowStarted(mark, 4);
+    const waited = await ctl(['reload', '--wait-drained', '--json', '--control', sock]);
+    expect(waited.code).toBe(0);
+    const summary = JSON.parse(waited.stdout) as { outcome: string; draining: number; drainedMs?: number; durationMs: number };
+    expect(summary).toMatchObject({ outcome: 'done', draining: 1 });
+    expect(summary.drainedMs).toBeGreaterThan(summary.durationMs);
+    // When --wait-drained returned, every old worker had exited: only the newest two are alive.
+    const gen3 = s.events('worker.fork').filter((l) => l.generation === 3).map((l) => l.pid as number);
+    expect(s.servingPids().sort()).toEqual(gen3.sort());
+    expect(s.events('worker.exit')).toHaveLength(4);
+    for (const a of await Promise.all(again)) expect(a.status).toBe(200);
+
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
+});
