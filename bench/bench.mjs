@@ -21,6 +21,7 @@ const DEFAULTS = {
   BENCH_AC_CONNECTIONS: 50, // autocannon connections
   BENCH_WORKERS: 4,
   BENCH_SLOW_MS: 3000, // the long request in flight at each reload
+  BENCH_LONG_MS: 10_000, // a further undici run with this long a request in flight at each reload (0: skip)
   BENCH_TIMEOUT_MS: 10_000, // a request unanswered after this counts as lost (timeout)
   BENCH_MAX_REQUESTS: 5_000_000, // per load run, a bound
   BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived',
@@ -112,7 +113,7 @@ function makeContender(key, label, port) {
 }
 
 /** One load run with reloads: load starts, reloads evenly spaced (each after the previous ended), load stops. */
-async function phase(c, kind, origin) {
+async function phase(c, kind, origin, slowMs = cfg.BENCH_SLOW_MS) {
   const D = cfg.BENCH_DURATION * 1000;
   const R = cfg.BENCH_RELOADS;
   const reloadBound = 130_000;
@@ -133,7 +134,7 @@ async function phase(c, kind, origin) {
     const at = t0 + (D * i) / (R + 1);
     if (now() < at) await sleep(at - now());
     // The long request goes out first, so that it is in flight when the reload begins.
-    slows.push(slowRequest(origin, cfg.BENCH_SLOW_MS));
+    slows.push(slowRequest(origin, slowMs));
     await sleep(300);
     const ws = now();
     try {
@@ -181,6 +182,11 @@ async function runContender({ key, label }) {
       r[kind] = await phase(c, kind, origin);
       say(`${label} [${kind}]: ${r[kind].requests} requests, lost ${r[kind].lostTotal}`);
       await sleep(500);
+    }
+    if (cfg.BENCH_LONG_MS > 0) {
+      say(`${label}: undici load, ${cfg.BENCH_RELOADS} reloads, a ${cfg.BENCH_LONG_MS} ms request in flight at each`);
+      r.long = await phase(c, 'undici', origin, cfg.BENCH_LONG_MS);
+      say(`${label} [undici, ${cfg.BENCH_LONG_MS} ms requests]: ${r.long.requests} requests, lost ${r.long.lostTotal}`);
     }
     await sleep(cfg.BENCH_SETTLE_MS);
     r.rssAfterKb = rssKb(r.masterPid);
@@ -298,6 +304,21 @@ function fmtRatio(x, digits = 2) {
   return x === null || x === undefined || !Number.isFinite(x) ? null : `${x.toFixed(digits)}x`;
 }
 
+/**
+ * Median over the reloads of (the reload's wall time / the sum of the boot times of the workers it started):
+ * 1.0 means the rollout cost exactly its boots, whatever the machine's load made each boot take.
+ */
+function bootRatio(reloads) {
+  return median(reloads.filter((z) => z.bootSumMs > 0).map((z) => z.wallMs / z.bootSumMs));
+}
+
+/** The run with a long request at each reload: median wall, its ratio to its boots, requests lost. */
+function longColumn(x) {
+  if (!x) return null;
+  const wall = median(x.reloads.map((z) => z.wallMs));
+  return wall == null ? '-' : `${Math.round(wall)}, ${fmtRatio(bootRatio(x.reloads)) ?? '-'}, ${x.lostTotal}`;
+}
+
 function report() {
   const rows = results.contenders;
   const pm2 = rows.find((r) => r.key === 'pm2');
@@ -312,7 +333,8 @@ function report() {
     `${cfg.BENCH_DURATION} s of load per client (undici ${cfg.BENCH_CONNECTIONS} conns, autocannon ${cfg.BENCH_AC_CONNECTIONS} conns); ` +
     `load average at start ${results.loadavgStart?.join(' ')}${results.loadavgEnd ? `, at end ${results.loadavgEnd.join(' ')}` : ''}`);
   out.push('');
-  const header = ['contender', 'requests', 'lost (undici)', 'lost (autocannon)', 'p99 reload/steady', 'reload wall ms', 'boot ms idle/load', `reload / ${W} boots`, 'req/s', 'req/s vs PM2', 'master RSS MB', 'vs PM2 daemon', 'vs bare node'];
+  const longS = round(cfg.BENCH_LONG_MS / 1000, 1);
+  const header = ['contender', 'requests', 'lost (undici)', 'lost (autocannon)', 'p99 reload/steady', 'reload wall ms', 'boot ms idle/load', `reload / its ${W} boots`, `with ${longS} s req: wall ms, / its boots, lost`, 'req/s', 'req/s vs PM2', 'master RSS MB', 'vs PM2 daemon', 'vs bare node'];
   const body = rows.map((r) => {
     const u = r.undici;
     const a = r.autocannon;
@@ -326,7 +348,8 @@ function report() {
       u?.p99Ratio != null ? `${u.p99Ratio} (${u.reload.p99}/${u.steady.p99} ms)` : null,
       wall != null ? Math.round(wall) : null,
       boot != null ? `${r.firstBootMedianMs != null ? Math.round(r.firstBootMedianMs) : '-'}/${Math.round(boot)}` : null,
-      wall != null && boot ? fmtRatio(wall / (W * boot)) : null,
+      fmtRatio(bootRatio([...(u?.reloads ?? []), ...(a?.reloads ?? [])])),
+      longColumn(r.long),
       u?.rps,
       pm2Rps && u?.rps ? fmtRatio(u.rps / pm2Rps) : null,
       mb(r.rssKb),

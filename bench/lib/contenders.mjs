@@ -104,14 +104,19 @@ class JsonLogMaster {
     return this.pid;
   }
 
-  /** SIGHUP, then waits for the end-of-reload line. Returns { wallMs (from the log), outcome }. */
+  /**
+   * SIGHUP, then waits for the end-of-reload line. Returns { wallMs (from the log), outcome, bootSumMs: the sum
+   * of the boot times (fork -> ready) of the workers this reload started }.
+   */
   async reload() {
     const t0 = now();
+    const before = this.bootMs.length;
     const ended = this.waitEvent((e) => e.event === this.ev.reloadEnd && e.at >= t0, 120_000, this.ev.reloadEnd);
     process.kill(this.pid, 'SIGHUP');
     const e = await ended;
     this.reloads++;
-    return { wallMs: e.durationMs ?? now() - t0, outcome: e.outcome ?? 'done', observedMs: now() - t0 };
+    const bootSumMs = this.bootMs.slice(before).reduce((a, b) => a + b, 0);
+    return { wallMs: e.durationMs ?? now() - t0, outcome: e.outcome ?? 'done', observedMs: now() - t0, bootSumMs };
   }
 
   /** Median boot of the workers started after the first start (during rollouts, under load), else of all. */
@@ -223,10 +228,12 @@ export class Pm2Contender {
 
   /** `pm2 reload`, timed from the outside: the command returns when the reload is over. */
   async reload() {
+    const before = this.boots().later.length;
     const r = await this.pm2(['reload', this.app], 120_000);
     this.learnWorkers();
     this.reloads++;
-    return { wallMs: r.ms, observedMs: r.ms, outcome: r.code === 0 ? 'done' : `exit ${r.code}` };
+    const bootSumMs = this.boots().later.slice(before).reduce((a, b) => a + b, 0);
+    return { wallMs: r.ms, observedMs: r.ms, outcome: r.code === 0 ? 'done' : `exit ${r.code}`, bootSumMs };
   }
 
   /** The app logs process.uptime() at listen (PM2 gives no fork -> ready time of its own). */
