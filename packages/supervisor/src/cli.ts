@@ -10,6 +10,7 @@ import { startOperations } from './ops.js';
 import { type RawOptions, resolveOptions } from './options.js';
 import { attachOutput } from './output.js';
 import { installSignals } from './signals.js';
+import { guardStdio, writeOut } from './stdio.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -119,11 +120,13 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
   const watcher = options.watch ? new FileWatcher(options) : null;
   const supervisor = new Supervisor(options);
+  // From here on the master serves: a lost stdout or stderr must not take it down.
+  guardStdio();
   attachOutput(supervisor, options.logFormat);
   installSignals(supervisor);
   // A fatal error (crash loop, port in use) ends in a stop, at boot or later: say why in one line.
   supervisor.once('stopped', (code) => {
-    if (supervisor.fatal) process.stderr.write(`supervise: ${supervisor.fatal.message}\n`);
+    if (supervisor.fatal) writeOut(2, `supervise: ${supervisor.fatal.message}\n`);
     process.exit(code);
   });
   try {

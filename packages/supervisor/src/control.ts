@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import { type ControlRequest, parseControlRequest } from './control-request.js';
 import { SuperviseError } from './errors.js';
 import { rssBytes } from './memory.js';
 import { isProcessAlive } from './process-alive.js';
@@ -15,11 +16,7 @@ import type { Supervisor, WorkerInfo } from './supervisor.js';
  * SO_PEERCRED, so the peer's uid cannot be checked in-process; root can always connect).
  */
 
-export type ControlRequest =
-  | { cmd: 'status' }
-  | { cmd: 'reload'; waitDrained?: boolean }
-  | { cmd: 'stop' }
-  | { cmd: 'scale'; target: string };
+export type { ControlRequest } from './control-request.js';
 
 export interface MasterStatus {
   pid: number;
@@ -52,6 +49,10 @@ export interface ErrorReply {
 /** Longest path a Unix socket accepts on Linux (sun_path is 108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107;
 const MAX_LINE = 64 * 1024;
+/** Open control connections at once; past it, the oldest one that has not sent its request yet makes room. */
+const MAX_CONNECTIONS = 128;
+/** How long a connection may take to send its request line. */
+const REQUEST_TIMEOUT_MS = 5_000;
 
 const uid = (): number | null => (typeof process.getuid === 'function' ? process.getuid() : null);
 
@@ -177,7 +178,11 @@ export async function serveControl(supervisor: Supervisor, file: string, { priva
     unlinkSync(file);
   }
 
-  const server = net.createServer((socket) => handleConnection(supervisor, socket));
+  const waiting = new Set<net.Socket>();
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => handleConnection(supervisor, socket, waiting, open));
+  // Out of file descriptors, or any other accept failure: the master keeps serving; the client sees a refusal.
+  server.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new SuperviseError('ERR_USAGE', `--control: cannot listen on ${file}: ${err.code ?? err.message}`)),
@@ -218,31 +223,65 @@ function reply(socket: net.Socket, body: object): void {
   if (!socket.destroyed) socket.write(`${JSON.stringify(body)}\n`);
 }
 
+/** Ends a connection once its answer is written; a client that never closes its side is cut soon after. */
+function finish(socket: net.Socket): void {
+  socket.end();
+  setTimeout(() => socket.destroy(), 2_000).unref();
+}
+
 function errorReply(err: unknown): ErrorReply {
   if (err instanceof SuperviseError) return { ok: false, code: err.code, error: err.message };
   return { ok: false, code: 'ERR_INTERNAL', error: err instanceof Error ? err.message : String(err) };
 }
 
-function handleConnection(supervisor: Supervisor, socket: net.Socket): void {
+/**
+ * One connection: one request line, its answer, close. Whatever arrives (garbage, a line that never ends, a
+ * flood of idle connections) ends in an error line and a closed socket, never in an exception in the master.
+ */
+function handleConnection(supervisor: Supervisor, socket: net.Socket, waiting: Set<net.Socket>, open: Set<net.Socket>): void {
   socket.setEncoding('utf8');
-  let buffer = '';
-  let handled = false;
   socket.on('error', () => {});
-  socket.on('data', (chunk: string) => {
-    if (handled) return;
+  const refuse = (s: net.Socket, error: string) => {
+    waiting.delete(s);
+    reply(s, { ok: false, code: 'ERR_USAGE', error } satisfies ErrorReply);
+    finish(s);
+  };
+  if (open.size >= MAX_CONNECTIONS) {
+    // Waiting connections are the cheap kind to hold open on purpose: the oldest one goes.
+    const oldest = waiting.values().next().value as net.Socket | undefined;
+    if (!oldest) return refuse(socket, `too many control connections (${MAX_CONNECTIONS}) with a command in progress`);
+    refuse(oldest, 'closed: too many control connections waiting for a request');
+  }
+  open.add(socket);
+  waiting.add(socket);
+  socket.once('close', () => {
+    open.delete(socket);
+    waiting.delete(socket);
+  });
+  socket.setTimeout(REQUEST_TIMEOUT_MS, () => {
+    if (waiting.has(socket)) refuse(socket, `no request line within ${REQUEST_TIMEOUT_MS} ms`);
+  });
+
+  let buffer = '';
+  const onData = (chunk: string) => {
     buffer += chunk;
     const nl = buffer.indexOf('\n');
     if (nl < 0) {
-      if (buffer.length > MAX_LINE) socket.destroy();
+      if (buffer.length > MAX_LINE) {
+        socket.off('data', onData);
+        refuse(socket, `request line longer than ${MAX_LINE} bytes`);
+      }
       return;
     }
-    handled = true;
+    socket.off('data', onData);
+    waiting.delete(socket);
+    socket.setTimeout(0);
     let request: ControlRequest;
     try {
-      request = JSON.parse(buffer.slice(0, nl)) as ControlRequest;
-    } catch {
-      reply(socket, { ok: false, code: 'ERR_CONTROL', error: 'bad request: not JSON' } satisfies ErrorReply);
-      socket.end();
+      request = parseControlRequest(buffer.slice(0, nl));
+    } catch (err) {
+      reply(socket, errorReply(err));
+      finish(socket);
       return;
     }
     supervisor.log.info({ event: 'control.command', cmd: request.cmd }, `control: ${request.cmd}`);
@@ -250,15 +289,16 @@ function handleConnection(supervisor: Supervisor, socket: net.Socket): void {
       (body) => {
         if (body) {
           reply(socket, body);
-          socket.end();
+          finish(socket);
         }
       },
       (err: unknown) => {
         reply(socket, errorReply(err));
-        socket.end();
+        finish(socket);
       },
     );
-  });
+  };
+  socket.on('data', onData);
 }
 
 /** Runs one command; resolves with the final reply, or null when the command answers by itself (stop). */
@@ -298,8 +338,6 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
       void supervisor.stop();
       return null;
     }
-    default:
-      throw new SuperviseError('ERR_CONTROL', `unknown command "${String((request as { cmd: unknown }).cmd)}"`);
   }
 }
 

@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
 
 import type { LogFormat, LogLevel } from './options.js';
+import { lineDestination } from './stdio.js';
 
 export type { Logger } from 'pino';
 
@@ -19,7 +20,7 @@ export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1):
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = pretty({
       sync: true,
-      destination: fd,
+      destination: lineDestination(fd),
       colorize: fd === 1 ? process.stdout.isTTY : process.stderr.isTTY,
       ignore: 'pid,hostname,event',
       translateTime: 'HH:MM:ss.l',
@@ -27,5 +28,5 @@ export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1):
     });
     return pino({ level, base }, stream);
   }
-  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, lineDestination(fd));
 }

@@ -1,4 +1,5 @@
 import type { LogFormat } from './options.js';
+import { writeOut } from './stdio.js';
 import type { Supervisor } from './supervisor.js';
 
 /**
@@ -8,11 +9,11 @@ import type { Supervisor } from './supervisor.js';
  */
 export function attachOutput(supervisor: Supervisor, format: LogFormat): void {
   supervisor.on('worker:output', ({ slot, pid }, stream, line) => {
-    const out = stream === 'stdout' ? process.stdout : process.stderr;
+    const fd = stream === 'stdout' ? 1 : 2;
     if (format === 'json') {
-      out.write(`${JSON.stringify({ time: new Date().toISOString(), src: 'worker', slot, pid, stream, msg: line })}\n`);
+      writeOut(fd, `${JSON.stringify({ time: new Date().toISOString(), src: 'worker', slot, pid, stream, msg: line })}\n`);
     } else {
-      out.write(`[${slot}:${pid}] ${line}\n`);
+      writeOut(fd, `[${slot}:${pid}] ${line}\n`);
     }
   });
 }

@@ -176,6 +176,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async scale(target: number): Promise<void> {
     if (this.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot scale while ${this.phase}`);
     if (!Number.isInteger(target) || target < 1) throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');
+    if (target > 1024) throw new SuperviseError('ERR_USAGE', `scale: at most 1024 workers, got ${target}`);
     await this.rollouts.idle();
     const before = this.slots.length;
     this.options.workers = target;

@@ -1,0 +1,68 @@
+import { writeSync } from 'node:fs';
+
+/**
+ * The master's own stdout and stderr, written line by line so that losing either never kills the master: a
+ * reader that went away (a log shipper restarting, `| tee` hit by Ctrl+C: EPIPE) or a closed terminal (EIO)
+ * makes that stream "gone", said once on the other one, and its output is dropped from then on. A reader that
+ * merely stalls (a full pipe: EAGAIN) costs the master at most a short wait per line, never the event loop:
+ * the master hands connections to the workers, so blocking it would be an outage.
+ */
+type Fd = 1 | 2;
+
+const NAMES: Record<Fd, string> = { 1: 'stdout', 2: 'stderr' };
+const EAGAIN_WAIT_MS = 100;
+const state: Record<Fd, { gone: boolean; congested: boolean; dropped: number }> = {
+  1: { gone: false, congested: false, dropped: 0 },
+  2: { gone: false, congested: false, dropped: 0 },
+};
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes `text` whole to fd 1 or 2, or drops it (see above). Never throws. */
+export function writeOut(fd: Fd, text: string): void {
+  const s = state[fd];
+  if (s.gone) return;
+  let buf = Buffer.from(text);
+  let waited = 0;
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(writeSync(fd, buf));
+      s.congested = false;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      if (code !== 'EAGAIN') return lose(fd, code);
+      if (s.congested || waited >= EAGAIN_WAIT_MS) {
+        // Still full: drop this line, and do not wait again until a write goes through.
+        s.congested = true;
+        s.dropped++;
+        return;
+      }
+      Atomics.wait(pause, 0, 0, 5);
+      waited += 5;
+    }
+  }
+}
+
+function lose(fd: Fd, code: string): void {
+  if (state[fd].gone) return;
+  state[fd].gone = true;
+  writeOut(fd === 1 ? 2 : 1, `supervise: ${NAMES[fd]} is gone (${code}); its output is dropped from now on\n`);
+}
+
+/** A pino destination on fd 1 or 2 that follows the same rules. */
+export function lineDestination(fd: Fd): { write(line: string): boolean } {
+  return {
+    write(line: string) {
+      writeOut(fd, line);
+      return true;
+    },
+  };
+}
+
+/**
+ * For whatever else writes through process.stdout/stderr (a library, console): their errors mark the stream
+ * gone instead of surfacing as an uncaught 'error' event.
+ */
+export function guardStdio(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => lose(1, err.code ?? 'error'));
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => lose(2, err.code ?? 'error'));
+}
