@@ -66,6 +66,20 @@ describe('faults: crashes', () => {
     await waitGone([s.pid, ...s.forkedPids()]);
   });
 
+  it('a port in use with an app that swallows its listen error (Express 5 app.listen(port, cb)): exit 4 within 5 s, one line naming the port', async () => {
+    const port = await freePort();
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, resolve));
+    cleanup.push(() => squatter.close());
+    const s = supervise([fixture('express-listen-callback.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
+    const { code } = await s.waitExit(5_000);
+    expect(code).toBe(4);
+    expect(ownStderr(s.stderr)).toEqual([`supervise: port ${port} is already in use (EADDRINUSE): is another instance running?`]);
+    // The app did print its line: without the engine's report the master would have waited for --ready-timeout.
+    expect(s.lines.some((l) => l.src === 'worker' && /Example app listening/.test(String(l.msg)))).toBe(true);
+    await waitGone([s.pid, ...s.forkedPids()]);
+  });
+
   it('a ready worker that crashes is restarted after a logged backoff; the others keep serving', async () => {
     const port = await freePort();
     const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });

@@ -326,6 +326,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     w.on('line', (stream: 'stdout' | 'stderr', line: string) => this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line));
     w.on('self-drain', () => this.onSelfDrain(w));
+    w.on('listen-error', (message: string) =>
+      this.log.warn({ event: 'worker.listen-error', ...fields(), reason: message }, `worker ${w.pid} could not listen: ${message}`),
+    );
     w.on('exit', (info: ExitInfo) => this.onExit(w, info));
     return w;
   }
@@ -373,7 +376,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       { event: 'worker.boot-failed', slot: slot.index, pid: w.pid, reason, lastLines: lines },
       `worker ${w.pid} (slot ${slot.index}) failed at boot: ${reason}`,
     );
-    const text = lines.join('\n');
+    const text = [reason, ...lines].join('\n');
     const port = PORT_IN_USE.exec(text);
     if (port) {
       // A long stack can push the `EADDRINUSE 127.0.0.1:3000` line out of the tail; the error's fields stay.

@@ -38,7 +38,7 @@ const TAIL_LINES = 20;
  * worker as soon as it is disconnected; this object is our own reference until the process has exited.
  *
  * Events: 'state' (from, to), 'line' (stream, line), 'heartbeat', 'self-drain' (the worker started a drain
- * the master did not ask for), 'exit' (ExitInfo).
+ * the master did not ask for), 'listen-error' (message: a server of it could not listen), 'exit' (ExitInfo).
  */
 export class WorkerProcess extends EventEmitter {
   readonly worker: Worker;
@@ -126,6 +126,12 @@ export class WorkerProcess extends EventEmitter {
       const cleanup = () => {
         clearTimeout(timer);
         this.off('state', onState);
+        this.off('listen-error', onListenError);
+      };
+      // The app swallowed its server's listen error: this worker would never serve.
+      const onListenError = (message: string) => {
+        cleanup();
+        reject(new WorkerFailure('listen-error', `worker ${this.pid} could not listen: ${message}`, this.lastLines));
       };
       const onState = (_from: WorkerState, to: WorkerState) => {
         if (to === 'ready') {
@@ -153,6 +159,7 @@ export class WorkerProcess extends EventEmitter {
         );
       }, timeoutMs);
       this.on('state', onState);
+      this.on('listen-error', onListenError);
     });
   }
 
@@ -255,6 +262,9 @@ export class WorkerProcess extends EventEmitter {
           this.after(this.timeouts.killTimeoutMs, () => this.killLate());
           this.emit('self-drain');
         }
+        break;
+      case 'listen-error':
+        this.emit('listen-error', msg.message);
         break;
       case 'drained':
         this.stats = msg.stats;

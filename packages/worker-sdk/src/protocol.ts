@@ -57,6 +57,8 @@ export type WorkerMessage =
   | { $supervise: number; type: 'ready' }
   | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number }
   | { $supervise: number; type: 'draining' }
+  /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
+  | { $supervise: number; type: 'listen-error'; code: string; message: string }
   | { $supervise: number; type: 'drained'; stats: DrainStats };
 
 /** A message without its version stamp (distributes over the union, unlike Omit). */
@@ -82,6 +84,7 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
       value.type === 'ready' ||
       value.type === 'heartbeat' ||
       value.type === 'draining' ||
+      value.type === 'listen-error' ||
       value.type === 'drained')
   );
 }

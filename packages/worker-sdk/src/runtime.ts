@@ -140,6 +140,8 @@ export class Runtime {
   }
 
   private wireSupervised(): void {
+    this.engine.onListenError = (err) =>
+      this.send(message<WorkerMessage>({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message }));
     process.on('message', (msg: unknown) => {
       if (isMasterMessage(msg)) this.onMasterMessage(msg);
     });

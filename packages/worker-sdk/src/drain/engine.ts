@@ -131,43 +131,30 @@ export class DrainEngine {
     const kind = kindOf(server);
     if (kind === 'http2') server.on('session', this.onSession);
     if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
-    if (kind === 'http') this.observeUpgrades(server);
+    if (kind === 'http') observeBesideTheApp(server, 'upgrade', this.onUpgrade);
+    // A listen error the app handles itself (Express 5 hands it to the listen callback) would leave a worker
+    // that never serves; one it does not handle crashes the worker, as before.
+    observeBesideTheApp(server, 'error', (err: NodeJS.ErrnoException) => {
+      if (err.syscall === 'listen' || err.syscall === 'bind') this.onListenError?.(err);
+    });
     if (this.isDraining) this.stopAccepting(server);
   }
 
-  /**
-   * Learns which sockets became WebSockets. Node publishes no channel for an upgrade, so the engine listens to
-   * 'upgrade' itself, first, but only while the app has a listener of its own: node treats an upgrade request
-   * as one only when someone listens, and that decision must stay the app's.
-   */
-  private observeUpgrades(server: net.Server): void {
-    const observer = (req: http.IncomingMessage, socket: net.Socket): void => {
-      const conn = this.lookup(socket);
-      if (!conn) return;
-      conn.upgraded = true;
-      conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
-      if (conn.websocket && this.isDraining) {
-        // Upgraded while draining (a request on a kept-alive socket): let the app's library answer 101 first.
-        const later = setTimeout(() => this.closeWebSocket(conn), 50);
-        later.unref();
-      }
-    };
-    const sync = (): void => {
-      const listeners = server.listeners('upgrade');
-      const ours = listeners.includes(observer);
-      const theirs = listeners.length - (ours ? 1 : 0);
-      if (theirs > 0 && !ours) server.prependListener('upgrade', observer);
-      else if (theirs === 0 && ours) server.removeListener('upgrade', observer);
-    };
-    // 'newListener' fires before the listener is added: look once it is there.
-    server.on('newListener', (event) => {
-      if (event === 'upgrade') process.nextTick(sync);
-    });
-    server.on('removeListener', (event, listener) => {
-      if (event === 'upgrade' && listener !== observer) sync();
-    });
-    sync();
-  }
+  /** Called when a tracked server fails to listen (the runtime tells the master). */
+  onListenError: ((err: NodeJS.ErrnoException) => void) | null = null;
+
+  /** Learns which sockets became WebSockets: node publishes no channel for an upgrade. */
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: net.Socket): void => {
+    const conn = this.lookup(socket);
+    if (!conn) return;
+    conn.upgraded = true;
+    conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
+    if (conn.websocket && this.isDraining) {
+      // Upgraded while draining (a request on a kept-alive socket): let the app's library answer 101 first.
+      const later = setTimeout(() => this.closeWebSocket(conn), 50);
+      later.unref();
+    }
+  };
 
   /** The app's own code closes the WebSockets on these sockets (the SDK's closeWebSockets()). */
   appClosesWebSockets(sockets: Iterable<unknown>): void {
@@ -510,6 +497,30 @@ export class DrainEngine {
       this.forget(conn);
     }
   }
+}
+
+/**
+ * Listens to `event` first, but only while the app has a listener of its own for it: for 'upgrade', node
+ * treats an upgrade request as one only when someone listens; for 'error', an emitter with no listener throws.
+ * Both decisions must stay the app's, so the observer never changes whether anyone listens.
+ */
+function observeBesideTheApp<A extends unknown[]>(server: net.Server, event: string, observer: (...args: A) => void): void {
+  const fn = observer as (...args: unknown[]) => void;
+  const sync = (): void => {
+    const listeners = server.listeners(event);
+    const ours = listeners.includes(fn);
+    const theirs = listeners.length - (ours ? 1 : 0);
+    if (theirs > 0 && !ours) server.prependListener(event, fn);
+    else if (theirs === 0 && ours) server.removeListener(event, fn);
+  };
+  // 'newListener' fires before the listener is added: look once it is there.
+  server.on('newListener', (name) => {
+    if (name === event) process.nextTick(sync);
+  });
+  server.on('removeListener', (name, listener) => {
+    if (name === event && listener !== fn) sync();
+  });
+  sync();
 }
 
 const marked = new WeakSet<http.ServerResponse>();
