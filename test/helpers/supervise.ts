@@ -2,7 +2,7 @@
  * Test harness: starts the real `supervise` binary, reads its JSON log lines, and kills everything it started
  * (master and every worker it ever forked, by PID) when the test ends.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -235,5 +235,23 @@ export async function freePort(): Promise<number> {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `supervise <args>` (a client command) without blocking this process; `user` runs it as that user. */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; user?: string } = {}): Promise<CliRun> {
+  const [file, argv] = opts.user
+    ? ['/usr/sbin/runuser', ['-u', opts.user, '--', process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+  return new Promise((resolve) => {
+    execFile(file, argv, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
   });
 }

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../helpers/http.js';
-import { CLI, example, fixture, freePort, killAll, supervise, waitGone } from '../helpers/supervise.js';
+import { type CliRun, example, fixture, freePort, killAll, runCli, supervise, waitGone } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -17,21 +16,11 @@ chmodSync(tmp, 0o755);
 const asNobody = process.getuid?.() === 0 && existsSync('/usr/sbin/runuser');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs a client command without blocking this process (the load keeps running meanwhile). */
-function ctl(args: string[], opts: { cwd?: string; env?: Record<string, string>; user?: string } = {}): Promise<Run> {
-  const [file, argv] = opts.user ? ['/usr/sbin/runuser', ['-u', opts.user, '--', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
-  return new Promise((resolve) => {
-    execFile(file, argv, { cwd: opts.cwd ?? tmp, env: { ...process.env, ...opts.env }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
-    );
-  });
-}
+const ctl = (args: string[], opts: { cwd?: string; env?: Record<string, string>; user?: string } = {}): Promise<Run> =>
+  runCli(args, { cwd: tmp, ...opts });
 
 function expectOneLine(r: Run, code: number, pattern: RegExp): void {
   expect(r.code).toBe(code);

@@ -35,7 +35,7 @@ function ownStderr(stderr: string): string[] {
 const FAST = ['--restart-delay', '50', '--crash-limit', '3', '--kill-timeout', '2000'];
 
 describe('faults: crashes', () => {
-  it('a crash loop at boot: the master exits 3 with one line on stderr and the last lines in its log', async () => {
+  it('a crash loop at boot: the master exits 3 with one line on stderr, and its log names the cause', async () => {
     const port = await freePort();
     const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
       env: { PORT: String(port), MODE_FILE: modeFile('throw') },
@@ -47,7 +47,9 @@ describe('faults: crashes', () => {
     expect(own[0]).toMatch(/^supervise: workers keep failing before they are ready \(3 times within 60000 ms\)/);
     const fatal = s.events('master.fatal')[0]!;
     expect(fatal.code).toBe('ERR_BOOT_FAILURE');
-    expect((fatal.lastLines as string[]).join('\n')).toContain('fault-app: broken build (mode throw)');
+    // The fatal line carries the cause in one line; the stack was printed once, as the worker's own output.
+    expect(fatal.cause).toBe('Error: fault-app: broken build (mode throw) (test/fixtures/fault-app.js:20)');
+    expect(s.stderr.match(/"msg":"Error: fault-app: broken build \(mode throw\)"/g)).toHaveLength(1);
     // Restarts were paced: each boot failure scheduled a restart with a delay.
     expect(s.events('worker.restart-scheduled').every((l) => typeof l.delayMs === 'number')).toBe(true);
     await waitGone([s.pid, ...s.forkedPids()]);

@@ -3,7 +3,6 @@
  * previous one is ready and the old worker has begun to drain, whatever its requests' length; the draining
  * workers are bounded apart (--max-draining). The bounds are read from the order of the log's events.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { type Answer, cannon, get, load, pidsAnswering, until } from '../helpers/http.js';
-import { CLI, example, fixture, freePort, killAll, supervise, waitGone } from '../helpers/supervise.js';
+import { example, fixture, freePort, killAll, runCli, supervise, waitGone } from '../helpers/supervise.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -82,16 +81,7 @@ describe('rollout pace', () => {
       env: { PORT: String(port) },
     });
     await s.ready();
-    const ctl = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        child.on('exit', (code) => resolve({ code, stdout, stderr }));
-      });
-
+    const ctl = runCli;
     const slowStarted = (after: number, n: number) =>
       until(() => s.lines.slice(after).filter((l) => l.src === 'worker' && /slow request/.test(String(l.msg))).length >= n, 5_000, `${n} slow requests to start`);
     // Both workers hold 1.5 s requests (round-robin spreads the four).

@@ -321,6 +321,8 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
             slot: summary.failure.slot,
             pid: summary.failure.worker.pid,
             error: summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
+            cause: summary.failure.cause,
+            lines: summary.failure.lines,
           }
         : undefined;
       return { ok: true, rollout: { ...summary, failure, ...(drainedMs === undefined ? {} : { drainedMs }) } };

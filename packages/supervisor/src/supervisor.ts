@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { type DrainStats, ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
 
 import { BootBreaker, backoffDelay } from './backoff.js';
+import { describeCause, typescriptHint } from './crash-cause.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
@@ -29,7 +30,11 @@ export interface WorkerInfo {
   usesSdk: boolean;
 }
 
-export type RolloutSummary = RolloutResult<WorkerInfo> & { trigger: string };
+/** A rollout's result; a failure also carries its one-line cause and the failed worker's last lines. */
+export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure'> & {
+  trigger: string;
+  failure?: { slot: number; worker: WorkerInfo; error: unknown; cause: string | null; lines: string[] };
+};
 
 export interface SupervisorEvents {
   'worker:forked': [WorkerInfo];
@@ -79,6 +84,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly drains = new DrainSet();
   private startWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   private fatalError: SuperviseError | null = null;
+  /** The cause of the last boot failure, until a worker boots: a repeat of it is not printed again. */
+  private lastBootCause: string | null = null;
+  /** The booting worker whose output streams live while others boot beside it (see fork). */
+  private streamingBoot: WorkerProcess | null = null;
+  /** Workers that failed while the live one still booted: shown or dropped once its outcome is known. */
+  private waitingOutput: { w: WorkerProcess; cause: string | null }[] = [];
   private stopPromise: Promise<number> | null = null;
   private forcedExits = 0;
   /** The replacement in progress (recycling, watchdog); rollouts wait for it. */
@@ -304,6 +315,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
+    // While workers boot side by side, one streams its output live; the others' is shown once they are ready,
+    // or once they fail in another way than a failure already shown (a crash loop prints its stack once).
+    if (this.lastBootCause !== null || this.streamingBoot?.state === 'starting') w.holdOutput();
+    else this.streamingBoot = w;
     this.workers.add(w);
     const fields = () => ({ slot: w.slot, pid: w.pid, worker: w.id, generation: w.generation });
     this.log.info({ event: 'worker.fork', ...fields() }, `worker ${w.pid} forked (slot ${slot}, generation ${generation})`);
@@ -321,7 +336,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         { event: 'worker.state', from, to, ...fields(), ...extra },
         `worker ${w.pid} ${from} -> ${to}${w.drainReason && to === 'draining' ? ` (${w.drainReason})` : ''}`,
       );
-      if (to === 'ready') this.emit('worker:ready', this.info(w));
+      if (to === 'ready') {
+        w.releaseOutput();
+        this.lastBootCause = null;
+        if (w === this.streamingBoot) this.settleWaitingOutput(null);
+        this.emit('worker:ready', this.info(w));
+      }
       if (to === 'draining') this.emit('worker:draining', this.info(w));
     });
     w.on('line', (stream: 'stdout' | 'stderr', line: string) => this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line));
@@ -372,9 +392,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.phase === 'stopping' || this.phase === 'stopped') return;
     const lines = w.lastLines;
     const reason = err instanceof Error ? err.message : String(err);
+    const cause = this.causeOf(w);
+    const full = cause ? `${reason}: ${cause}` : reason;
+    const repeated = this.showFailedOutput(w, cause);
+    // The last lines go with the fatal line, if it comes to that (once, not once per failed worker).
     this.log.error(
-      { event: 'worker.boot-failed', slot: slot.index, pid: w.pid, reason, lastLines: lines },
-      `worker ${w.pid} (slot ${slot.index}) failed at boot: ${reason}`,
+      { event: 'worker.boot-failed', slot: slot.index, pid: w.pid, reason, cause },
+      `worker ${w.pid} (slot ${slot.index}) failed at boot: ${full}${repeated ? ' (as before; its output is not repeated)' : ''}`,
     );
     const text = [reason, ...lines].join('\n');
     const port = PORT_IN_USE.exec(text);
@@ -382,16 +406,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       // A long stack can push the `EADDRINUSE 127.0.0.1:3000` line out of the tail; the error's fields stay.
       const number = port[1] ?? /^\s*port: (\d+),?$/m.exec(text)?.[1];
       const where = number ? `port ${number}` : 'the port';
-      this.die(new SuperviseError('ERR_PORT_IN_USE', `${where} is already in use (EADDRINUSE): is another instance running?`, lines));
+      this.die(new SuperviseError('ERR_PORT_IN_USE', `${where} is already in use (EADDRINUSE): is another instance running?`, lines), cause);
       return;
     }
     if (this.breaker.record()) {
       this.die(
         new SuperviseError(
           'ERR_BOOT_FAILURE',
-          `workers keep failing before they are ready (${this.breaker.count} times within ${this.options.crashWindowMs} ms): ${reason}`,
+          `workers keep failing before they are ready (${this.breaker.count} times within ${this.options.crashWindowMs} ms): ${full}`,
           lines,
         ),
+        cause,
       );
       return;
     }
@@ -420,6 +445,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onExit(w: WorkerProcess, info: ExitInfo): void {
     this.workers.delete(w);
+    // A worker stopped while booting (not for a fatal error: that one was said) shows what it printed.
+    if (this.phase === 'stopping' && !this.fatalError) w.releaseOutput();
+    // The live booting worker is gone: what it printed is what was shown.
+    if (w === this.streamingBoot) this.settleWaitingOutput(this.causeOf(w));
     const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
     const stats = info.stats;
     const forced = info.killed || (stats !== null && stats.forced > 0);
@@ -469,10 +498,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.scheduleRestart(slot);
   }
 
-  private die(err: SuperviseError): void {
+  /**
+   * Stops the master for good. The log line carries the failure's one-line cause, not the worker's last lines
+   * again: those were printed once already, as the worker's own output.
+   */
+  private die(err: SuperviseError, cause: string | null = null): void {
     if (this.fatalError) return;
     this.fatalError = err;
-    this.log.fatal({ event: 'master.fatal', code: err.code, lastLines: err.details }, err.message);
+    this.log.fatal({ event: 'master.fatal', code: err.code, cause }, err.message);
     this.emit('fatal', err);
     if (this.startWaiter) {
       this.startWaiter.reject(err);
@@ -538,7 +571,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const summary: RolloutSummary = {
       ...rest,
       trigger,
-      ...(rawFailure ? { failure: { ...rawFailure, worker: this.info(rawFailure.worker) } } : {}),
+      ...(rawFailure
+        ? { failure: { ...rawFailure, worker: this.info(rawFailure.worker), cause: this.causeOf(rawFailure.worker), lines: rawFailure.worker.lastLines } }
+        : {}),
     };
     const base = {
       event: 'rollout.end',
@@ -556,9 +591,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const { worker, error } = result.failure;
       const why = error instanceof WorkerFailure ? error.reason : 'failed';
       const message = error instanceof Error ? error.message : String(error);
+      const cause = summary.failure?.cause ?? null;
+      this.showFailedOutput(worker, cause);
       this.log.error(
-        { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, lastLines: worker.lastLines },
-        `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}; ` +
+        { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, cause, lastLines: worker.lastLines },
+        `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}${cause ? `: ${cause}` : ''}; ` +
           `${result.replaced} of ${this.slots.length} workers replaced, the others keep serving${stillDraining}` +
           (worker.lastLines.length ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}` : ''),
       );
@@ -616,6 +653,38 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     );
     this.emit('stopped', code);
     return code;
+  }
+
+  /**
+   * A worker failed before it was ready: its held output is shown, unless it failed the same way as the last
+   * failure shown (the same stack again). Returns true for such a repeat.
+   */
+  private showFailedOutput(w: WorkerProcess, cause: string | null): boolean {
+    const repeated = cause !== null && cause === this.lastBootCause;
+    if (this.streamingBoot && this.streamingBoot !== w && !repeated) {
+      // The live one is still booting (or its own failure is on its way): it may show this very cause.
+      this.waitingOutput.push({ w, cause });
+      return false;
+    }
+    this.lastBootCause = cause;
+    if (repeated) w.discardOutput();
+    else w.releaseOutput();
+    return repeated;
+  }
+
+  /** The live booting worker is ready (shown: null) or failed with `shown`: decide for those that waited. */
+  private settleWaitingOutput(shown: string | null): void {
+    this.streamingBoot = null;
+    for (const { w, cause } of this.waitingOutput.splice(0)) {
+      if (cause !== null && cause === shown) w.discardOutput();
+      else w.releaseOutput();
+    }
+  }
+
+  /** The one-line cause of a worker's failure: its first error line and the app's file:line (or a hint). */
+  private causeOf(w: WorkerProcess): string | null {
+    const lines = w.lastLines;
+    return typescriptHint(this.options.script, this.options.nodeArgs, lines) ?? describeCause(lines, this.options.cwd);
   }
 
   private info(w: WorkerProcess): WorkerInfo {

@@ -63,6 +63,8 @@ export class WorkerProcess extends EventEmitter {
   private killed = false;
   private stats: DrainStats | null = null;
   private readonly tail: string[] = [];
+  /** Lines held back while `holdOutput` is set (see holdOutput). */
+  private held: [OutputStream, string][] | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -112,6 +114,28 @@ export class WorkerProcess extends EventEmitter {
 
   get id(): number {
     return this.worker.id;
+  }
+
+  /**
+   * Holds the worker's output back instead of passing it on: for a worker started after a boot failure, whose
+   * output is the same stack again if it fails the same way. releaseOutput() or discardOutput() ends the hold.
+   */
+  holdOutput(): void {
+    this.held ??= [];
+  }
+
+  get holdingOutput(): boolean {
+    return this.held !== null;
+  }
+
+  releaseOutput(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const [stream, line] of held) this.emit('line', stream, line);
+  }
+
+  discardOutput(): void {
+    this.held = null;
   }
 
   /** The last lines the worker printed (both streams): what a crash report shows. */
@@ -301,6 +325,7 @@ export class WorkerProcess extends EventEmitter {
   private line(stream: OutputStream, line: string): void {
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
-    this.emit('line', stream, line);
+    if (this.held) this.held.push([stream, line]);
+    else this.emit('line', stream, line);
   }
 }
