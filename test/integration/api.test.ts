@@ -77,4 +77,29 @@ describe('programmatic API', () => {
     await waitGone(pids);
     expect(pids.some(isAlive)).toBe(false);
   });
+
+  it('stop() during boot: start() rejects with ERR_STOPPED once the stop is done, stop() resolves 0, the process ends', async () => {
+    const port = await freePort();
+    const host = path.join(ROOT, 'packages/supervisor/test/fixtures/api-stop-during-boot.mjs');
+    const child = spawn(process.execPath, [host, fixture('ops-app.js'), String(port)], { cwd: path.dirname(host), stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child.pid!);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the host did not end within 15 s: ${stdout}${stderr}`)), 15_000);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const steps = stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(steps).toEqual([
+      { step: 'stop resolved', code: 0 },
+      { step: 'start rejected', code: 'ERR_STOPPED', message: 'stopped before every worker was ready' },
+    ]);
+  });
 });

@@ -75,4 +75,15 @@ describe('failures name their cause', () => {
       expect(own[0]).toMatch(/: plain\.ts is TypeScript and node ran it without a loader: add --node-args "--import tsx" \(npm i -D tsx\), or compile it first$/);
     }
   });
+
+  it('a worker SDK of another protocol version: one line naming both versions, exit 2, no retry loop', async () => {
+    const port = await freePort();
+    const s = supervise([fixture('foreign-protocol.js'), '-w', '2'], { env: { PORT: String(port) } });
+    expect((await s.waitExit(10_000)).code).toBe(2);
+    const own = ownStderr(s.stderr);
+    expect(own).toHaveLength(1);
+    expect(own[0]).toMatch(/^supervise: worker \d+ speaks supervise protocol 99, this master 1: the app loads another release of @supervise\/worker-sdk than the master's; install the same release of both$/);
+    expect(s.events('worker.restart-scheduled')).toHaveLength(0);
+    await waitGone([s.pid, ...s.forkedPids()]);
+  });
 });

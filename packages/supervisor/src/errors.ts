@@ -26,7 +26,11 @@ export type ErrorCode =
   | 'ERR_BOOT_FAILURE'
   | 'ERR_PORT_IN_USE'
   | 'ERR_CONTROL'
-  | 'ERR_WATCH_LIMIT';
+  | 'ERR_WATCH_LIMIT'
+  /** stop() was called before start() was done: start() rejects with it, once the stop has finished. */
+  | 'ERR_STOPPED'
+  /** A worker's SDK speaks another protocol version than the master. */
+  | 'ERR_PROTOCOL';
 
 const exitFor: Record<ErrorCode, number> = {
   ERR_USAGE: EXIT.usage,
@@ -36,6 +40,8 @@ const exitFor: Record<ErrorCode, number> = {
   ERR_PORT_IN_USE: EXIT.portInUse,
   ERR_CONTROL: EXIT.control,
   ERR_WATCH_LIMIT: EXIT.usage,
+  ERR_STOPPED: EXIT.ok,
+  ERR_PROTOCOL: EXIT.usage,
 };
 
 export class SuperviseError extends Error {

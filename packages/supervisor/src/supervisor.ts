@@ -400,6 +400,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       { event: 'worker.boot-failed', slot: slot.index, pid: w.pid, reason, cause },
       `worker ${w.pid} (slot ${slot.index}) failed at boot: ${full}${repeated ? ' (as before; its output is not repeated)' : ''}`,
     );
+    if (err instanceof WorkerFailure && err.reason === 'protocol') {
+      this.die(new SuperviseError('ERR_PROTOCOL', reason, lines), null);
+      return;
+    }
     const text = [reason, ...lines].join('\n');
     const port = PORT_IN_USE.exec(text);
     if (port) {
@@ -647,6 +651,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         ? EXIT.forced
         : EXIT.ok;
     this.phase = 'stopped';
+    // start() is still waiting for its workers: it settles now, after the stop, rather than never.
+    if (this.startWaiter) {
+      this.startWaiter.reject(new SuperviseError('ERR_STOPPED', 'stopped before every worker was ready'));
+      this.startWaiter = null;
+    }
     this.log.info(
       { event: 'master.stopped', exitCode: code, durationMs: Date.now() - started },
       `stopped in ${Date.now() - started} ms, exit code ${code}`,

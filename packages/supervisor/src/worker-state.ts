@@ -22,7 +22,7 @@ export function transition(from: WorkerState, to: WorkerState): WorkerState | nu
 }
 
 /** Why a worker that was not asked to leave did leave: decides between rollback, restart and the breaker. */
-export type FailureReason = 'crashed' | 'exited' | 'ready-timeout' | 'listen-error';
+export type FailureReason = 'crashed' | 'exited' | 'ready-timeout' | 'listen-error' | 'protocol';
 
 export class WorkerFailure extends Error {
   constructor(

@@ -5,9 +5,11 @@ import type { Readable } from 'node:stream';
 import {
   type DrainReason,
   type DrainStats,
+  foreignVersion,
   isWorkerMessage,
   type MasterMessage,
   message,
+  PROTOCOL_VERSION,
   type WorkerMessage,
 } from '@supervise/worker-sdk/protocol';
 
@@ -106,7 +108,9 @@ export class WorkerProcess extends EventEmitter {
       if (!this.manualReady) this.markReady();
     });
     this.worker.on('message', (msg: unknown) => {
-      if (isWorkerMessage(msg)) this.onMessage(msg);
+      const version = foreignVersion(msg);
+      if (version !== null) this.onForeignVersion(version);
+      else if (isWorkerMessage(msg)) this.onMessage(msg);
     });
     this.pipeLines(this.worker.process.stdout, 'stdout');
     this.pipeLines(this.worker.process.stderr, 'stderr');
@@ -143,6 +147,18 @@ export class WorkerProcess extends EventEmitter {
     return [...this.tail];
   }
 
+  /** A worker whose SDK speaks another protocol cannot be drained or told anything: it never counts as ready. */
+  private onForeignVersion(version: number): void {
+    if (this.protocolError) return;
+    this.protocolError =
+      `worker ${this.pid} speaks supervise protocol ${version}, this master ${PROTOCOL_VERSION}: ` +
+      'the app loads another release of @supervise/worker-sdk than the master\'s; install the same release of both';
+    this.emit('protocol-mismatch', this.protocolError);
+  }
+
+  /** Set when the worker's SDK speaks another protocol version (see onForeignVersion). */
+  protocolError: string | null = null;
+
   /** Resolves once ready; rejects with a WorkerFailure when it exits first or misses the deadline. */
   waitReady(timeoutMs: number): Promise<void> {
     if (this.state === 'ready') return Promise.resolve();
@@ -151,6 +167,11 @@ export class WorkerProcess extends EventEmitter {
         clearTimeout(timer);
         this.off('state', onState);
         this.off('listen-error', onListenError);
+        this.off('protocol-mismatch', onMismatch);
+      };
+      const onMismatch = (text: string) => {
+        cleanup();
+        reject(new WorkerFailure('protocol', text, this.lastLines));
       };
       // The app swallowed its server's listen error: this worker would never serve.
       const onListenError = (message: string) => {
@@ -184,6 +205,8 @@ export class WorkerProcess extends EventEmitter {
       }, timeoutMs);
       this.on('state', onState);
       this.on('listen-error', onListenError);
+      this.on('protocol-mismatch', onMismatch);
+      if (this.protocolError) onMismatch(this.protocolError);
     });
   }
 
@@ -256,7 +279,7 @@ export class WorkerProcess extends EventEmitter {
   }
 
   private markReady(): void {
-    if (this.state !== 'starting') return;
+    if (this.state !== 'starting' || this.protocolError) return;
     this.readyAt = Date.now();
     this.setState('ready');
   }

@@ -89,6 +89,14 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
   );
 }
 
+/**
+ * The version a supervise message speaks when it is not this side's (a worker's SDK and its master from
+ * different releases), else null. Both sides check it before anything else: a mismatch is named, never guessed at.
+ */
+export function foreignVersion(value: unknown): number | null {
+  return isSuperviseMessage(value) && value.$supervise !== PROTOCOL_VERSION ? value.$supervise : null;
+}
+
 /** Builds a message stamped with the protocol version. */
 export function message<M extends MasterMessage | WorkerMessage>(body: MessageBody<M>): M {
   return { $supervise: PROTOCOL_VERSION, ...body } as M;

@@ -6,7 +6,9 @@ import {
   type DrainReason,
   type DrainStats,
   ENV,
+  foreignVersion,
   isMasterMessage,
+  PROTOCOL_VERSION,
   type MasterMessage,
   message,
   type WorkerMessage,
@@ -142,7 +144,15 @@ export class Runtime {
   private wireSupervised(): void {
     this.engine.onListenError = (err) =>
       this.send(message<WorkerMessage>({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message }));
+    const masterVersion = Number(process.env[ENV.worker]);
+    if (masterVersion !== PROTOCOL_VERSION) {
+      process.stderr.write(
+        `[supervise] this @supervise/worker-sdk speaks protocol ${PROTOCOL_VERSION}, its master ${process.env[ENV.worker]}: ` +
+          'use the worker SDK of the same release as @supervise/supervisor\n',
+      );
+    }
     process.on('message', (msg: unknown) => {
+      if (foreignVersion(msg) !== null) return; // the master names the mismatch from our hello
       if (isMasterMessage(msg)) this.onMasterMessage(msg);
     });
 
@@ -212,7 +222,8 @@ function reportStandalone(reason: DrainReason, stats: DrainStats): void {
   );
 }
 
-const KEY = Symbol.for('supervise.runtime.v1');
+// Two copies of the SDK that speak the same protocol share one runtime; a copy that speaks another keeps its own.
+const KEY = Symbol.for(`supervise.runtime.v${PROTOCOL_VERSION}`);
 
 export function getRuntime(): Runtime {
   const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
