@@ -2,7 +2,7 @@
  * The process table, as a user would check it: the children of the master, sampled at a short interval, so
  * that a test can assert a bound ("never more than N + surge workers") over the whole of a storm.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Live children of `pid` (Linux: /proc/<pid>/task/<pid>/children; the master forks from its main thread). */
 export function childPids(pid: number): number[] {
@@ -75,4 +75,44 @@ export async function waitExited(pids: number[], timeoutMs: number): Promise<num
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - start;
+}
+
+/**
+ * Established TCP connections on local `port` held by any of `pids` (Linux /proc): a connection the primary
+ * has handed to a worker shows here, whether or not the app logs anything.
+ */
+export function establishedOn(pids: number[], port: number): number {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const local = parseInt(f[1]!.split(':')[1]!, 16);
+      if (local === port && f[3] === '01' && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
 }

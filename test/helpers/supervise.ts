@@ -155,6 +155,31 @@ export class Supervised {
     return { serving, draining };
   }
 
+  /** Requests in flight in every worker, from the master's status (heartbeats: start it with a short --heartbeat). */
+  async inFlight(): Promise<number> {
+    const listening = await this.waitEvent('control.listening', undefined, 5_000);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(listening.path as string);
+      let data = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => (data += d));
+      c.on('end', () => resolve(data));
+      c.on('error', reject);
+      c.write('{"cmd":"status"}\n');
+    });
+    const body = JSON.parse(reply) as { workers: { inFlight: number }[] };
+    return body.workers.reduce((n, w) => n + w.inFlight, 0);
+  }
+
+  /** Waits until the workers report at least `n` requests in flight: a request sent is then surely accepted. */
+  async waitInFlight(n = 1, timeoutMs = 5_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while ((await this.inFlight()) < n) {
+      if (Date.now() > end) throw new Error(`fewer than ${n} requests in flight after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.exitCode === undefined) process.kill(this.pid, sig);
   }

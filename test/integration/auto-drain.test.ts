@@ -53,8 +53,8 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
         expect(end).toMatchObject({ outcome: 'done', replaced: 4 });
       }
       const old = s.forkedPids().slice(0, 12);
+      // Every old worker has exited before the loads stop (waitGone throws otherwise).
       await waitGone(old, 5_000);
-      const exitedBeforeStop = old.every((pid) => !isAlive(pid));
       const okAtEnd = undici.result.ok;
       await until(() => undici.result.ok > okAtEnd + 200, 10_000, 'load on the new workers');
 
@@ -78,7 +78,6 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
             : ''),
       );
 
-      expect(exitedBeforeStop).toBe(true);
       expect(u.errors).toEqual([]);
       expect(u.failed).toBe(0);
       expect(u.ok).toBeGreaterThan(1_000);

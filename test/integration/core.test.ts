@@ -50,11 +50,11 @@ describe('supervise app.js -w N', () => {
 
   it('a request in flight when SIGTERM arrives completes with its body; then the master exits 0', async () => {
     const port = await freePort();
-    const s = supervise([example('http-basic/server.js'), '-w', '2'], { env: { PORT: String(port) } });
+    const s = supervise([example('http-basic/server.js'), '-w', '2', '--heartbeat', '50'], { env: { PORT: String(port) } });
     await s.ready();
     const slow = get(port, '/slow?ms=2500');
-    // The request is in flight once a worker has it: give it a moment to be accepted.
-    await new Promise((r) => setTimeout(r, 300));
+    // The request is in flight once a worker reports it.
+    await s.waitInFlight(1);
     s.signal('SIGTERM');
     const answer = await slow;
     expect(answer.status).toBe(200);
@@ -74,7 +74,8 @@ describe('supervise app.js -w N', () => {
     });
     await s.ready();
     void get(port, '/block', 5_000).catch(() => {});
-    await new Promise((r) => setTimeout(r, 300));
+    // The app says so just before its event loop blocks.
+    await s.waitFor((l) => l.src === 'worker' && /^blocking \d+$/.test(String(l.msg)), 5_000);
     const t0 = Date.now();
     s.signal('SIGTERM');
     const { code } = await s.waitExit();

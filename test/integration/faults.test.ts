@@ -174,6 +174,7 @@ describe('faults: hung workers and recycling', () => {
     });
     await s.ready();
     const first = s.forkedPids();
+    expect(first).toHaveLength(2);
     const procs = sampleChildren(s.pid);
     const traffic = load(port, { connections: 4, maxMs: 20_000 });
     // Both original workers recycled, each replaced before the next begins.
@@ -209,6 +210,7 @@ describe('faults: hung workers and recycling', () => {
     );
     await s.ready();
     const first = s.forkedPids();
+    expect(first).toHaveLength(2);
     const procs = sampleChildren(s.pid);
     const fat = Number((await get(port, '/grow?mb=200')).body.trim());
     const mem = await s.waitEvent('worker.recycle', (l) => l.pid === fat, 5_000);

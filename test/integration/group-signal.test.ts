@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { get } from '../helpers/http.js';
+import { get, until } from '../helpers/http.js';
+import { establishedOn } from '../helpers/proc.js';
 import { example, freePort, killAll, supervise, waitGone } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
@@ -16,20 +17,25 @@ describe('Ctrl+C (SIGINT to the whole process group)', () => {
   ] as const) {
     it(`${name}: the request in flight completes, then the master exits 0`, async () => {
       const port = await freePort();
-      const s = supervise([...args, '-w', '2', '--kill-timeout', '8000'], {
+      const s = supervise([...args, '-w', '2', '--kill-timeout', '8000', '--heartbeat', '50'], {
         env: { PORT: String(port) },
         processGroup: true,
       });
       await s.ready();
       const slow = get(port, '/slow?ms=1500');
-      await new Promise((r) => setTimeout(r, 300));
+      // In flight once a worker reports it; a worker without the engine (--no-auto-drain) reports nothing, so
+      // there: once a worker holds the connection (its request follows on the same socket).
+      if (!args.includes('--no-auto-drain' as never)) await s.waitInFlight(1);
+      else await until(() => establishedOn(s.forkedPids(), port) >= 1, 5_000, 'a worker to hold the connection');
       s.signalGroup('SIGINT');
       const answer = await slow;
       expect(answer.status).toBe(200);
       expect(answer.body).toMatch(/^slow 1500 \d+\n$/);
       const { code } = await s.waitExit();
       expect(code).toBe(0);
-      for (const e of s.events('worker.exit')) expect(e.killed).toBe(false);
+      const exits = s.events('worker.exit');
+      expect(exits).toHaveLength(2);
+      for (const e of exits) expect(e.killed).toBe(false);
       await waitGone([s.pid, ...s.forkedPids()]);
     });
   }

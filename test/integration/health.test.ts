@@ -44,7 +44,7 @@ function prober(port: number) {
 describe('--health-port', () => {
   it('503 during the boot, 200 through a rollout, 503 while stopping', async () => {
     const [port, healthPort] = [await freePort(), await freePort()];
-    const s = supervise([fixture('ops-app.js'), '-w', '2', '--health-port', String(healthPort)], {
+    const s = supervise([fixture('ops-app.js'), '-w', '2', '--health-port', String(healthPort), '--heartbeat', '50'], {
       env: { PORT: String(port), BOOT_DELAY_MS: '400' },
     });
     const p = prober(healthPort);
@@ -72,7 +72,7 @@ describe('--health-port', () => {
 
     // A request in flight keeps the stop open long enough to see it.
     const slow = get(port, '/slow?ms=1000');
-    await new Promise((r) => setTimeout(r, 100));
+    await s.waitInFlight(1);
     s.signal('SIGTERM');
     await s.waitEvent('master.stopping');
     const stoppingAt = Date.now();
