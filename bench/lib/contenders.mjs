@@ -140,8 +140,8 @@ class JsonLogMaster {
 }
 
 /** nodeArgs: options for the master's own node (not its workers'); env: extra environment for the master. */
-export function superviseContender({ name, label, script, autoDrain = true, workers, port, logDir, nodeArgs = [], env = {} }) {
-  const args = [...nodeArgs, SUPERVISE_CLI, script, '-w', String(workers), '--log-format', 'json'];
+export function superviseContender({ name, label, script, autoDrain = true, workers, port, logDir, nodeArgs = [], env = {}, extraArgs = [] }) {
+  const args = [...nodeArgs, SUPERVISE_CLI, script, '-w', String(workers), '--log-format', 'json', ...extraArgs];
   if (!autoDrain) args.push('--no-auto-drain');
   return new JsonLogMaster({
     name,

@@ -21,7 +21,7 @@ afterEach(() => {
 const LONG_MS = 8_000;
 
 describe('rollout pace', () => {
-  it('-w 4 under a steady stream of 8 s requests: only new workers answer within 4 s of the SIGHUP, every long request gets 200, the old workers exit within 12 s', async () => {
+  it('-w 4 under a steady stream of 8 s requests: only new workers answer before one long request could end, every long request gets 200, each old worker exits when its last one ends', async () => {
     const port = await freePort();
     const s = supervise([example('http-basic/server.js'), '-w', '4', '--kill-timeout', '20000'], { env: { PORT: String(port) } });
     await s.ready();
@@ -34,7 +34,8 @@ describe('rollout pace', () => {
     let streaming = true;
     const stream = (async () => {
       while (streaming && long.length < 80) {
-        long.push(get(port, `/slow?ms=${LONG_MS}`, 30_000));
+        // A failure is an answer too (status 0): the assertions below count it, nothing is left unhandled.
+        long.push(get(port, `/slow?ms=${LONG_MS}`, 30_000).catch((err: Error) => ({ status: 0, body: err.message, headers: {} })));
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -43,20 +44,26 @@ describe('rollout pace', () => {
     const hup = s.lines.length;
     const t0 = Date.now();
     s.signal('SIGHUP');
-    const end = await s.waitEvent('rollout.end', undefined, 4_000, hup);
-    expect(end).toMatchObject({ outcome: 'done', replaced: 4 });
-    // The rollout did not wait for the old workers' 8 s requests: they are still draining.
-    expect(end.draining as number).toBeGreaterThan(0);
-    const fresh = await pidsAnswering(port, 20);
-    expect(Date.now() - t0).toBeLessThan(4_000);
-    for (const pid of fresh) expect(old.has(pid)).toBe(false);
+    try {
+      // Waiting for the old workers' exits would take 4 x 8 s. On an idle machine the rollout takes about 1.5 s
+      // (4 boots); the bound is one long request, so that a shared machine's slow boots do not fail the test.
+      const end = await s.waitEvent('rollout.end', undefined, LONG_MS - 1_000, hup);
+      expect(end).toMatchObject({ outcome: 'done', replaced: 4 });
+      // The rollout did not wait for the old workers' 8 s requests: they are still draining.
+      expect(end.draining as number).toBeGreaterThan(0);
+      const fresh = await pidsAnswering(port, 20);
+      const onlyNewAfter = Date.now() - t0;
+      for (const pid of fresh) expect(old.has(pid)).toBe(false);
+      expect(onlyNewAfter).toBeLessThan(LONG_MS);
 
-    await s.waitEvent('rollout.drained', undefined, 12_000 - (Date.now() - t0), hup);
-    await waitGone([...old], 1_000);
-    expect(Date.now() - t0).toBeLessThan(12_000);
-
-    streaming = false;
-    await stream;
+      // The last old worker began to drain at the rollout's end; its last request ends at most 8 s later.
+      await s.waitEvent('rollout.drained', undefined, LONG_MS + 4_000, hup);
+      await waitGone([...old], 1_000);
+      expect(Date.now() - t0).toBeLessThan(onlyNewAfter + LONG_MS + 2_000);
+    } finally {
+      streaming = false;
+      await stream;
+    }
     const answers = await Promise.all(long);
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     const [u, a] = await Promise.all([undici.stop(), ac.stop()]);

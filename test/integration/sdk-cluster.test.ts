@@ -107,6 +107,8 @@ describe('SDK apps under supervise', () => {
     expect(answer.status).toBe(200);
     expect(old).toContain(Number(answer.body.split(' ')[2]));
     expect(await s.waitEvent('rollout.end')).toMatchObject({ outcome: 'done', replaced: 2 });
+    // The rollout ends once the old workers began to drain; their hooks run as each one finishes.
+    for (const pid of old) await s.waitEvent('worker.exit', (l) => l.pid === pid, 15_000);
     for (const pid of old) {
       expect(s.lines.some((l) => l.pid === pid && workerSaid('onClose hook ran')(l))).toBe(true);
     }

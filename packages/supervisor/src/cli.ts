@@ -19,6 +19,7 @@ const FLAGS: Record<string, keyof RawOptions> = {
   workers: 'workers',
   killTimeout: 'killTimeoutMs',
   drainTimeout: 'drainTimeoutMs',
+  idleGrace: 'idleGrace',
   readyTimeout: 'readyTimeoutMs',
   nodeArgs: 'nodeArgs',
   cwd: 'cwd',
@@ -59,6 +60,7 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .option('-w, --workers <n|max>', 'number of workers (default: available parallelism)')
     .option('--kill-timeout <ms>', 'a draining worker is SIGKILLed after this (default 30000)')
     .option('--drain-timeout <ms>', "the worker's own drain deadline, shorter than the kill timeout (default 80%)")
+    .option('--idle-grace <keep-alive|ms>', "how long an idle keep-alive socket stays open in a drain (default keep-alive: the app's keepAliveTimeout)")
     .option('--ready-timeout <ms>', 'a new worker must be ready within this (default 30000)')
     .option('--node-args <args>', 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"')
     .option('--cwd <dir>', 'working directory of the workers (and base of relative paths)')

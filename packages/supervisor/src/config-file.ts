@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from './errors.js';
-import { parseCount, parseDuration, parseEnv, parseWorkers, type RawOptions, type SupervisorOptions } from './options.js';
+import { parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type RawOptions, type SupervisorOptions } from './options.js';
 
 /**
  * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
@@ -58,6 +58,7 @@ const CHECKS: Record<keyof SupervisorOptions, Check> = {
   nodeArgs: textList,
   killTimeoutMs: duration(false),
   drainTimeoutMs: duration(),
+  idleGrace: (v, k) => void parseIdleGrace(v, k),
   readyTimeoutMs: duration(false),
   autoDrain: bool,
   surge: count(1, 1024),

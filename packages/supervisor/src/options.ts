@@ -18,6 +18,8 @@ export interface SupervisorOptions {
   killTimeoutMs: number;
   /** The worker's own drain deadline: shorter than the kill timeout, so it can force, ack and exit first. */
   drainTimeoutMs: number;
+  /** The drain's idle rule: 'keep-alive' (the app's own keepAliveTimeout) or a fixed grace in ms. */
+  idleGrace: 'keep-alive' | number;
   readyTimeoutMs: number;
   autoDrain: boolean;
   surge: number;
@@ -79,6 +81,12 @@ export function parseDuration(value: unknown, flag: string, { allowZero = true }
   const ms = Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
   if (!allowZero && ms === 0) usage(`${flag} must be greater than 0`);
   return ms;
+}
+
+/** `keep-alive`, or a duration: the drain's idle rule. */
+export function parseIdleGrace(value: unknown, flag = '--idle-grace'): 'keep-alive' | number {
+  if (value === undefined || value === 'keep-alive') return 'keep-alive';
+  return parseDuration(value, flag);
 }
 
 export function parseCount(value: unknown, flag: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
@@ -197,6 +205,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     nodeArgs: splitArgs(raw.nodeArgs),
     killTimeoutMs,
     drainTimeoutMs,
+    idleGrace: parseIdleGrace(raw.idleGrace),
     readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? 30_000, '--ready-timeout', { allowZero: false }),
     autoDrain: raw.autoDrain === undefined ? true : parseBool(raw.autoDrain, '--auto-drain'),
     surge: parseCount(raw.surge ?? 1, '--surge', { min: 1, max: 1024 }),

@@ -308,6 +308,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       [ENV.slot]: String(slot),
       [ENV.generation]: String(generation),
       [ENV.drainTimeout]: String(o.drainTimeoutMs),
+      [ENV.idleGrace]: String(o.idleGrace),
       [ENV.heartbeat]: String(o.heartbeatMs),
       [ENV.autoDrain]: o.autoDrain ? '1' : '0',
     };

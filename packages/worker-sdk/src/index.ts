@@ -20,8 +20,12 @@ export interface InitOptions {
   manualReady?: boolean;
   /** Standalone only: the drain deadline on SIGTERM/SIGINT (under a master, the master's timeout rules). */
   drainTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open once the drain began (see the README: the idle rule). */
-  idleGraceMs?: number;
+  /**
+   * The idle rule (see the README): how long an idle keep-alive connection stays open once the drain began.
+   * 'keep-alive' (the default): the server's keepAliveTimeout, which it advertises to its clients; a number of
+   * ms for a shorter fixed grace.
+   */
+  idleGraceMs?: number | 'keep-alive';
   /** Default bound for each shutdown hook. */
   hookTimeoutMs?: number;
   /** Standalone only: set false to call drain() yourself instead of on SIGTERM/SIGINT. */

@@ -14,6 +14,8 @@ export const ENV = {
   generation: 'SUPERVISE_GENERATION',
   /** The worker's own drain deadline in ms (shorter than the master's kill timeout). */
   drainTimeout: 'SUPERVISE_DRAIN_TIMEOUT',
+  /** The drain's idle rule: `keep-alive` (the app's keepAliveTimeout) or ms (see IdleRule). */
+  idleGrace: 'SUPERVISE_IDLE_GRACE',
   /** Heartbeat interval in ms; 0 or absent disables the heartbeat. */
   heartbeat: 'SUPERVISE_HEARTBEAT',
   /** '0' when the master runs with --no-auto-drain: the preload then only guards against group signals. */

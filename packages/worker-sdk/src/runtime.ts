@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 
-import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from './drain/connections.js';
-import { DEFAULT_IDLE_GRACE_MS, DrainEngine } from './drain/engine.js';
+import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
+import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
 import {
   type DrainReason,
   type DrainStats,
@@ -17,7 +17,7 @@ import {
 /** The drain settings of one process, read once from the master's environment or the SDK's init(). */
 export interface RuntimeSettings {
   drainTimeoutMs: number;
-  idleGraceMs: number;
+  idleGraceMs: IdleRule;
   hookTimeoutMs: number;
 }
 
@@ -44,7 +44,7 @@ export class Runtime {
   readonly supervised = typeof process.send === 'function' && process.env[ENV.worker] !== undefined;
   readonly settings: RuntimeSettings = {
     drainTimeoutMs: envNumber(ENV.drainTimeout) ?? DEFAULT_STANDALONE_DRAIN_MS,
-    idleGraceMs: DEFAULT_IDLE_GRACE_MS,
+    idleGraceMs: parseIdleRule(process.env[ENV.idleGrace]) ?? DEFAULT_IDLE_RULE,
     hookTimeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
   };
 

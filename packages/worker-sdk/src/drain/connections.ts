@@ -61,10 +61,36 @@ export function lastUnsent<R extends { headersSent: boolean }>(pending: readonly
 }
 
 /**
- * The idle rule. A keep-alive socket with nothing in flight is closed only once it has been quiet for
- * `graceMs`: a socket of a busy client is idle for microseconds between two requests, and closing it then
- * races the client's next request (ECONNRESET). Within the grace window that next request is answered with
- * `Connection: close` instead, which every conforming client handles without an error.
+ * How long a keep-alive socket with nothing in flight must have been quiet before the drain closes it:
+ * - `'keep-alive'` (the default): the server's own keepAliveTimeout, the `Keep-Alive: timeout=N` it advertises.
+ *   A conforming client stops reusing a socket before then (undici one second before, node's agent at it), so
+ *   the close is one the client already expects, however long the client's event loop stalls; node's own
+ *   keep-alive timer would close the socket at that moment anyway. A server without a timeout (0) gets 5 s.
+ * - a number of ms: a shorter, fixed grace, for faster exits; a client that stalls longer than it may write its
+ *   next request on a socket whose FIN is already on its way (measured: losses from 3,000 connections up).
+ */
+export type IdleRule = number | 'keep-alive';
+
+export const KEEP_ALIVE_FALLBACK_MS = 5_000;
+
+export function idleGraceFor(rule: IdleRule, server: { keepAliveTimeout?: number }): number {
+  if (rule !== 'keep-alive') return rule;
+  const hint = server.keepAliveTimeout;
+  return typeof hint === 'number' && hint > 0 ? hint : KEEP_ALIVE_FALLBACK_MS;
+}
+
+/** Reads an idle rule from the master's environment or an option: `keep-alive`, or ms. */
+export function parseIdleRule(value: unknown): IdleRule | undefined {
+  if (value === 'keep-alive') return 'keep-alive';
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The idle rule's clock. A keep-alive socket with nothing in flight is closed only once it has been quiet for
+ * `graceMs` (see IdleRule): a socket of a busy client is idle for microseconds between two requests, and
+ * closing it then races the client's next request (ECONNRESET). Within the window that next request is
+ * answered with `Connection: close` instead, which every conforming client handles without an error.
  * Returns the delay in ms before the connection may be closed (0 = now).
  */
 export function idleCloseDelay(lastActive: number, now: number, graceMs: number): number {

@@ -14,6 +14,8 @@ import {
   closeFrame,
   forcedKind,
   idleCloseDelay,
+  idleGraceFor,
+  type IdleRule,
   isEventStream,
   isUpgraded,
   lastUnsent,
@@ -28,8 +30,8 @@ export type ShutdownHook = () => void | Promise<void>;
 export interface DrainOptions {
   /** Overall deadline for the connections, in ms; what is left then is destroyed and counted as forced. */
   deadlineMs: number;
-  /** The idle rule's window (see idleCloseDelay). */
-  idleGraceMs?: number;
+  /** The idle rule (see IdleRule): 'keep-alive' (the server's keepAliveTimeout, the default) or ms. */
+  idleGraceMs?: IdleRule;
   /** How long a socket we half-closed may linger before it is destroyed (it reads, so no RST on late data). */
   lingerMs?: number;
   /** The close code every WebSocket gets: 1012 (service restart) for rollouts, 1001 (going away) for a stop. */
@@ -38,12 +40,10 @@ export interface DrainOptions {
   closeWaitMs?: number;
 }
 
-/**
- * Long enough that a busy client's socket is never idle that long, even when the client's event loop
- * stalls for a moment under load (a stalled client reads our FIN after it wrote its next request: a lost
- * request); short enough that a truly idle socket does not hold the drain anywhere near keepAliveTimeout.
- */
-export const DEFAULT_IDLE_GRACE_MS = 1000;
+/** The server's own keep-alive timeout: a close the client expects, whatever its load (see IdleRule). */
+export const DEFAULT_IDLE_RULE: IdleRule = 'keep-alive';
+/** An idle socket still open this close to the deadline is closed gently (FIN) rather than forced. */
+const IDLE_DEADLINE_MARGIN_MS = 1000;
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_CLOSE_WAIT_MS = 2000;
 /** While draining, how often responses that started streaming events since the drain began are looked for. */
@@ -96,7 +96,8 @@ export class DrainEngine {
   /** Set one turn after the drain began: from then on every response is the last of its connection. */
   private marking = false;
   private stats = emptyStats();
-  private idleGraceMs = DEFAULT_IDLE_GRACE_MS;
+  private idleRule: IdleRule = DEFAULT_IDLE_RULE;
+  private deadlineAt = Infinity;
   private lingerMs = DEFAULT_LINGER_MS;
   private closeCode = CLOSE_GOING_AWAY;
   private closeWaitMs = DEFAULT_CLOSE_WAIT_MS;
@@ -306,6 +307,8 @@ export class DrainEngine {
     this.conns.delete(conn.socket);
     this.inFlight -= conn.pending.length;
     conn.pending.length = 0;
+    // Closed while the idle rule waited for it: node's own keep-alive timer, or the client, closed it idle.
+    const waitingIdle = conn.idleTimer !== null;
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     if (!this.isDraining) return;
     switch (conn.cause) {
@@ -319,6 +322,7 @@ export class DrainEngine {
         break;
       default:
         if (conn.kind !== 'http' || conn.upgraded) this.stats.closedLongLived++;
+        else if (waitingIdle) this.stats.closedIdle++;
         else this.stats.finished++;
     }
     if (this.conns.size === 0 && this.onEmpty) this.onEmpty();
@@ -328,12 +332,13 @@ export class DrainEngine {
 
   private async runDrain(options: DrainOptions): Promise<DrainStats> {
     const started = performance.now();
-    this.idleGraceMs = options.idleGraceMs ?? DEFAULT_IDLE_GRACE_MS;
+    this.idleRule = options.idleGraceMs ?? DEFAULT_IDLE_RULE;
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.closeCode = options.closeCode ?? CLOSE_GOING_AWAY;
     this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
     this.isDraining = true;
     const deadlineAt = started + options.deadlineMs;
+    this.deadlineAt = deadlineAt;
 
     for (const server of this.servers) this.stopAccepting(server);
     for (const conn of this.conns.values()) this.beginDrain(conn);
@@ -443,7 +448,10 @@ export class DrainEngine {
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     conn.idleTimer = null;
     conn.bytesRead = conn.socket.bytesRead;
-    const delay = idleCloseDelay(conn.lastActive, performance.now(), this.idleGraceMs);
+    const now = performance.now();
+    const grace = idleGraceFor(this.idleRule, conn.server as { keepAliveTimeout?: number });
+    // Never past the deadline: what is still idle just before it is closed gently, not forced.
+    const delay = Math.min(idleCloseDelay(conn.lastActive, now, grace), Math.max(0, Math.ceil(this.deadlineAt - IDLE_DEADLINE_MARGIN_MS - now)));
     if (delay === 0) {
       this.closeIdle(conn);
     } else {
