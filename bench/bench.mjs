@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readConfig } from './lib/config.mjs';
 import { EXAMPLE_BASIC, EXAMPLE_SDK, Pm2Contender, ROOT, SUPERVISE_CLI, naiveContender, superviseContender } from './lib/contenders.mjs';
 import { slowRequest, startLoad } from './lib/loadrun.mjs';
+import { ACCEPT_DEFAULTS, runAccept } from './accept.mjs';
 import { LONGLIVED_DEFAULTS, runLongLived } from './longlived.mjs';
 import { cleanupAll, cpuNs, freePort, installCleanup, killTree, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
 import { median, round, table } from './lib/stats.mjs';
@@ -24,7 +25,7 @@ const DEFAULTS = {
   BENCH_LONG_MS: 10_000, // a further undici run with this long a request in flight at each reload (0: skip)
   BENCH_TIMEOUT_MS: 10_000, // a request unanswered after this counts as lost (timeout)
   BENCH_MAX_REQUESTS: 5_000_000, // per load run, a bound
-  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived',
+  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived,accept',
   BENCH_CLIENTS: 'undici,autocannon',
   BENCH_OVERHEAD_ROUNDS: 6,
   BENCH_OVERHEAD_SECONDS: 3,
@@ -35,6 +36,7 @@ const DEFAULTS = {
   BENCH_JSON: '', // write every figure to this file too
   BENCH_LOG_DIR: '', // master logs (default: a new temp dir)
   ...LONGLIVED_DEFAULTS, // BENCH_LL_*: the long-lived clients' run (longlived.mjs)
+  ...ACCEPT_DEFAULTS, // BENCH_ACCEPT_*: the accept path's run (accept.mjs)
 };
 
 const HELP = `pnpm bench [-- --duration 20 --reloads 3 --connections 50 --only pm2,sdk ...]
@@ -43,7 +45,8 @@ ${Object.entries(DEFAULTS)
   .map(([k, v]) => `  ${k}=${v}`)
   .join('\n')}
 Contenders for BENCH_ONLY: sdk, plain, plain-noauto, pm2, naive; overhead (the drain engine's cost); longlived
-(WebSocket and SSE clients through rollouts, supervise and PM2: see longlived.mjs).`;
+(WebSocket and SSE clients through rollouts, supervise and PM2: see longlived.mjs); accept (one request per
+connection and keep-alive throughput, and balance, per accept strategy, PM2 and the shared-socket limit: accept.mjs).`;
 
 const CONTENDERS = [
   { key: 'sdk', label: 'supervise + SDK example' },
@@ -405,9 +408,10 @@ function report() {
       v.key === 'noauto' || v.medianCpuRatio === null ? '-' : `${v.medianCpuRatio >= 1 ? '+' : ''}${round((v.medianCpuRatio - 1) * 100, 1)}% CPU`,
     ])));
   }
-  if (results.longlived) {
+  for (const part of [results.accept, results.longlived]) {
+    if (!part) continue;
     out.push('');
-    out.push(results.longlived.text);
+    out.push(part.text);
   }
   out.push('');
   out.push(`logs of the masters: ${logDir}`);
@@ -432,6 +436,13 @@ async function main() {
       results.overhead = await overhead();
     } catch (err) {
       say(`overhead: ${err?.message ?? err}`);
+    }
+  }
+  if (only.has('accept')) {
+    try {
+      results.accept = await runAccept(cfg, { logDir, say });
+    } catch (err) {
+      say(`accept: ${err?.message ?? err}`);
     }
   }
   if (only.has('longlived')) {

@@ -18,6 +18,8 @@ const cfg = {
   timeoutMs: 10_000,
   errorPauseMs: 20,
   pauseMs: 0,
+  reset: false, // true: one request per connection (Connection: close on every request)
+  countPids: false, // true: count answers per worker pid (the body of GET / is the pid)
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 
@@ -34,6 +36,7 @@ const pool = new Pool(cfg.origin, {
 });
 
 const rec = { start: [], lat: [], status: [], errAt: [] };
+const pids = {};
 const errorCodes = {};
 let timeouts = 0;
 let errors = 0;
@@ -49,8 +52,9 @@ async function vu() {
     issued++;
     const s = epoch();
     try {
-      const res = await pool.request({ path: cfg.path, method: 'GET' });
-      await res.body.text();
+      const res = await pool.request({ path: cfg.path, method: 'GET', reset: cfg.reset });
+      const body = await res.body.text();
+      if (cfg.countPids) pids[body.trim()] = (pids[body.trim()] ?? 0) + 1;
       rec.start.push(s);
       rec.lat.push(epoch() - s);
       rec.status.push(res.statusCode);
@@ -92,6 +96,7 @@ async function finish(msg) {
     non2xx,
     lost: errors + timeouts + non2xx,
     errorCodes,
+    ...(cfg.countPids ? { pids } : {}),
     ...stats,
   };
   process.send(result, () => {

@@ -63,7 +63,10 @@ export interface LoadResult {
  * loops, each bounded by `maxRequests` and by the time until stop() (or `maxMs`). Every request that does
  * not end in a 2xx counts as failed, with its error kept.
  */
-export function load(port: number, opts: { connections?: number; path?: string; maxMs?: number; maxRequests?: number } = {}) {
+export function load(
+  port: number,
+  opts: { connections?: number; path?: string; maxMs?: number; maxRequests?: number; reset?: boolean } = {},
+) {
   const connections = opts.connections ?? 20;
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
   const result: LoadResult = { ok: 0, failed: 0, errors: [], statuses: {}, pids: new Set() };
@@ -73,7 +76,8 @@ export function load(port: number, opts: { connections?: number; path?: string; 
   const loops = Array.from({ length: connections }, async () => {
     for (let i = 0; i < perLoop && !stopped; i++) {
       try {
-        const res = await pool.request({ path: opts.path ?? '/', method: 'GET', headersTimeout: 15_000, bodyTimeout: 15_000 });
+        // reset: one request per connection (Connection: close), as clients without keep-alive do.
+        const res = await pool.request({ path: opts.path ?? '/', method: 'GET', headersTimeout: 15_000, bodyTimeout: 15_000, reset: opts.reset ?? false });
         const body = await res.body.text();
         result.statuses[res.statusCode] = (result.statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode >= 200 && res.statusCode < 300) {

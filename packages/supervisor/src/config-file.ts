@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from './errors.js';
-import { parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type RawOptions, type SupervisorOptions } from './options.js';
+import { parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type RawOptions, type SupervisorOptions } from './options.js';
 
 /**
  * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
@@ -62,6 +62,7 @@ const CHECKS: Record<keyof SupervisorOptions, Check> = {
   readyTimeoutMs: duration(false),
   autoDrain: bool,
   surge: count(1, 1024),
+  accept: (v, k) => void parseAccept(v, k),
   maxDraining: count(1, 1024),
   restartDelayMs: duration(),
   restartDelayMaxMs: duration(),

@@ -27,6 +27,8 @@ export interface MasterStatus {
   workers: number;
   ready: number;
   rollout: boolean;
+  /** How connections reach the workers (--accept). */
+  accept: string;
   uptimeMs: number;
   rssBytes: number;
   node: string;
@@ -368,6 +370,7 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       workers: supervisor.options.workers,
       ready: supervisor.readyCount,
       rollout: supervisor.rolloutRunning,
+      accept: supervisor.options.accept,
       uptimeMs: Math.round(process.uptime() * 1000),
       rssBytes: process.memoryUsage.rss(),
       node: process.version,

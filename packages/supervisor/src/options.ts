@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import type { AcceptName } from './accept/index.js';
 import { SuperviseError } from './errors.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -23,6 +24,8 @@ export interface SupervisorOptions {
   readyTimeoutMs: number;
   autoDrain: boolean;
   surge: number;
+  /** How connections reach the workers: one shared listening socket, or the primary's round-robin. */
+  accept: AcceptName;
   /** At most this many old workers drain at once; null: as many as there are workers (the pace never waits). */
   maxDraining: number | null;
   restartDelayMs: number;
@@ -81,6 +84,14 @@ export function parseDuration(value: unknown, flag: string, { allowZero = true }
   const ms = Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
   if (!allowZero && ms === 0) usage(`${flag} must be greater than 0`);
   return ms;
+}
+
+export const DEFAULT_ACCEPT: AcceptName = 'shared';
+
+export function parseAccept(value: unknown, flag = '--accept'): AcceptName {
+  if (value === undefined) return DEFAULT_ACCEPT;
+  if (value === 'shared' || value === 'round-robin') return value;
+  return usage(`${flag} must be shared or round-robin, got "${String(value)}"`);
 }
 
 /** `keep-alive`, or a duration: the drain's idle rule. */
@@ -209,6 +220,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? 30_000, '--ready-timeout', { allowZero: false }),
     autoDrain: raw.autoDrain === undefined ? true : parseBool(raw.autoDrain, '--auto-drain'),
     surge: parseCount(raw.surge ?? 1, '--surge', { min: 1, max: 1024 }),
+    accept: parseAccept(raw.accept),
     maxDraining:
       raw.maxDraining === undefined || raw.maxDraining === null
         ? null

@@ -22,7 +22,7 @@ export function formatStatus(s: StatusReply): string {
   const head =
     `master ${m.pid} ${m.phase}${m.rollout ? ' (rollout in progress)' : ''}: ${m.ready}/${m.workers} ready, ` +
     `generation ${m.generation}, up ${formatDuration(m.uptimeMs)}, RSS ${formatBytes(m.rssBytes)}, node ${m.node}\n` +
-    `script ${m.script}\n`;
+    `script ${m.script}, connections: ${m.accept}\n`;
   const rows = [
     ['SLOT', 'PID', 'STATE', 'GEN', 'UPTIME', 'RESTARTS', 'RSS', 'IN-FLIGHT'],
     ...s.workers.map((w) => [

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 
 import { type DrainStats, ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
 
+import { acceptStrategy } from './accept/index.js';
 import { BootBreaker, backoffDelay } from './backoff.js';
 import { describeCause, typescriptHint } from './crash-cause.js';
 import { EXIT, SuperviseError } from './errors.js';
@@ -110,6 +111,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.phase !== 'idle') throw new Error('supervisor already started');
     if (!cluster.isPrimary) throw new Error('createSupervisor() must run in the primary process');
     const o = this.options;
+    // node:cluster reads its scheduler at the first setupPrimary()/fork(): once per process, before any worker.
+    cluster.schedulingPolicy = acceptStrategy(o.accept).schedulingPolicy;
     cluster.setupPrimary({
       exec: o.script,
       args: o.args,
@@ -120,7 +123,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(
-      { event: 'master.start', script: o.script, workers: o.workers, autoDrain: o.autoDrain },
+      { event: 'master.start', script: o.script, workers: o.workers, autoDrain: o.autoDrain, accept: o.accept },
       `starting ${o.workers} worker${o.workers === 1 ? '' : 's'} of ${o.script}`,
     );
     const started = Date.now();
@@ -138,8 +141,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     startWatchdog(this);
     startRecycler(this);
     this.log.info(
-      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started },
-      `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready (${Date.now() - started} ms)`,
+      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started, accept: o.accept },
+      `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready (${Date.now() - started} ms; connections: ${o.accept})`,
     );
     this.bootEnded?.();
   }
@@ -303,6 +306,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private fork(slot: number, generation: number): WorkerProcess {
     const o = this.options;
     const env: Record<string, string> = {
+      ...acceptStrategy(o.accept).workerEnv(),
       ...o.env,
       [ENV.worker]: String(PROTOCOL_VERSION),
       [ENV.slot]: String(slot),

@@ -12,7 +12,7 @@ describe('status table', () => {
   it('prints the master line, then aligned rows', () => {
     const reply: StatusReply = {
       ok: true,
-      master: { pid: 10, phase: 'running', script: '/app/server.js', cwd: '/app', generation: 2, workers: 2, ready: 2, rollout: false, uptimeMs: 65_000, rssBytes: 50 * 1024 * 1024, node: 'v20.19.0' },
+      master: { pid: 10, phase: 'running', script: '/app/server.js', cwd: '/app', generation: 2, workers: 2, ready: 2, rollout: false, accept: 'shared', uptimeMs: 65_000, rssBytes: 50 * 1024 * 1024, node: 'v20.19.0' },
       workers: [
         { id: 1, slot: 0, pid: 11, generation: 2, state: 'ready', uptimeMs: 5_000, restarts: 0, requests: 10, inFlight: 3, usesSdk: true, rssBytes: 40 * 1024 * 1024 },
         { id: 2, slot: 1, pid: 12345, generation: 2, state: 'draining', uptimeMs: 120_000, restarts: 11, requests: 0, inFlight: 0, usesSdk: false, rssBytes: null },
@@ -20,7 +20,7 @@ describe('status table', () => {
     };
     expect(formatStatus(reply).split('\n')).toEqual([
       'master 10 running: 2/2 ready, generation 2, up 1m05s, RSS 50.0 MB, node v20.19.0',
-      'script /app/server.js',
+      'script /app/server.js, connections: shared',
       '',
       'SLOT  PID    STATE     GEN  UPTIME  RESTARTS  RSS      IN-FLIGHT',
       '0     11     ready     2    5s      0         40.0 MB  3',

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// pnpm bench:accept (also part of pnpm bench): the accept path. The same trivial app (examples/http-basic) under
+// supervise --accept shared, supervise --accept round-robin, PM2 7 in cluster mode, a bare node:cluster master
+// whose workers accept from one shared socket (the limit), and one bare process; each loaded by undici with one
+// request per connection (Connection: close) and with keep-alive, in rounds whose order rotates. Balance:
+// max/mean of the requests each worker answered, with 4 workers. Everything on 127.0.0.1, bounded in time.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { readConfig } from './lib/config.mjs';
+import { EXAMPLE_BASIC, Pm2Contender, naiveContender, superviseContender } from './lib/contenders.mjs';
+import { startLoad } from './lib/loadrun.mjs';
+import { cleanupAll, freePort, installCleanup, killTree, sleep, spawnTracked, waitHttp } from './lib/procs.mjs';
+import { median, round, table } from './lib/stats.mjs';
+
+export const ACCEPT_DEFAULTS = {
+  BENCH_ACCEPT_WORKERS: 2, // workers for the throughput figures (the issue's table: 2)
+  BENCH_ACCEPT_BALANCE_WORKERS: 4, // workers for the balance figures
+  BENCH_ACCEPT_SECONDS: 8, // per load run
+  BENCH_ACCEPT_ROUNDS: 3,
+  BENCH_ACCEPT_CONNECTIONS: 50,
+  BENCH_ACCEPT_ONLY: 'shared,round-robin,pm2,bare-shared,single',
+};
+
+const SUBJECTS = {
+  shared: { label: 'supervise --accept shared' },
+  'round-robin': { label: 'supervise --accept round-robin' },
+  pm2: { label: 'PM2 7 cluster (round-robin)' },
+  'bare-shared': { label: 'bare node:cluster, shared socket (the limit)' },
+  single: { label: 'one bare process, no cluster' },
+};
+
+/** A process that serves the app and can say its worker pids; stop() kills it. */
+function startSubject(key, workers, port, logDir) {
+  switch (key) {
+    case 'shared':
+    case 'round-robin':
+      return superviseContender({ name: `accept-${key}-${workers}`, label: key, script: EXAMPLE_BASIC, workers, port, logDir, extraArgs: ['--accept', key] });
+    case 'pm2':
+      return new Pm2Contender({ name: `accept-pm2-${workers}`, label: 'pm2', workers, port, logDir });
+    case 'bare-shared': {
+      const c = naiveContender({ name: `accept-bare-${workers}`, label: 'bare shared', workers, port, logDir });
+      c.extraEnv = { NODE_CLUSTER_SCHED_POLICY: 'none' };
+      return c;
+    }
+    case 'single':
+      return {
+        async start() {
+          this.child = spawnTracked('accept-single', process.execPath, [EXAMPLE_BASIC], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } });
+          if (!(await waitHttp(port))) throw new Error('single: no answer');
+        },
+        stop() {
+          return killTree(this.child.pid, { graceMs: 2000 });
+        },
+      };
+  }
+  throw new Error(`unknown subject ${key}`);
+}
+
+async function measure(port, { reset, seconds, connections }) {
+  const load = startLoad('undici', {
+    origin: `http://127.0.0.1:${port}`,
+    connections,
+    reset,
+    countPids: true,
+    hardMs: seconds * 1000 + 5000,
+    timeoutMs: 10_000,
+  });
+  const t0 = await load.started;
+  await sleep(seconds * 1000);
+  const r = await load.stop([], t0 + 1000);
+  const counts = Object.values(r.pids ?? {});
+  const mean = counts.length ? counts.reduce((a, b) => a + b, 0) / counts.length : 0;
+  return { rps: r.rps, lost: r.lost, workers: counts.length, balance: mean ? round(Math.max(...counts) / mean, 2) : null, minOverMean: mean ? round(Math.min(...counts) / mean, 2) : null };
+}
+
+/** Runs every subject; returns { rows, text }. */
+export async function runAccept(cfg, { logDir, say }) {
+  const keys = cfg.BENCH_ACCEPT_ONLY.split(',').map((s) => s.trim()).filter((k) => SUBJECTS[k]);
+  const res = Object.fromEntries(keys.map((k) => [k, { cpr: [], ka: [], balanceCpr: null, balanceKa: null, lost: 0 }]));
+  const run = async (key, workers, fn) => {
+    const port = await freePort();
+    const s = startSubject(key, workers, port, logDir);
+    try {
+      await s.start();
+      await sleep(500);
+      return await fn(port);
+    } finally {
+      await s.stop();
+    }
+  };
+  const opts = (reset) => ({ reset, seconds: cfg.BENCH_ACCEPT_SECONDS, connections: cfg.BENCH_ACCEPT_CONNECTIONS });
+  for (let round_ = 0; round_ < cfg.BENCH_ACCEPT_ROUNDS; round_++) {
+    const order = keys.map((_, i) => keys[(i + round_) % keys.length]);
+    for (const key of order) {
+      await run(key, cfg.BENCH_ACCEPT_WORKERS, async (port) => {
+        const cpr = await measure(port, opts(true));
+        const ka = await measure(port, opts(false));
+        res[key].cpr.push(cpr.rps);
+        res[key].ka.push(ka.rps);
+        res[key].lost += cpr.lost + ka.lost;
+        say(`accept round ${round_ + 1} ${key}: ${cpr.rps} req/s one per connection, ${ka.rps} keep-alive`);
+      });
+    }
+  }
+  for (const key of keys.filter((k) => k !== 'single')) {
+    await run(key, cfg.BENCH_ACCEPT_BALANCE_WORKERS, async (port) => {
+      const cpr = await measure(port, opts(true));
+      const ka = await measure(port, opts(false));
+      res[key].balanceCpr = cpr;
+      res[key].balanceKa = ka;
+      say(`accept balance ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} one per connection, ${ka.balance} keep-alive`);
+    });
+  }
+  const med = (k, f) => median(res[k]?.[f] ?? []);
+  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  const body = keys.map((k) => [
+    SUBJECTS[k].label,
+    Math.round(med(k, 'cpr')),
+    res[k].cpr.join(' '),
+    ratio(med(k, 'cpr'), med('pm2', 'cpr')),
+    ratio(med(k, 'cpr'), med('bare-shared', 'cpr')),
+    Math.round(med(k, 'ka')),
+    ratio(med(k, 'ka'), med('pm2', 'ka')),
+    res[k].balanceCpr ? `${res[k].balanceCpr.balance} (min ${res[k].balanceCpr.minOverMean})` : '-',
+    res[k].balanceKa ? `${res[k].balanceKa.balance} (min ${res[k].balanceKa.minOverMean})` : '-',
+    res[k].lost,
+  ]);
+  const text = [
+    `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers, max/mean and min/mean of per-worker answers):`,
+    table(['subject', 'req/s, one per conn (median)', 'each round', 'vs PM2', 'vs limit', 'req/s keep-alive', 'vs PM2', 'balance, one per conn', 'balance, keep-alive', 'failed'], body),
+  ].join('\n');
+  return { res, text };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  let cfg;
+  try {
+    cfg = readConfig('BENCH', ACCEPT_DEFAULTS);
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  installCleanup();
+  const logDir = mkdtempSync(join(os.tmpdir(), 'supervise-bench-accept-'));
+  const say = (m) => process.stderr.write(`[bench] ${m}\n`);
+  const { text } = await runAccept(cfg, { logDir, say });
+  process.stdout.write(`${text}\n`);
+  const left = await cleanupAll('end of run');
+  if (left.length) process.exitCode = 1;
+}

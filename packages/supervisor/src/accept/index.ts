@@ -1,0 +1,11 @@
+import { roundRobin } from './round-robin.js';
+import { shared } from './shared.js';
+import type { AcceptName, AcceptStrategy } from './strategy.js';
+
+export type { AcceptName, AcceptStrategy } from './strategy.js';
+
+export const ACCEPT_STRATEGIES: Record<AcceptName, AcceptStrategy> = { shared, 'round-robin': roundRobin };
+
+export function acceptStrategy(name: AcceptName): AcceptStrategy {
+  return ACCEPT_STRATEGIES[name];
+}
