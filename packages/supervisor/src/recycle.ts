@@ -5,7 +5,7 @@
  * in the same minute.
  */
 import { rssBytes } from './memory.js';
-import type { Supervisor } from './supervisor.js';
+import type { ReplaceHost } from './replace-host.js';
 import type { WorkerProcess } from './worker.js';
 
 export interface RecycleLimits {
@@ -69,7 +69,7 @@ export function recycleInterval(heartbeatMs: number): number {
 }
 
 /** Starts the recycler when any limit is set; it stops with the supervisor. Returns a stop function. */
-export function startRecycler(supervisor: Supervisor): () => void {
+export function startRecycler(supervisor: ReplaceHost): () => void {
   const o = supervisor.options;
   const limits: RecycleLimits = {
     maxMemoryBytes: o.maxMemoryMb * 1024 * 1024,

@@ -4,7 +4,7 @@
  * replaced (the new worker first, so capacity comes back before the old one goes), then SIGKILLed.
  * Workers that never sent a heartbeat (no preload, --no-auto-drain) are not watched: silence means nothing there.
  */
-import type { Supervisor } from './supervisor.js';
+import type { ReplaceHost } from './replace-host.js';
 import type { WorkerProcess } from './worker.js';
 
 export interface Watched {
@@ -27,7 +27,7 @@ export function watchdogInterval(timeoutMs: number): number {
 }
 
 /** Starts the watchdog when --watchdog-timeout is set; it stops with the supervisor. Returns a stop function. */
-export function startWatchdog(supervisor: Supervisor): () => void {
+export function startWatchdog(supervisor: ReplaceHost): () => void {
   const timeoutMs = supervisor.options.watchdogTimeoutMs;
   if (timeoutMs <= 0) return () => {};
   const interval = watchdogInterval(timeoutMs);

@@ -232,6 +232,14 @@ export class WorkerProcess extends EventEmitter {
     return this.exited;
   }
 
+  /**
+   * Ends a worker that failed to become ready or is no longer wanted. One already draining (a stop began while
+   * it booted) may hold a connection: its drain finishes, bounded by the kill timeout. Anything else is killed.
+   */
+  end(): Promise<ExitInfo> {
+    return this.state === 'draining' ? this.exited : this.kill();
+  }
+
   /** SIGKILL now: for a worker that cannot drain (hung, failed to become ready) or ran out of time. */
   kill(): Promise<ExitInfo> {
     if (this.state !== 'exited') {

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 
@@ -135,4 +136,12 @@ export function isEventStream(response: {
   // writeHead(status, headers) with no setHeader before it writes the headers without keeping them.
   const sent = response.headersSent ? response._header : null;
   return typeof sent === 'string' && /\r\ncontent-type:\s*text\/event-stream/i.test(sent);
+}
+
+/** What kind of connections a server accepts. */
+export function kindOf(server: Server): ConnectionKind {
+  if (server instanceof http.Server || server instanceof https.Server) return 'http';
+  const name = server.constructor?.name;
+  if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
+  return 'raw';
 }

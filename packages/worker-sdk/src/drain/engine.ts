@@ -1,7 +1,6 @@
 import dc from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { Http2Session } from 'node:http2';
-import https from 'node:https';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
@@ -10,16 +9,18 @@ import type { DrainStats } from '../protocol.js';
 import {
   CLOSE_GOING_AWAY,
   type Connection,
-  type ConnectionKind,
-  closeFrame,
   forcedKind,
   idleCloseDelay,
   idleGraceFor,
   type IdleRule,
-  isEventStream,
   isUpgraded,
+  kindOf,
   lastUnsent,
 } from './connections.js';
+import { endEventStream, sendCloseFrame } from './long-lived.js';
+import { markLast, unmarkLast } from './marking.js';
+import { observeBesideTheApp } from './observe.js';
+import { countClosed, emptyStats } from './stats.js';
 import { runBounded } from './bounded.js';
 
 /** A hook run when the drain starts: close what only the app can close cleanly (WebSockets, SSE, raw protocols). */
@@ -48,30 +49,8 @@ const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_CLOSE_WAIT_MS = 2000;
 /** While draining, how often responses that started streaming events since the drain began are looked for. */
 const STREAM_SWEEP_MS = 250;
-const CLOSE_REASONS: Record<number, string> = { 1001: 'going away', 1012: 'service restart' };
 
 type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
-
-function kindOf(server: net.Server): ConnectionKind {
-  if (server instanceof http.Server || server instanceof https.Server) return 'http';
-  const name = server.constructor?.name;
-  if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
-  return 'raw';
-}
-
-function emptyStats(): DrainStats {
-  return {
-    finished: 0,
-    closedIdle: 0,
-    closedLongLived: 0,
-    forced: 0,
-    forcedKinds: { http: 0, websocket: 0, upgraded: 0, http2: 0, raw: 0 },
-    requestsCompleted: 0,
-    hookFailures: 0,
-    durationMs: 0,
-    timedOut: false,
-  };
-}
 
 /**
  * The one drain engine. It observes servers, connections and requests through node:diagnostics_channel (no
@@ -152,7 +131,7 @@ export class DrainEngine {
     conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
     if (conn.websocket && this.isDraining) {
       // Upgraded while draining (a request on a kept-alive socket): let the app's library answer 101 first.
-      const later = setTimeout(() => this.closeWebSocket(conn), 50);
+      const later = setTimeout(() => sendCloseFrame(conn, this.closeCode, this.closeWaitMs), 50);
       later.unref();
     }
   };
@@ -311,20 +290,7 @@ export class DrainEngine {
     const waitingIdle = conn.idleTimer !== null;
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     if (!this.isDraining) return;
-    switch (conn.cause) {
-      case 'idle':
-        this.stats.closedIdle++;
-        break;
-      case 'long-lived':
-        this.stats.closedLongLived++;
-        break;
-      case 'forced':
-        break;
-      default:
-        if (conn.kind !== 'http' || conn.upgraded) this.stats.closedLongLived++;
-        else if (waitingIdle) this.stats.closedIdle++;
-        else this.stats.finished++;
-    }
+    countClosed(this.stats, conn, waitingIdle);
     if (this.conns.size === 0 && this.onEmpty) this.onEmpty();
   }
 
@@ -367,11 +333,12 @@ export class DrainEngine {
         if (!conn.websocket || conn.appCloses) continue;
         // A drain hook that wrote to this WebSocket was closing it: a second close frame would be wrong.
         if (hooksHadATurn && conn.socket.bytesWritten !== written.get(conn)) continue;
-        this.closeWebSocket(conn);
+        sendCloseFrame(conn, this.closeCode, this.closeWaitMs);
       }
-      this.endEventStreams();
+      this.conns.forEach(endEventStream);
     });
-    this.streamSweep = setInterval(() => this.endEventStreams(), STREAM_SWEEP_MS);
+    // Streams that begin during the drain (a request on a kept-alive socket) are ended too.
+    this.streamSweep = setInterval(() => this.conns.forEach(endEventStream), STREAM_SWEEP_MS);
     this.streamSweep.unref();
 
     const timedOut = !(await this.waitForConnections(deadlineAt));
@@ -403,36 +370,6 @@ export class DrainEngine {
       if (conn.pending.length === 0) this.scheduleIdleClose(conn);
     } else if (conn.kind === 'http2' && conn.session) {
       conn.session.close(); // GOAWAY: open streams finish, no new ones start
-    }
-  }
-
-  /**
-   * Writes a close frame whole, from its own callback: the app's library writes each frame in one call, so
-   * this lands between two frames, never inside one. The peer answers with its close frame, the app's library
-   * then ends the socket; a peer that does not answer in time is cut.
-   */
-  private closeWebSocket(conn: Connection): void {
-    const socket = conn.socket;
-    if (conn.cause || socket.destroyed || !socket.writable) return;
-    conn.cause = 'long-lived';
-    socket.write(closeFrame(this.closeCode, CLOSE_REASONS[this.closeCode] ?? ''));
-    const wait = setTimeout(() => socket.destroy(), this.closeWaitMs);
-    wait.unref();
-  }
-
-  /**
-   * A server-sent event stream never ends by itself: end it (the final chunk, so the client's EventSource
-   * reconnects with Last-Event-ID to a worker that serves). An app that writes to it afterwards gets the
-   * usual write-after-end error on the response, which must not crash the worker.
-   */
-  private endEventStreams(): void {
-    for (const conn of this.conns.values()) {
-      if (conn.kind !== 'http' || conn.closeAfterFinish) continue;
-      const stream = conn.pending.find((r) => r.headersSent && !r.writableEnded && isEventStream(r));
-      if (!stream) continue;
-      conn.closeAfterFinish = true;
-      stream.on('error', () => {});
-      stream.end();
     }
   }
 
@@ -507,41 +444,3 @@ export class DrainEngine {
   }
 }
 
-/**
- * Listens to `event` first, but only while the app has a listener of its own for it: for 'upgrade', node
- * treats an upgrade request as one only when someone listens; for 'error', an emitter with no listener throws.
- * Both decisions must stay the app's, so the observer never changes whether anyone listens.
- */
-function observeBesideTheApp<A extends unknown[]>(server: net.Server, event: string, observer: (...args: A) => void): void {
-  const fn = observer as (...args: unknown[]) => void;
-  const sync = (): void => {
-    const listeners = server.listeners(event);
-    const ours = listeners.includes(fn);
-    const theirs = listeners.length - (ours ? 1 : 0);
-    if (theirs > 0 && !ours) server.prependListener(event, fn);
-    else if (theirs === 0 && ours) server.removeListener(event, fn);
-  };
-  // 'newListener' fires before the listener is added: look once it is there.
-  server.on('newListener', (name) => {
-    if (name === event) process.nextTick(sync);
-  });
-  server.on('removeListener', (name, listener) => {
-    if (name === event && listener !== fn) sync();
-  });
-  sync();
-}
-
-const marked = new WeakSet<http.ServerResponse>();
-
-/** Makes this response the last one on its connection, if its headers have not left yet. */
-function markLast(response: http.ServerResponse): void {
-  if (response.headersSent || marked.has(response)) return;
-  marked.add(response);
-  response.setHeader('Connection', 'close');
-}
-
-/** Undoes markLast (a pipelined request arrived behind this response), never an app's own header. */
-function unmarkLast(response: http.ServerResponse): void {
-  if (response.headersSent || !marked.delete(response)) return;
-  response.removeHeader('Connection');
-}

@@ -1,0 +1,53 @@
+import type { Logger } from './logger.js';
+import type { DrainSet } from './rollout.js';
+import type { Slot } from './slot.js';
+import type { WorkerProcess } from './worker.js';
+
+/** What replacing one slot's worker needs from the master. */
+export interface ReplacementHost {
+  fork(slot: number): WorkerProcess;
+  readyTimeoutMs(): number;
+  running(): boolean;
+  drains: DrainSet;
+  maxDraining(): number;
+  log(): Logger;
+  /** Refills an emptied slot through the crash path (backoff, breaker). */
+  restartLater(slot: Slot): void;
+}
+
+/**
+ * One slot's worker replaced through the zero-downtime path (recycling, the watchdog): the new worker first,
+ * then the old one's drain (or, with `kill`, a SIGKILL), counted against the draining bound like a rollout's.
+ * A slot that changed meanwhile (a crash, a scale-down) keeps what it has. Resolves true once the new worker
+ * serves and the old one has begun to leave.
+ */
+export async function replaceInSlot(host: ReplacementHost, slot: Slot, worker: WorkerProcess, kill: boolean): Promise<boolean> {
+  // A hung worker goes at once; a recycled one waits until its drain fits under the bound.
+  if (!kill) await host.drains.room(host.maxDraining(), 1);
+  if (slot.current !== worker || !host.running()) return false;
+  const fresh = host.fork(slot.index);
+  try {
+    await fresh.waitReady(host.readyTimeoutMs());
+  } catch (err) {
+    await fresh.kill();
+    const message = err instanceof Error ? err.message : String(err);
+    host.log().error(
+      { event: 'worker.replace-failed', slot: slot.index, pid: worker.pid, failedPid: fresh.pid, reason: message, lastLines: fresh.lastLines },
+      `replacement of worker ${worker.pid} failed: ${message}${kill ? '' : '; it keeps serving'}`,
+    );
+    if (kill && slot.current === worker) {
+      // A hung worker goes anyway; its slot refills through the crash path.
+      slot.current = null;
+      await worker.kill();
+      host.restartLater(slot);
+    }
+    return false;
+  }
+  if (slot.current !== worker || !host.running()) {
+    await fresh.drain('scale');
+    return false;
+  }
+  slot.current = fresh;
+  host.drains.add(kill ? worker.kill() : worker.drain('recycle'));
+  return true;
+}

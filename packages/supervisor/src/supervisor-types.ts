@@ -1,0 +1,41 @@
+import type { SuperviseError } from './errors.js';
+import type { RolloutResult } from './rollout.js';
+import type { ExitInfo } from './worker.js';
+import type { WorkerState } from './worker-state.js';
+
+/** The supervisor's public shapes: what its API returns and what its events carry. */
+export type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface WorkerInfo {
+  id: number;
+  slot: number;
+  pid: number;
+  generation: number;
+  state: WorkerState;
+  uptimeMs: number;
+  restarts: number;
+  requests: number;
+  inFlight: number;
+  usesSdk: boolean;
+}
+
+/** A rollout's result; a failure also carries its one-line cause and the failed worker's last lines. */
+export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure'> & {
+  trigger: string;
+  failure?: { slot: number; worker: WorkerInfo; error: unknown; cause: string | null; lines: string[] };
+};
+
+export interface SupervisorEvents {
+  'worker:forked': [WorkerInfo];
+  'worker:ready': [WorkerInfo];
+  'worker:draining': [WorkerInfo];
+  'worker:exit': [WorkerInfo, ExitInfo];
+  /** A line a worker printed; the CLI passes it through, tagged with the worker's slot and pid. */
+  'worker:output': [{ slot: number; pid: number }, 'stdout' | 'stderr', string];
+  'rollout:start': [{ generation: number; trigger: string }];
+  'rollout:done': [RolloutSummary];
+  'rollout:rolled-back': [RolloutSummary];
+  fatal: [SuperviseError];
+  stopping: [];
+  stopped: [number];
+}

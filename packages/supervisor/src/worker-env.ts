@@ -1,0 +1,19 @@
+import { ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
+
+import { acceptStrategy } from './accept/index.js';
+import type { SupervisorOptions } from './options.js';
+
+/** A worker's environment: the accept strategy's, then the user's, then what the protocol needs (which wins). */
+export function workerEnv(o: SupervisorOptions, slot: number, generation: number): Record<string, string> {
+  return {
+    ...acceptStrategy(o.accept).workerEnv(),
+    ...o.env,
+    [ENV.worker]: String(PROTOCOL_VERSION),
+    [ENV.slot]: String(slot),
+    [ENV.generation]: String(generation),
+    [ENV.drainTimeout]: String(o.drainTimeoutMs),
+    [ENV.idleGrace]: String(o.idleGrace),
+    [ENV.heartbeat]: String(o.heartbeatMs),
+    [ENV.autoDrain]: o.autoDrain ? '1' : '0',
+  };
+}
