@@ -67,7 +67,7 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .option('--cwd <dir>', 'working directory of the workers (and base of relative paths)')
     .option('--env <KEY=VAL>', 'set an environment variable for the workers (repeatable)', collect)
     .option('--no-auto-drain', 'do not preload the drain engine into apps that do not import the SDK')
-    .option('--accept <shared|round-robin>', 'how connections reach the workers (default shared: they accept from one socket)')
+    .option('--accept <round-robin|shared>', 'how connections reach the workers (default round-robin; shared: workers accept from one socket)')
     .option('--surge <n>', 'extra workers that may start at once during a rollout (default 1)')
     .option('--max-draining <n>', 'old workers that may drain at once; each holds its memory until its last request ends (default: the number of workers)')
     .option('--watch [paths...]', "reload on file changes (default: the script's directory)")
