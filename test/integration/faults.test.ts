@@ -77,8 +77,8 @@ describe('faults: crashes', () => {
     const { code } = await s.waitExit(5_000);
     expect(code).toBe(4);
     expect(ownStderr(s.stderr)).toEqual([`supervise: port ${port} is already in use (EADDRINUSE): is another instance running?`]);
-    // The app did print its line: without the engine's report the master would have waited for --ready-timeout.
-    expect(s.lines.some((l) => l.src === 'worker' && /Example app listening/.test(String(l.msg)))).toBe(true);
+    // The worker lived on (the app handled the error): the engine's report, not a crash, ended its boot.
+    expect(String(s.events('worker.boot-failed')[0]?.reason)).toMatch(/^worker \d+ could not listen: .*EADDRINUSE/);
     await waitGone([s.pid, ...s.forkedPids()]);
   });
 
