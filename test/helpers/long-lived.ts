@@ -8,6 +8,15 @@ import http2 from 'node:http2';
 
 import WebSocket from 'ws';
 
+/** Resolves once `check()` holds, looked at again each time the client calls the waiters it was given. */
+function when(check: () => boolean, waiters: (() => void)[]): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const again = () => (check() ? resolve() : waiters.push(again));
+    waiters.push(again);
+  });
+}
+
 export interface WsVisit {
   pid: number;
   /** The close this connection ended with (code, reason), or null while open. */
@@ -63,17 +72,12 @@ export class WsUser {
     });
   }
 
-  /** Resolves when the user holds a connection to a pid other than `pid`. */
+  /** Resolves when the user holds an open connection to a worker not in `pids`. */
   movedFrom(pids: Set<number>): Promise<void> {
-    const check = () => {
+    return when(() => {
       const last = this.visits[this.visits.length - 1];
       return last !== undefined && last.close === null && !pids.has(last.pid);
-    };
-    if (check()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const again = () => (check() ? resolve() : this.waiters.push(again));
-      this.waiters.push(again);
-    });
+    }, this.waiters);
   }
 
   /** Resolves with the close of the current connection. */
@@ -158,16 +162,12 @@ export class SseUser {
     return Number(this.visits[this.visits.length - 1]?.hello.split(' ')[1]);
   }
 
+  /** Resolves when the user reads an open stream from a worker not in `pids`. */
   movedFrom(pids: Set<number>): Promise<void> {
-    const check = () => {
+    return when(() => {
       const last = this.visits[this.visits.length - 1];
       return last !== undefined && last.ended === null && !pids.has(this.pid);
-    };
-    if (check()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const again = () => (check() ? resolve() : this.waiters.push(again));
-      this.waiters.push(again);
-    });
+    }, this.waiters);
   }
 
   end(): void {

@@ -5,13 +5,14 @@
  * for a moment (as between two requests of a slow client); the client stalls just as the old worker begins to
  * drain, then writes a request on every socket before it reads anything. Under a fixed 1 s idle grace the
  * drain had closed them all: every request is lost. Under the default rule (the keep-alive timeout the app
- * advertises, 5 s) none was closed: every request is answered, with `Connection: close`.
+ * advertises: 30 s here, so that however slowly the replacement boots on a loaded machine, node's own keep-alive
+ * timer does not close the sockets first) none was closed: every request is answered, with `Connection: close`.
  */
 import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { example, freePort, killAll, supervise } from '../helpers/supervise.js';
+import { fixture, freePort, killAll, supervise } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -46,11 +47,11 @@ const answers = (data: string) => (data.match(/HTTP\/1\.1 200 OK/g) ?? []).lengt
 
 async function run(extra: string[]): Promise<{ answered: number; closeHeaders: number }> {
   const port = await freePort();
-  const s = supervise([example('http-basic/server.js'), '-w', '1', ...extra], { env: { PORT: String(port) } });
+  const s = supervise([fixture('keepalive-app.js'), '-w', '1', ...extra], { env: { PORT: String(port) } });
   await s.ready();
   const sockets = await openSockets(port, SOCKETS);
   for (const e of sockets) e.data = ''; // from here on, only the answers to the request written after the stall
-  // Quiet for longer than a 1 s grace, well within the app's 5 s keep-alive timeout.
+  // Quiet for longer than a 1 s grace, well within the app's keep-alive timeout.
   await new Promise((r) => setTimeout(r, 1_300));
   const mark = s.lines.length;
   s.signal('SIGHUP');
