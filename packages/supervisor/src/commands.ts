@@ -33,7 +33,9 @@ async function request(opts: GlobalOpts, req: ControlRequest, onReply: (body: Re
   await sendRequest(file, req, (body) => {
     if (body.ok === false) {
       const code: ErrorCode = body.code === 'ERR_USAGE' ? 'ERR_USAGE' : 'ERR_CONTROL';
-      throw new SuperviseError(code, `${req.cmd}: ${String(body.error)}`);
+      // The master's message may already name the command (`scale: ...`): say it once.
+      const error = String(body.error);
+      throw new SuperviseError(code, error.startsWith(`${req.cmd}:`) ? error : `${req.cmd}: ${error}`);
     }
     replies.push(body);
     onReply(body);
@@ -102,7 +104,7 @@ async function stop(cmd: Command): Promise<void> {
 }
 
 async function scale(spec: string, cmd: Command): Promise<void> {
-  if (!/^\s*[+-]?\d+\s*$/.test(spec)) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n or -n, got "${spec}"`);
+  if (!/^\s*(?:[+-]?\d+|max)\s*$/.test(spec)) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
   const [reply] = await request(optsOf(cmd), { cmd: 'scale', target: spec.trim() });
   process.stdout.write(`scaled from ${String(reply!.from)} to ${String(reply!.to)} workers\n`);
 }

@@ -17,8 +17,8 @@ const optionalBoolean: FieldCheck = (v) => (v === undefined || typeof v === 'boo
 /** `n`, `+n` or `-n` as a string, or a whole number: what `supervise scale` sends. */
 const scaleSpec: FieldCheck = (v) => {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return null;
-  if (typeof v === 'string' && /^\s*[+-]?\d{1,6}\s*$/.test(v)) return null;
-  return 'must be n, +n or -n';
+  if (typeof v === 'string' && /^\s*(?:[+-]?\d{1,6}|max)\s*$/.test(v)) return null;
+  return 'must be n, +n, -n or max';
 };
 
 const SHAPES: Record<ControlRequest['cmd'], Record<string, { check: FieldCheck; required: boolean }>> = {

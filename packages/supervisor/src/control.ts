@@ -347,8 +347,9 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
 
 /** `n`, `+n` or `-n` against the current count. */
 export function scaleTarget(spec: string, current: number): number {
+  if (String(spec).trim() === 'max') return os.availableParallelism();
   const m = /^\s*([+-]?)(\d+)\s*$/.exec(String(spec));
-  if (!m) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n or -n, got "${spec}"`);
+  if (!m) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
   const n = Number(m[2]);
   const target = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n;
   if (target < 1) throw new SuperviseError('ERR_USAGE', `scale: ${spec} would leave ${target} workers; at least 1 must run`);

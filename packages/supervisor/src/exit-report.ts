@@ -1,5 +1,6 @@
 import type { DrainStats } from '@supervise/worker-sdk/protocol';
 
+import { plural } from './text.js';
 import type { ExitInfo } from './worker.js';
 
 /** The log line of a worker's exit: how it left, and what its drain reported. */
@@ -37,8 +38,8 @@ function exitLine(w: { pid: number; timedOut: boolean }, info: ExitInfo, killTim
     return {
       level: 'info',
       message:
-        `worker ${w.pid} drained in ${stats.durationMs} ms (${stats.requestsCompleted} requests completed, ` +
-        `${stats.finished + stats.closedIdle + stats.closedLongLived} connections closed${forcedNote}) and exited with ${how}`,
+        `worker ${w.pid} drained in ${stats.durationMs} ms (${plural(stats.requestsCompleted, 'request')} completed, ` +
+        `${plural(stats.finished + stats.closedIdle + stats.closedLongLived, 'connection')} closed${forcedNote}) and exited with ${how}`,
     };
   }
   return { level: info.intended ? 'info' : 'warn', message: `worker ${w.pid} exited with ${how}` };

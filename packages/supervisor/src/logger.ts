@@ -23,8 +23,9 @@ export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1):
       destination: lineDestination(fd),
       colorize: fd === 1 ? process.stdout.isTTY : process.stderr.isTTY,
       ignore: 'pid,hostname,event',
+      // One sentence per line in a terminal: the fields belong to the JSON log.
+      hideObject: true,
       translateTime: 'HH:MM:ss.l',
-      singleLine: true,
     });
     return pino({ level, base }, stream);
   }

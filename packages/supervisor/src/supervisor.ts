@@ -17,6 +17,7 @@ import { exitReport } from './exit-report.js';
 import { type ExitInfo, WorkerProcess } from './worker.js';
 import { workerEnv } from './worker-env.js';
 import { logWorker } from './worker-log.js';
+import { plural } from './text.js';
 import { replaceInSlot, type ReplacementHost } from './replacement.js';
 import { cancelRestart, emptySlot, newSlot, type Slot, slotRolloutHost, workerInfo } from './slot.js';
 import type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
@@ -86,9 +87,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'running';
     startWatchdog(this);
     startRecycler(this);
+    // Where the app can be reached, as its workers listen: what a new user looks for first.
+    const urls = [...new Set([...this.workers].flatMap((w) => w.listeningOn))];
     this.log.info(
-      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started, accept: o.accept },
-      `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready (${Date.now() - started} ms; connections: ${o.accept})`,
+      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started, accept: o.accept, urls },
+      `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready in ${Date.now() - started} ms` +
+        `${urls.length ? `: ${urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${o.accept})`,
     );
     this.bootEnded?.();
   }
@@ -403,7 +407,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('stopping');
     for (const slot of this.slots) cancelRestart(slot);
     const started = Date.now();
-    this.log.info({ event: 'master.stopping', workers: this.workers.size }, `stopping: draining ${this.workers.size} workers`);
+    this.log.info({ event: 'master.stopping', workers: this.workers.size }, `stopping: draining ${plural(this.workers.size, 'worker')}`);
     // A rollout in progress sees the phase and stops at its next step; new workers it started drain too.
     while (this.workers.size > 0) {
       await Promise.all([...this.workers].map((w) => w.drain('stop')));

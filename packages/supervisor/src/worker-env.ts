@@ -7,6 +7,8 @@ import type { SupervisorOptions } from './options.js';
 export function workerEnv(o: SupervisorOptions, slot: number, generation: number): Record<string, string> {
   return {
     ...acceptStrategy(o.accept).workerEnv(),
+    // The instance number PM2 apps and the `config` package read (the user's own value wins).
+    NODE_APP_INSTANCE: String(slot),
     ...o.env,
     [ENV.worker]: String(PROTOCOL_VERSION),
     [ENV.slot]: String(slot),

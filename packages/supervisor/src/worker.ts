@@ -13,7 +13,10 @@ import {
   type WorkerMessage,
 } from '@supervise/worker-sdk/protocol';
 
+import { listenUrl } from './text.js';
 import { transition, WorkerFailure, type WorkerState } from './worker-state.js';
+
+type Address = Parameters<typeof listenUrl>[0];
 
 export interface WorkerTimeouts {
   drainTimeoutMs: number;
@@ -57,6 +60,8 @@ export class WorkerProcess extends EventEmitter {
   lastHeartbeat: number | null = null;
   drainReason: DrainReason | null = null;
   exitInfo: ExitInfo | null = null;
+  /** Where the worker's servers listen (`http://127.0.0.1:3000`), as node:cluster reports them. */
+  readonly listeningOn: string[] = [];
   /** SIGKILLed because it outlived the kill timeout (rather than killed at once on purpose). */
   timedOut = false;
   readonly exited: Promise<ExitInfo>;
@@ -104,7 +109,9 @@ export class WorkerProcess extends EventEmitter {
     });
     // Sending to a worker whose channel just closed reports an error here instead of crashing the master.
     this.worker.on('error', () => {});
-    this.worker.on('listening', () => {
+    this.worker.on('listening', (address: Address) => {
+      const url = listenUrl(address);
+      if (!this.listeningOn.includes(url)) this.listeningOn.push(url);
       if (!this.manualReady) this.markReady();
     });
     this.worker.on('message', (msg: unknown) => {

@@ -106,6 +106,6 @@ describe('scaleTarget', () => {
     expect(scaleTarget('+2', 2)).toBe(4);
     expect(scaleTarget('-1', 2)).toBe(1);
     expect(() => scaleTarget('-2', 2)).toThrow(/at least 1/);
-    expect(() => scaleTarget('x', 2)).toThrow(/expected n, \+n or -n/);
+    expect(() => scaleTarget('x', 2)).toThrow(/expected n, \+n, -n or max/);
   });
 });

@@ -26,7 +26,7 @@ describe('parseControlRequest: one declared shape per command', () => {
     expect(refused('{')).toBe('bad request: not JSON');
     expect(refused('{"cmd":null}')).toMatch(/unknown command \(cmd is null\)/);
     expect(refused('{"cmd":"rm -rf"}')).toMatch(/unknown command "rm -rf"; known: status, reload, stop, scale/);
-    expect(refused('{"cmd":"scale","target":[1]}')).toBe('bad request: scale: target must be n, +n or -n');
+    expect(refused('{"cmd":"scale","target":[1]}')).toBe('bad request: scale: target must be n, +n, -n or max');
     expect(refused('{"cmd":"scale","target":"1e3"}')).toMatch(/target must be n/);
     expect(refused('{"cmd":"scale"}')).toBe('bad request: scale: target is required');
     expect(refused('{"cmd":"reload","waitDrained":"yes"}')).toMatch(/waitDrained must be true or false/);
