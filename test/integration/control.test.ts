@@ -165,6 +165,6 @@ describe('control socket', () => {
       ctl(['scale', 'lots', '--control', path.join(tmp, 'nobody.sock')]),
     ]);
     expectOneLine(unreachable, 5, /cannot reach a supervise master at .*nobody\.sock: no such socket/);
-    expectOneLine(badCount, 2, /scale: expected n, \+n or -n, got "lots"/);
+    expectOneLine(badCount, 2, /scale: expected n, \+n, -n or max, got "lots"/);
   });
 });

@@ -131,8 +131,8 @@ export function addControlCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) => stop(cmd));
   program
     .command('scale')
-    .description('set the number of workers: n, +n or -n')
-    .argument('<n>', 'a count, or +n / -n relative to the current one')
+    .description('set the number of workers: n, +n, -n or max')
+    .argument('<n>', 'a count, +n / -n relative to the current one, or max (one per core)')
     .option('--control <path>', socketHelp)
     .action((spec: string, _opts: unknown, cmd: Command) => scale(spec, cmd));
 }
