@@ -132,13 +132,42 @@ export function parseEnv(value: unknown): Record<string, string> {
   return usage(`env must be KEY=VALUE pairs or an object`);
 }
 
-/** Splits `--node-args "--import tsx --max-old-space-size=512"` the way a shell would for simple words. */
+/**
+ * Splits `--node-args "--import tsx --max-old-space-size=512"` the way a shell splits words: whitespace
+ * separates them, and quotes (single or double, anywhere in a word) group, so `--title="my app"` is one word,
+ * `--title=my app`. A backslash outside single quotes keeps the next character.
+ */
 export function splitArgs(value: unknown): string[] {
   if (value === undefined) return [];
   if (Array.isArray(value)) return value.map(String);
+  const text = String(value);
   const out: string[] = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  for (let m = re.exec(String(value)); m; m = re.exec(String(value))) out.push(m[1] ?? m[2] ?? m[3]!);
+  let word = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < text.length) word += text[++i];
+      else word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote) usage(`--node-args: unmatched ${quote} in ${JSON.stringify(text)}`);
+  if (inWord) out.push(word);
   return out;
 }
 

@@ -47,6 +47,11 @@ describe('option parsing', () => {
     expect(usageError(() => parseEnv(['nope'])).message).toMatch(/KEY=VALUE/);
     expect(splitArgs('--import tsx --max-old-space-size=512')).toEqual(['--import', 'tsx', '--max-old-space-size=512']);
     expect(splitArgs('--title "a b"')).toEqual(['--title', 'a b']);
+    // Quotes inside a word group too, as in a shell: one word, without the quotes.
+    expect(splitArgs('--title="my app" --inspect')).toEqual(['--title=my app', '--inspect']);
+    expect(splitArgs("--require './setup file.js'")).toEqual(['--require', './setup file.js']);
+    expect(splitArgs('a\\ b "" c')).toEqual(['a b', '', 'c']);
+    expect(() => splitArgs('--title="my app')).toThrow(/--node-args: unmatched "/);
   });
 
   it('resolves defaults once, with the drain deadline inside the kill timeout', () => {
