@@ -4,15 +4,11 @@
 // whose workers accept from one shared socket (the limit), and one bare process; each loaded by undici with one
 // request per connection (Connection: close) and with keep-alive, in rounds whose order rotates. Balance:
 // max/mean of the requests each worker answered, with 4 workers. Everything on 127.0.0.1, bounded in time.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { readConfig } from './lib/config.mjs';
 import { EXAMPLE_BASIC, Pm2Contender, naiveContender, superviseContender } from './lib/contenders.mjs';
 import { startLoad } from './lib/loadrun.mjs';
-import { cleanupAll, freePort, installCleanup, killTree, sleep, spawnTracked, waitHttp } from './lib/procs.mjs';
+import { freePort, killTree, sleep, spawnTracked, waitHttp } from './lib/procs.mjs';
+import { runStandalone } from './lib/standalone.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
 export const ACCEPT_DEFAULTS = {
@@ -135,19 +131,4 @@ export async function runAccept(cfg, { logDir, say }) {
   return { res, text };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  let cfg;
-  try {
-    cfg = readConfig('BENCH', ACCEPT_DEFAULTS);
-  } catch (err) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  installCleanup();
-  const logDir = mkdtempSync(join(os.tmpdir(), 'supervise-bench-accept-'));
-  const say = (m) => process.stderr.write(`[bench] ${m}\n`);
-  const { text } = await runAccept(cfg, { logDir, say });
-  process.stdout.write(`${text}\n`);
-  const left = await cleanupAll('end of run');
-  if (left.length) process.exitCode = 1;
-}
+await runStandalone(import.meta.url, ACCEPT_DEFAULTS, 'accept', runAccept);

@@ -5,17 +5,15 @@
 // what the long-lived clients cost the rollout), abnormal WebSocket closes (anything but 1000/1001/1012), event
 // streams cut mid-body, clients that did not get back onto a worker, and HTTP requests lost.
 import http from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 
-import { readConfig } from './lib/config.mjs';
 import { Pm2Contender, superviseContender } from './lib/contenders.mjs';
-import { cleanupAll, freePort, installCleanup, now, sleep } from './lib/procs.mjs';
+import { freePort, now, sleep } from './lib/procs.mjs';
+import { runStandalone } from './lib/standalone.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -237,20 +235,4 @@ export async function runLongLived(cfg, { logDir, say }) {
   return { rows, text: lines.join('\n') };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  let cfg;
-  try {
-    cfg = readConfig('BENCH', LONGLIVED_DEFAULTS);
-  } catch (err) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  installCleanup();
-  const logDir = mkdtempSync(join(os.tmpdir(), 'supervise-bench-ll-'));
-  const say = (m) => process.stderr.write(`[bench] ${m}\n`);
-  say(`logs in ${logDir}`);
-  const { text } = await runLongLived(cfg, { logDir, say });
-  process.stdout.write(`${text}\n`);
-  const left = await cleanupAll('end of run');
-  if (left.length) process.exitCode = 1;
-}
+await runStandalone(import.meta.url, LONGLIVED_DEFAULTS, 'll', runLongLived);
