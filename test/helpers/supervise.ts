@@ -3,7 +3,9 @@
  * (master and every worker it ever forked, by PID) when the test ends.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -228,10 +230,35 @@ export function supervise(args: string[], opts: SuperviseOptions = {}): Supervis
   return new Supervised(['--log-format', 'json', ...args], opts);
 }
 
-/** Kills everything every test started; call in afterEach. */
+const otherPids = new Set<number>();
+const tempDirs = new Set<string>();
+
+/** A process a test started itself (a client, a master spawned by hand): killAll() kills it too. */
+export function trackPid(pid: number | undefined): void {
+  if (pid) otherPids.add(pid);
+}
+
+/** A fresh temporary directory that killAll() removes. */
+export function tempDir(prefix = 'supervise-test-'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Kills everything every test started and removes its temporary directories; call in afterEach. */
 export function killAll(): void {
   for (const s of started) s.kill();
   started.clear();
+  for (const pid of otherPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  otherPids.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
 }
 
 export function isAlive(pid: number): boolean {

@@ -4,28 +4,15 @@
  * what is wrong once.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { get, until } from '../helpers/http.js';
-import { CLI, example, fixture, freePort, killAll, runCli, supervise } from '../helpers/supervise.js';
+import { CLI, example, fixture, freePort, killAll, runCli, supervise, tempDir, trackPid } from '../helpers/supervise.js';
 
-const dirs: string[] = [];
-const pids: number[] = [];
-afterEach(() => {
-  killAll();
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(() => killAll());
 
 describe('the first hour', () => {
   it('the readable log: the ready line names the address and the master pid, and no line carries a JSON tail', async () => {
@@ -34,7 +21,7 @@ describe('the first hour', () => {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    pids.push(child.pid!);
+    trackPid(child.pid);
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
     await until(() => /ready in \d+ ms/.test(out), 15_000, 'the ready line');
@@ -67,9 +54,7 @@ describe('the first hour', () => {
 
   it('scale: `max` works as -w max does; a count that leaves no worker says so once, exit 2', async () => {
     const port = await freePort();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'supervise-hour-'));
-    dirs.push(dir);
-    const sock = path.join(dir, 'ctl.sock');
+    const sock = path.join(tempDir('supervise-hour-'), 'ctl.sock');
     const s = supervise([example('http-basic/server.js'), '-w', '1', '--control', sock], { env: { PORT: String(port) } });
     await s.ready();
     const zero = await runCli(['scale', '0', '--control', sock]);

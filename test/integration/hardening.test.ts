@@ -3,35 +3,15 @@
  * connections, a stdout whose reader went away.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, pidsAnswering, until } from '../helpers/http.js';
-import { CLI, example, fixture, freePort, isAlive, killAll, supervise } from '../helpers/supervise.js';
+import { CLI, example, fixture, freePort, isAlive, killAll, supervise, tempDir, trackPid } from '../helpers/supervise.js';
 
-const dirs: string[] = [];
-const pids: number[] = [];
-afterEach(() => {
-  killAll();
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'supervise-hard-'));
-  dirs.push(dir);
-  return dir;
-}
+afterEach(() => killAll());
 
 /** Writes `bytes` on a fresh control connection; resolves with everything the master answered before closing. */
 function send(sock: string, bytes: string | Buffer, { end = false } = {}): Promise<string> {
@@ -84,7 +64,7 @@ const MALFORMED: (string | Buffer)[] = [
 describe('hardening: the control socket', () => {
   it('hostile requests, 300 idle connections and 100 concurrent statuses: the master stays up, its workers answer, every framed request gets an error line, and a stop exits 0', async () => {
     const port = await freePort();
-    const sock = path.join(tempDir(), 'ctl.sock');
+    const sock = path.join(tempDir('supervise-hard-'), 'ctl.sock');
     const s = supervise([example('http-basic/server.js'), '-w', '2', '--control', sock], { env: { PORT: String(port) } });
     await s.ready();
     const workers = new Set(s.servingPids());
@@ -137,7 +117,7 @@ describe('hardening: lost outputs', () => {
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    pids.push(child.pid!);
+    trackPid(child.pid);
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -3,20 +3,14 @@
  * previous one is ready and the old worker has begun to drain, whatever its requests' length; the draining
  * workers are bounded apart (--max-draining). The bounds are read from the order of the log's events.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { type Answer, cannon, get, load, pidsAnswering, until } from '../helpers/http.js';
-import { example, fixture, freePort, killAll, runCli, supervise, waitGone } from '../helpers/supervise.js';
+import { example, fixture, freePort, killAll, runCli, supervise, tempDir, waitGone } from '../helpers/supervise.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(() => killAll());
 
 const LONG_MS = 8_000;
 
@@ -81,9 +75,7 @@ describe('rollout pace', () => {
 
   it('--max-draining 1: the next replacement waits until the old worker has exited; supervise reload says who is still draining, --wait-drained waits for them', async () => {
     const port = await freePort();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'supervise-pace-'));
-    dirs.push(dir);
-    const sock = path.join(dir, 'ctl.sock');
+    const sock = path.join(tempDir('supervise-pace-'), 'ctl.sock');
     const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock], {
       env: { PORT: String(port) },
     });

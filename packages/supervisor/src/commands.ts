@@ -4,6 +4,7 @@ import { findConfigFile, loadConfigFile } from './config-file.js';
 import { type ControlRequest, discoverControlPath, sendRequest, type StatusReply } from './control.js';
 import { type ErrorCode, SuperviseError } from './errors.js';
 import { formatStatus } from './status-table.js';
+import { stillDraining } from './text.js';
 
 /**
  * The client side of the control socket: `supervise status|reload|stop|scale`. The master is found by
@@ -77,7 +78,7 @@ async function reload(cmd: Command): Promise<void> {
         r.drainedMs !== undefined
           ? `; the old workers drained and exited in ${r.drainedMs} ms`
           : r.draining > 0
-            ? `; ${r.draining} old worker${r.draining === 1 ? ' is' : 's are'} still draining (--wait-drained waits for them)`
+            ? `; ${stillDraining(r.draining)} (--wait-drained waits for them)`
             : '';
       process.stdout.write(`rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`);
     }

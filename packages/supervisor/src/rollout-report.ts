@@ -2,6 +2,7 @@ import type { Logger } from './logger.js';
 import type { RolloutResult } from './rollout.js';
 import type { RolloutSummary, WorkerInfo } from './supervisor-types.js';
 import type { WorkerProcess } from './worker.js';
+import { stillDraining } from './text.js';
 import { WorkerFailure } from './worker-state.js';
 
 /** What the log says at a rollout's end: one line, with the cause when it rolled back. */
@@ -26,10 +27,9 @@ export function logRolloutEnd(
     durationMs: result.durationMs,
     draining: result.draining,
   };
-  const stillDraining =
-    result.draining > 0 ? `; ${result.draining} old worker${result.draining === 1 ? ' is' : 's are'} still draining` : '';
+  const draining = result.draining > 0 ? `; ${stillDraining(result.draining)}` : '';
   if (!result.failure) {
-    log.info(base, `rollout ${generation} ${result.outcome}: ${result.replaced} of ${workers} workers replaced in ${result.durationMs} ms${stillDraining}`);
+    log.info(base, `rollout ${generation} ${result.outcome}: ${result.replaced} of ${workers} workers replaced in ${result.durationMs} ms${draining}`);
     return;
   }
   const { worker, error } = result.failure;
@@ -38,7 +38,7 @@ export function logRolloutEnd(
   log.error(
     { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, cause, lastLines: worker.lastLines },
     `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}${cause ? `: ${cause}` : ''}; ` +
-      `${result.replaced} of ${workers} workers replaced, the others keep serving${stillDraining}` +
+      `${result.replaced} of ${workers} workers replaced, the others keep serving${draining}` +
       (worker.lastLines.length ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}` : ''),
   );
 }

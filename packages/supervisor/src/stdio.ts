@@ -12,9 +12,9 @@ type Fd = 1 | 2;
 
 const NAMES: Record<Fd, string> = { 1: 'stdout', 2: 'stderr' };
 const EAGAIN_WAIT_MS = 100;
-const state: Record<Fd, { gone: boolean; congested: boolean; dropped: number }> = {
-  1: { gone: false, congested: false, dropped: 0 },
-  2: { gone: false, congested: false, dropped: 0 },
+const state: Record<Fd, { gone: boolean; congested: boolean }> = {
+  1: { gone: false, congested: false },
+  2: { gone: false, congested: false },
 };
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -34,7 +34,6 @@ export function writeOut(fd: Fd, text: string): void {
       if (s.congested || waited >= EAGAIN_WAIT_MS) {
         // Still full: drop this line, and do not wait again until a write goes through.
         s.congested = true;
-        s.dropped++;
         return;
       }
       Atomics.wait(pause, 0, 0, 5);

@@ -135,10 +135,6 @@ export class WorkerProcess extends EventEmitter {
     this.held ??= [];
   }
 
-  get holdingOutput(): boolean {
-    return this.held !== null;
-  }
-
   releaseOutput(): void {
     const held = this.held ?? [];
     this.held = null;

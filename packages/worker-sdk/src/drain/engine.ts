@@ -327,7 +327,7 @@ export class DrainEngine {
     );
     // What the app did not close itself in its hooks' first turn gets the engine's own close.
     const hooksHadATurn = this.drainHooks.length > 0;
-    const written = new Map([...this.conns.values()].map((c) => [c, c.socket.bytesWritten]));
+    const written = new Map([...this.conns.values()].filter((c) => c.websocket).map((c) => [c, c.socket.bytesWritten]));
     setImmediate(() => {
       for (const conn of this.conns.values()) {
         if (!conn.websocket || conn.appCloses) continue;
