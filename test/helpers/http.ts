@@ -65,10 +65,16 @@ export interface LoadResult {
  */
 export function load(
   port: number,
-  opts: { connections?: number; path?: string; maxMs?: number; maxRequests?: number; reset?: boolean } = {},
+  opts: { connections?: number; path?: string; maxMs?: number; maxRequests?: number; reset?: boolean; from?: string } = {},
 ) {
   const connections = opts.connections ?? 20;
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  // from: the loopback source address, for tests where the client's address matters (--sticky).
+  const pool = new Pool(`http://127.0.0.1:${port}`, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    ...(opts.from ? { localAddress: opts.from } : {}),
+  });
   const result: LoadResult = { ok: 0, failed: 0, errors: [], statuses: {}, pids: new Set() };
   let stopped = false;
   const hardStop = setTimeout(() => (stopped = true), opts.maxMs ?? 60_000);

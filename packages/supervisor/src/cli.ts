@@ -27,6 +27,8 @@ const FLAGS: Record<string, keyof RawOptions> = {
   autoDrain: 'autoDrain',
   surge: 'surge',
   accept: 'accept',
+  sticky: 'sticky',
+  trustProxy: 'trustProxy',
   maxDraining: 'maxDraining',
   restartDelay: 'restartDelayMs',
   restartDelayMax: 'restartDelayMaxMs',
@@ -68,6 +70,8 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .option('--env <KEY=VAL>', 'set an environment variable for the workers (repeatable)', collect)
     .option('--no-auto-drain', 'do not preload the drain engine into apps that do not import the SDK')
     .option('--accept <round-robin|shared>', 'how connections reach the workers (default round-robin; shared: workers accept from one socket)')
+    .option('--sticky', "every connection of a client goes to the same worker (socket.io, in-memory sessions); the app must listen on process.env.PORT")
+    .option('--trust-proxy', 'with --sticky: the client is the first X-Forwarded-For (or Forwarded) hop, for apps behind a proxy')
     .option('--surge <n>', 'extra workers that may start at once during a rollout (default 1)')
     .option('--max-draining <n>', 'old workers that may drain at once; each holds its memory until its last request ends (default: the number of workers)')
     .option('--watch [paths...]', "reload on file changes (default: the script's directory)")

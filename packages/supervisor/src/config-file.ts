@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from './errors.js';
-import { parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type RawOptions, type SupervisorOptions } from './options.js';
+import { parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type OptionKey, type RawOptions } from './options.js';
 
 /**
  * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
@@ -41,7 +41,7 @@ const oneOf =
   };
 
 /** Every option has a check: adding an option to SupervisorOptions without one here does not compile. */
-const CHECKS: Record<keyof SupervisorOptions, Check> = {
+const CHECKS: Record<OptionKey, Check> = {
   script: text,
   args: (v, k) => {
     if (!(Array.isArray(v) && v.every((x) => typeof x === 'string'))) bad(k, 'a list of strings', v);
@@ -63,6 +63,8 @@ const CHECKS: Record<keyof SupervisorOptions, Check> = {
   autoDrain: bool,
   surge: count(1, 1024),
   accept: (v, k) => void parseAccept(v, k),
+  sticky: bool,
+  trustProxy: bool,
   maxDraining: count(1, 1024),
   restartDelayMs: duration(),
   restartDelayMaxMs: duration(),
@@ -90,7 +92,7 @@ const CHECKS: Record<keyof SupervisorOptions, Check> = {
   logFormat: oneOf('json', 'pretty'),
 };
 
-export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof SupervisorOptions)[];
+export const CONFIG_KEYS = Object.keys(CHECKS) as (OptionKey)[];
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -138,7 +140,7 @@ export function validateConfig(value: unknown, dir: string): RawOptions {
       if (err instanceof SuperviseError) throw new SuperviseError('ERR_CONFIG', err.message);
       throw err;
     }
-    raw[key as keyof SupervisorOptions] = v;
+    raw[key as OptionKey] = v;
   }
   const abs = (p: unknown, base: string) => (typeof p === 'string' ? path.resolve(base, p) : p);
   if (raw.cwd !== undefined) raw.cwd = abs(raw.cwd, dir);
@@ -195,7 +197,7 @@ export function mergeOptions(file: RawOptions, flags: RawOptions): RawOptions {
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     if (key === 'args' && Array.isArray(value) && value.length === 0 && file.args !== undefined) continue;
-    merged[key as keyof SupervisorOptions] = value;
+    merged[key as OptionKey] = value;
   }
   return merged;
 }

@@ -371,7 +371,7 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       workers: supervisor.options.workers,
       ready: supervisor.readyCount,
       rollout: supervisor.rolloutRunning,
-      accept: supervisor.options.accept,
+      accept: supervisor.connections,
       uptimeMs: Math.round(process.uptime() * 1000),
       rssBytes: process.memoryUsage.rss(),
       node: process.version,

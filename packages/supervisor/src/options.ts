@@ -26,6 +26,11 @@ export interface SupervisorOptions {
   surge: number;
   /** How connections reach the workers: one shared listening socket, or the primary's round-robin. */
   accept: AcceptName;
+  /**
+   * --sticky: the master accepts on the app's port (`port`, from PORT) and hands each client's connections to
+   * one worker slot; with trustProxy the client is the first X-Forwarded-For hop. null: not sticky.
+   */
+  sticky: { port: number; trustProxy: boolean } | null;
   /** At most this many old workers drain at once; null: as many as there are workers (the pace never waits). */
   maxDraining: number | null;
   restartDelayMs: number;
@@ -51,8 +56,11 @@ export interface SupervisorOptions {
   logFormat: LogFormat;
 }
 
+/** The keys a user may give: the options, and the ones folded into another (trustProxy into sticky). */
+export type OptionKey = keyof SupervisorOptions | 'trustProxy';
+
 /** What a user may give, from flags, a config file or the API: loosely typed, validated by resolveOptions. */
-export type RawOptions = Partial<Record<keyof SupervisorOptions, unknown>>;
+export type RawOptions = Partial<Record<OptionKey, unknown>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -171,6 +179,21 @@ export function splitArgs(value: unknown): string[] {
   return out;
 }
 
+/** --sticky needs the port the app is told to listen on: the master takes it, the app gets a private one. */
+function parseSticky(raw: RawOptions, env: Record<string, string>): SupervisorOptions['sticky'] {
+  const sticky = raw.sticky === undefined ? false : parseBool(raw.sticky, '--sticky');
+  const trustProxy = raw.trustProxy === undefined ? false : parseBool(raw.trustProxy, '--trust-proxy');
+  if (!sticky) {
+    if (trustProxy) usage('--trust-proxy only applies with --sticky (it picks the client address a connection is routed by)');
+    return null;
+  }
+  const port = env.PORT ?? process.env.PORT;
+  if (port === undefined || port === '') {
+    usage('--sticky needs the app\'s port in PORT (e.g. PORT=3000 supervise app.js --sticky), and an app that listens on process.env.PORT');
+  }
+  return { port: parseCount(port, 'PORT', { min: 1, max: 65535 }), trustProxy };
+}
+
 function parseBool(value: unknown, flag: string): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 'true') return true;
@@ -200,6 +223,7 @@ const DEFAULT_IGNORE = [
 /** Validates everything once, with one-line messages that name the option. */
 export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): SupervisorOptions {
   const cwd = path.resolve(base.cwd ?? process.cwd(), raw.cwd === undefined ? '.' : String(raw.cwd));
+  const env = parseEnv(raw.env);
   if (raw.cwd !== undefined && !(existsSync(cwd) && statSync(cwd).isDirectory())) {
     usage(`--cwd: no such directory: ${cwd}`);
   }
@@ -246,7 +270,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     args: stringList(raw.args, 'args'),
     workers: parseWorkers(raw.workers ?? os.availableParallelism()),
     cwd,
-    env: parseEnv(raw.env),
+    env,
     nodeArgs: splitArgs(raw.nodeArgs),
     killTimeoutMs,
     drainTimeoutMs,
@@ -255,6 +279,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     autoDrain: raw.autoDrain === undefined ? true : parseBool(raw.autoDrain, '--auto-drain'),
     surge: parseCount(raw.surge ?? 1, '--surge', { min: 1, max: 1024 }),
     accept: parseAccept(raw.accept),
+    sticky: parseSticky(raw, env),
     maxDraining:
       raw.maxDraining === undefined || raw.maxDraining === null
         ? null

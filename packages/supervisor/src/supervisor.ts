@@ -13,6 +13,8 @@ import { DrainSet, RolloutQueue, runRollout } from './rollout.js';
 import { logDrained, logRolloutEnd, rolloutSummary } from './rollout-report.js';
 import { setupCluster } from './cluster-setup.js';
 import { startWatchdog } from './watchdog.js';
+import { relaySocketIoAdapter } from './socketio-relay.js';
+import { freePort, StickyListener } from './sticky/listener.js';
 import { exitReport } from './exit-report.js';
 import { type ExitInfo, WorkerProcess } from './worker.js';
 import { workerEnv } from './worker-env.js';
@@ -53,6 +55,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
+  /** --sticky: the master's own listener on the app's port. */
+  private sticky: StickyListener | null = null;
 
   constructor(options: SupervisorOptions, logger?: Logger) {
     super();
@@ -67,6 +71,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!cluster.isPrimary) throw new Error('createSupervisor() must run in the primary process');
     const o = this.options;
     setupCluster(o);
+    relaySocketIoAdapter();
+    if (o.sticky) {
+      this.sticky = new StickyListener(
+        { serving: () => this.serving(), log: this.log, waitMs: o.readyTimeoutMs },
+        o.sticky.port,
+        await freePort(),
+        o.sticky.trustProxy,
+      );
+    }
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(
@@ -80,6 +93,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     for (const slot of this.slots) this.fill(slot);
     try {
       await ready;
+      // The app cannot be reached (--sticky: the port is taken, or the app ignores PORT): a fatal error.
+      await this.sticky?.ready().catch((err: unknown) => {
+        if (err instanceof SuperviseError) this.die(err);
+        throw err;
+      });
     } catch (err) {
       await this.stop();
       throw err;
@@ -88,11 +106,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     startWatchdog(this);
     startRecycler(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
-    const urls = [...new Set([...this.workers].flatMap((w) => w.listeningOn))];
+    const urls = this.urls();
+    const accept = this.connections;
     this.log.info(
-      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started, accept: o.accept, urls },
+      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started, accept, urls },
       `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready in ${Date.now() - started} ms` +
-        `${urls.length ? `: ${urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${o.accept})`,
+        `${urls.length ? `: ${urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${accept})`,
     );
     this.bootEnded?.();
   }
@@ -175,6 +194,33 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.rollouts.busy;
   }
 
+  /** How connections reach the workers, as the ready line and `supervise status` name it. */
+  get connections(): string {
+    const sticky = this.options.sticky;
+    return sticky ? `sticky${sticky.trustProxy ? ' by X-Forwarded-For' : ''}` : this.options.accept;
+  }
+
+  /** Where clients reach the app; with --sticky, the master's port instead of the workers' private one. */
+  private urls(): string[] {
+    const sticky = this.sticky;
+    const own = [...this.workers].flatMap((w) => w.listeningOn);
+    if (!sticky?.address) return [...new Set(own)];
+    return [sticky.address, ...new Set(own.filter((u) => !u.endsWith(`:${sticky.privatePort}`)))];
+  }
+
+  /**
+   * The workers that take new connections (--sticky), one per slot: the slot's serving worker, else one that
+   * became ready for it and is about to take it (a first start, a restart).
+   */
+  private serving(): WorkerProcess[] {
+    const live = (w: WorkerProcess | null): w is WorkerProcess => w !== null && w.state === 'ready' && w.worker.isConnected();
+    return this.slots.flatMap((slot) => {
+      if (live(slot.current)) return [slot.current];
+      const next = [...this.workers].find((w) => w.slot === slot.index && live(w));
+      return next ? [next] : [];
+    });
+  }
+
   /** Live worker processes; for the recycler and the watchdog. */
   liveWorkers(): WorkerProcess[] {
     return [...this.workers];
@@ -219,12 +265,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private fork(slot: number, generation: number): WorkerProcess {
     const o = this.options;
-    const w = new WorkerProcess(slot, generation, workerEnv(o, slot, generation), {
+    const w = new WorkerProcess(slot, generation, workerEnv(o, slot, generation, this.sticky?.workerEnv()), {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
     this.bootOutput.forked(w);
     this.workers.add(w);
+    this.sticky?.watch(w);
     logWorker(this.log, w);
     this.emit('worker:forked', this.info(w));
     w.on('state', (_from: WorkerState, to: WorkerState) => {
@@ -405,6 +452,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'stopping';
     this.bootEnded?.();
     this.emit('stopping');
+    this.sticky?.close();
     for (const slot of this.slots) cancelRestart(slot);
     const started = Date.now();
     this.log.info({ event: 'master.stopping', workers: this.workers.size }, `stopping: draining ${plural(this.workers.size, 'worker')}`);

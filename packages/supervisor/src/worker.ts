@@ -324,6 +324,9 @@ export class WorkerProcess extends EventEmitter {
       case 'listen-error':
         this.emit('listen-error', msg.message);
         break;
+      case 'connection-ack':
+        this.emit('connection-ack', msg.id, msg.accepted);
+        break;
       case 'drained':
         this.stats = msg.stats;
         // By now node:cluster here has handled the worker's server close (it was sent before the ack), so no

@@ -11,6 +11,8 @@ if (process.env[ENV.worker] !== undefined && typeof process.send === 'function')
     // the decision to the master rather than kill requests in flight.
     process.on('SIGINT', () => {});
     process.on('SIGHUP', () => {});
+    // --sticky hands connections over to every worker, with or without the engine.
+    (require('./handover.js') as typeof import('./handover.js')).attachHandover(null);
   } else {
     // Required here, not imported at the top: with --no-auto-drain the engine must not even be loaded.
     const { getRuntime } = require('./runtime.js') as typeof import('./runtime.js');

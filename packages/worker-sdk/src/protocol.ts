@@ -20,6 +20,11 @@ export const ENV = {
   heartbeat: 'SUPERVISE_HEARTBEAT',
   /** '0' when the master runs with --no-auto-drain: the preload then only guards against group signals. */
   autoDrain: 'SUPERVISE_AUTO_DRAIN',
+  /**
+   * Set with --sticky: the private port the app listens on (its PORT). The master accepts on the public port
+   * and hands each connection to the worker over IPC, which emits it on the server listening here.
+   */
+  stickyPort: 'SUPERVISE_STICKY_PORT',
 } as const;
 
 export interface DrainStats {
@@ -52,7 +57,13 @@ export type MasterMessage =
    * handed over before has reached the worker (the channel is ordered) and was turned away to another worker.
    * A worker that exited before this would drop those connections.
    */
-  | { $supervise: number; type: 'exit' };
+  | { $supervise: number; type: 'exit' }
+  /**
+   * A connection the master accepted (--sticky), sent with its socket as the handle. `head` holds the bytes
+   * the master had to read to route it (base64, '' when none). The worker answers `connection-ack`; until
+   * then the master keeps its own copy of the socket, so a worker that dies or turns it away loses nothing.
+   */
+  | { $supervise: number; type: 'connection'; id: number; head: string };
 
 export type WorkerMessage =
   | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
@@ -61,7 +72,9 @@ export type WorkerMessage =
   | { $supervise: number; type: 'draining' }
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
   | { $supervise: number; type: 'listen-error'; code: string; message: string }
-  | { $supervise: number; type: 'drained'; stats: DrainStats };
+  | { $supervise: number; type: 'drained'; stats: DrainStats }
+  /** The answer to `connection`: accepted (emitted on the app's server) or turned away (no server serves). */
+  | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean };
 
 /** A message without its version stamp (distributes over the union, unlike Omit). */
 export type MessageBody<M> = M extends unknown ? Omit<M, '$supervise'> : never;
@@ -76,7 +89,10 @@ export function isSuperviseMessage(value: unknown): value is { $supervise: numbe
 }
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
-  return isSuperviseMessage(value) && (value.type === 'drain' || value.type === 'signal' || value.type === 'exit');
+  return (
+    isSuperviseMessage(value) &&
+    (value.type === 'drain' || value.type === 'signal' || value.type === 'exit' || value.type === 'connection')
+  );
 }
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
@@ -87,7 +103,8 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
       value.type === 'heartbeat' ||
       value.type === 'draining' ||
       value.type === 'listen-error' ||
-      value.type === 'drained')
+      value.type === 'drained' ||
+      value.type === 'connection-ack')
   );
 }
 

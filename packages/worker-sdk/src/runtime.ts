@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
+import { attachHandover } from './handover.js';
 import {
   type DrainReason,
   type DrainStats,
@@ -142,6 +143,7 @@ export class Runtime {
   }
 
   private wireSupervised(): void {
+    attachHandover(this.engine);
     this.engine.onListenError = (err) =>
       this.send(message<WorkerMessage>({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message }));
     const masterVersion = Number(process.env[ENV.worker]);

@@ -120,6 +120,15 @@ export class DrainEngine {
     if (this.isDraining) this.stopAccepting(server);
   }
 
+  /**
+   * A connection that reached a tracked server some other way than its own accept (the master handed it over
+   * with --sticky, and the handover emitted it): tracked as if the server had accepted it. Call it after the
+   * server's 'connection' event, where an HTTP/2 server creates the session.
+   */
+  adopt(socket: net.Socket, server: net.Server): void {
+    if (this.servers.has(server) && !this.conns.has(socket)) this.accept(socket, server);
+  }
+
   /** Called when a tracked server fails to listen (the runtime tells the master). */
   onListenError: ((err: NodeJS.ErrnoException) => void) | null = null;
 

@@ -1,0 +1,80 @@
+import dc from 'node:diagnostics_channel';
+import type net from 'node:net';
+
+import { ENV, isMasterMessage, type MasterMessage, message, type WorkerMessage } from './protocol.js';
+
+/** What the handover needs from the drain engine, when there is one (not with --no-auto-drain). */
+export interface HandoverEngine {
+  adopt(socket: net.Socket, server: net.Server): void;
+}
+
+type ConnectionMessage = Extract<MasterMessage, { type: 'connection' }>;
+
+/**
+ * The worker's side of --sticky: the master accepts every connection on the public port and sends it here
+ * with its socket; it is emitted on the app's server that listens on the private port (node's http docs name
+ * emitting 'connection' as the way to inject a socket), after the bytes the master read to route it.
+ *
+ * The answer tells the master whether to let go of its own copy of the socket: a server that is closed (a
+ * drain began, or the app closed it) or missing turns the connection away, and the master gives it to
+ * another worker. Nothing of node's internals is touched: the socket is the one child_process hands over.
+ */
+class Handover {
+  private readonly servers = new Set<net.Server>();
+  private engine: HandoverEngine | null = null;
+
+  constructor(private readonly port: number) {
+    dc.subscribe('tracing:net.server.listen:asyncStart', (msg: unknown) => {
+      const { server } = msg as { server?: net.Server };
+      if (server) this.servers.add(server);
+    });
+    process.on('message', (msg: unknown, handle: unknown) => {
+      if (isMasterMessage(msg) && msg.type === 'connection') this.receive(msg, handle as net.Socket | undefined);
+    });
+  }
+
+  useEngine(engine: HandoverEngine): void {
+    this.engine = engine;
+  }
+
+  /** The app's server on the private port; the one server listening when the app names no port we know. */
+  private target(): net.Server | null {
+    let only: net.Server | null = null;
+    let listening = 0;
+    for (const server of this.servers) {
+      if (!server.listening) continue;
+      listening++;
+      only = server;
+      const address = server.address();
+      if (typeof address === 'object' && address?.port === this.port) return server;
+    }
+    return listening === 1 ? only : null;
+  }
+
+  private receive(msg: ConnectionMessage, socket: net.Socket | undefined): void {
+    if (!socket) return;
+    const server = this.target();
+    const accepted = server !== null;
+    if (server) {
+      server.emit('connection', socket);
+      this.engine?.adopt(socket, server);
+      // Ahead of anything the worker reads itself: the bytes came first on the wire.
+      if (msg.head) socket.unshift(Buffer.from(msg.head, 'base64'));
+    } else {
+      // Only this process's descriptor closes: the master still holds the connection and passes it on.
+      socket.destroy();
+    }
+    process.send?.(message<WorkerMessage>({ type: 'connection-ack', id: msg.id, accepted }));
+  }
+}
+
+const KEY = Symbol.for('supervise.handover.v1');
+
+/** Starts receiving handed-over connections when the master runs with --sticky; idempotent across SDK copies. */
+export function attachHandover(engine: HandoverEngine | null): void {
+  const port = Number(process.env[ENV.stickyPort]);
+  if (!port || typeof process.send !== 'function') return;
+  const holder = globalThis as unknown as Record<symbol, Handover | undefined>;
+  const handover = (holder[KEY] ??= new Handover(port));
+  if (engine) handover.useEngine(engine);
+}
