@@ -2,7 +2,8 @@
 // pnpm bench:accept (also part of pnpm bench): the accept path. The same trivial app (examples/http-basic) under
 // supervise --accept shared, supervise --accept round-robin, PM2 7 in cluster mode, a bare node:cluster master
 // whose workers accept from one shared socket (the limit), and one bare process; each loaded by undici with one
-// request per connection (Connection: close) and with keep-alive, in rounds whose order rotates. Balance:
+// request per connection (Connection: close) and with keep-alive, in rounds whose order rotates. supervise --sticky
+// (the master accepts and hands each connection over) is measured beside them. Balance:
 // max/mean of the requests each worker answered, with 4 workers. Everything on 127.0.0.1, bounded in time.
 
 import { EXAMPLE_BASIC, Pm2Contender, naiveContender, superviseContender } from './lib/contenders.mjs';
@@ -17,12 +18,13 @@ export const ACCEPT_DEFAULTS = {
   BENCH_ACCEPT_SECONDS: 8, // per load run
   BENCH_ACCEPT_ROUNDS: 3,
   BENCH_ACCEPT_CONNECTIONS: 50,
-  BENCH_ACCEPT_ONLY: 'shared,round-robin,pm2,bare-shared,single',
+  BENCH_ACCEPT_ONLY: 'shared,round-robin,sticky,pm2,bare-shared,single',
 };
 
 const SUBJECTS = {
   shared: { label: 'supervise --accept shared' },
   'round-robin': { label: 'supervise --accept round-robin' },
+  sticky: { label: 'supervise --sticky (the master hands over)' },
   pm2: { label: 'PM2 7 cluster (round-robin)' },
   'bare-shared': { label: 'bare node:cluster, shared socket (the limit)' },
   single: { label: 'one bare process, no cluster' },
@@ -34,6 +36,8 @@ function startSubject(key, workers, port, logDir) {
     case 'shared':
     case 'round-robin':
       return superviseContender({ name: `accept-${key}-${workers}`, label: key, script: EXAMPLE_BASIC, workers, port, logDir, extraArgs: ['--accept', key] });
+    case 'sticky':
+      return superviseContender({ name: `accept-sticky-${workers}`, label: key, script: EXAMPLE_BASIC, workers, port, logDir, extraArgs: ['--sticky'] });
     case 'pm2':
       return new Pm2Contender({ name: `accept-pm2-${workers}`, label: 'pm2', workers, port, logDir });
     case 'bare-shared': {
@@ -61,6 +65,8 @@ async function measure(port, { reset, seconds, connections }) {
     connections,
     reset,
     countPids: true,
+    // One loopback address per connection: --sticky routes by client address, the others ignore it.
+    fromAddresses: connections,
     hardMs: seconds * 1000 + 5000,
     timeoutMs: 10_000,
   });

@@ -26,14 +26,22 @@ const cfg = {
 const epoch = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const pool = new Pool(cfg.origin, {
-  connections: cfg.connections,
+// fromAddresses: n pools, each connecting from its own loopback address (127.0.0.2, .3, ...), so that a master
+// that routes by client address (--sticky) sees n clients rather than one.
+const poolOptions = (connections, localAddress) => ({
+  connections,
   pipelining: 1,
   headersTimeout: cfg.timeoutMs,
   bodyTimeout: cfg.timeoutMs,
   connectTimeout: cfg.timeoutMs,
   keepAliveTimeout: 4_000,
+  ...(localAddress ? { localAddress } : {}),
 });
+const sources = Math.max(1, Math.min(cfg.fromAddresses ?? 1, cfg.connections, 250));
+const pools =
+  sources === 1
+    ? [new Pool(cfg.origin, poolOptions(cfg.connections))]
+    : Array.from({ length: sources }, (_, i) => new Pool(cfg.origin, poolOptions(Math.ceil(cfg.connections / sources), `127.0.0.${i + 2}`)));
 
 const rec = { start: [], lat: [], status: [], errAt: [] };
 const pids = {};
@@ -47,7 +55,8 @@ const hardStop = t0 + cfg.hardMs;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
-async function vu() {
+async function vu(k) {
+  const pool = pools[k % pools.length];
   while (!stopping && issued < cfg.maxRequests && epoch() < hardStop) {
     issued++;
     const s = epoch();
@@ -74,7 +83,7 @@ async function vu() {
   }
 }
 
-const vus = Array.from({ length: cfg.connections }, () => vu());
+const vus = Array.from({ length: cfg.connections }, (_, k) => vu(k));
 process.send({ type: 'started', t0 });
 
 let finished = false;
@@ -100,7 +109,7 @@ async function finish(msg) {
     ...stats,
   };
   process.send(result, () => {
-    pool.destroy().finally(() => process.exit(0));
+    Promise.all(pools.map((p) => p.destroy())).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   });
 }
