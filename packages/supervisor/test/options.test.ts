@@ -20,6 +20,21 @@ function usageError(fn: () => unknown): SuperviseError {
 }
 
 describe('option parsing', () => {
+  it('sticky: needs a PORT (from --env or the environment); --trust-proxy only with it', () => {
+    expect(resolveOptions({ script, sticky: true, env: ['PORT=3100'] }).sticky).toEqual({ port: 3100, trustProxy: false });
+    expect(resolveOptions({ script, sticky: true, trustProxy: true, env: { PORT: '3101' } }).sticky).toEqual({ port: 3101, trustProxy: true });
+    expect(resolveOptions({ script }).sticky).toBeNull();
+    const saved = process.env.PORT;
+    delete process.env.PORT;
+    try {
+      expect(usageError(() => resolveOptions({ script, sticky: true })).message).toMatch(/^--sticky needs the app's port in PORT/);
+    } finally {
+      if (saved !== undefined) process.env.PORT = saved;
+    }
+    expect(usageError(() => resolveOptions({ script, sticky: true, env: ['PORT=http'] })).message).toMatch(/^PORT must be/);
+    expect(usageError(() => resolveOptions({ script, trustProxy: true })).message).toMatch(/^--trust-proxy only applies with --sticky/);
+  });
+
   it('workers: positive integers and "max"', () => {
     expect(parseWorkers('4')).toBe(4);
     expect(parseWorkers(2)).toBe(2);
