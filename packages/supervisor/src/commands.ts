@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 
 import { findConfigFile, loadConfigFile } from './config-file.js';
-import { type ControlRequest, discoverControlPath, sendRequest, type StatusReply } from './control.js';
+import { sendRequest } from './control-client.js';
+import { discoverControlPath } from './control-paths.js';
+import type { StatusReply } from './control-reply.js';
+import type { ControlRequest } from './control-request.js';
 import { type ErrorCode, SuperviseError } from './errors.js';
 import { formatStatus } from './status-table.js';
 import { stillDraining } from './text.js';

@@ -1,4 +1,5 @@
-import { type ControlServer, defaultControlPath, serveControl } from './control.js';
+import { defaultControlPath } from './control-paths.js';
+import { type ControlServer, serveControl } from './control-server.js';
 import { type HealthServer, serveHealth } from './health.js';
 import { writePidFile } from './pid-file.js';
 import type { Supervisor } from './supervisor.js';

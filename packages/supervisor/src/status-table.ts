@@ -1,4 +1,4 @@
-import type { StatusReply } from './control.js';
+import type { StatusReply } from './control-reply.js';
 
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);

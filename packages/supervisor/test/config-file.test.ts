@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { findConfigFile, loadConfigFile, mergeOptions, validateConfig } from '../src/config-file.js';
-import { scaleTarget } from '../src/control.js';
+import { scaleTarget } from '../src/control-server.js';
 import { SuperviseError } from '../src/errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'supervise-config-unit-'));

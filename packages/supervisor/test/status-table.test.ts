@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { StatusReply } from '../src/control.js';
+import type { StatusReply } from '../src/control-reply.js';
 import { formatBytes, formatDuration, formatStatus } from '../src/status-table.js';
 
 describe('status table', () => {

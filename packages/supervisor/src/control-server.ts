@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import { answers, checkPathLength, ensurePrivateDir, sweep } from './control-paths.js';
+import type { ErrorReply, StatusReply } from './control-reply.js';
 import { type ControlRequest, parseControlRequest } from './control-request.js';
 import { SuperviseError } from './errors.js';
 import { rssBytes } from './memory.js';
-import { isProcessAlive } from './process-alive.js';
-import type { Supervisor, WorkerInfo } from './supervisor.js';
+import type { Supervisor } from './supervisor.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -16,143 +16,11 @@ import type { Supervisor, WorkerInfo } from './supervisor.js';
  * SO_PEERCRED, so the peer's uid cannot be checked in-process; root can always connect).
  */
 
-export type { ControlRequest } from './control-request.js';
-
-export interface MasterStatus {
-  pid: number;
-  phase: string;
-  script: string;
-  cwd: string;
-  generation: number;
-  workers: number;
-  ready: number;
-  rollout: boolean;
-  /** How connections reach the workers (--accept). */
-  accept: string;
-  uptimeMs: number;
-  rssBytes: number;
-  node: string;
-}
-
-export type WorkerStatus = WorkerInfo & { rssBytes: number | null };
-
-export interface StatusReply {
-  ok: true;
-  master: MasterStatus;
-  workers: WorkerStatus[];
-}
-
-export interface ErrorReply {
-  ok: false;
-  code: string;
-  error: string;
-}
-
-/** Longest path a Unix socket accepts on Linux (sun_path is 108 bytes with the NUL). */
-const MAX_SOCKET_PATH = 107;
 const MAX_LINE = 64 * 1024;
 /** Open control connections at once; past it, the oldest one that has not sent its request yet makes room. */
 const MAX_CONNECTIONS = 128;
 /** How long a connection may take to send its request line. */
 const REQUEST_TIMEOUT_MS = 5_000;
-
-const uid = (): number | null => (typeof process.getuid === 'function' ? process.getuid() : null);
-
-/** Where default sockets live: per user, never shared. */
-export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'supervise') : path.join(os.tmpdir(), `supervise-${uid() ?? 'user'}`);
-}
-
-/** Masters started from the same directory share this prefix, so `supervise status` run there finds them. */
-function dirKey(cwd: string): string {
-  let real = cwd;
-  try {
-    real = realpathSync(cwd);
-  } catch {
-    // a deleted cwd still has a name
-  }
-  return createHash('sha256').update(real).digest('hex').slice(0, 12);
-}
-
-export function defaultControlPath(cwd = process.cwd(), pid = process.pid, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(controlDir(env), `${dirKey(cwd)}-${pid}.sock`);
-}
-
-/** Creates the directory 0700, or checks that an existing one is ours and private (tightening it if it is ours). */
-function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  const me = uid();
-  if (!st.isDirectory()) throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not a directory`);
-  if (me !== null && st.uid !== me) {
-    throw new SuperviseError('ERR_CONTROL', `control directory ${dir} belongs to uid ${st.uid}, not to this user: refusing to use it`);
-  }
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-}
-
-/** The socket of the one master started from `cwd`. */
-export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
-  const dir = controlDir(env);
-  const prefix = `${dirKey(cwd)}-`;
-  let names: string[] = [];
-  try {
-    const st = lstatSync(dir);
-    const me = uid();
-    if (!st.isDirectory() || (me !== null && st.uid !== me)) throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not ours: refusing to use it`);
-    names = readdirSync(dir);
-  } catch (err) {
-    if (err instanceof SuperviseError) throw err;
-  }
-  const live = sweep(dir, names).filter((s) => path.basename(s.file).startsWith(prefix));
-  if (live.length === 0) {
-    throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} (pass --control <path> to name its socket)`);
-  }
-  if (live.length > 1) {
-    throw new SuperviseError(
-      'ERR_CONTROL',
-      `${live.length} masters were started from ${cwd} (pids ${live.map((l) => l.pid).join(', ')}): pass --control ${live[0]!.file}`,
-    );
-  }
-  return live[0]!.file;
-}
-
-/** The sockets of live masters in `dir`; those of dead ones (SIGKILLed, so they could not clean up) are removed. */
-function sweep(dir: string, names: string[]): { pid: number; file: string }[] {
-  const live: { pid: number; file: string }[] = [];
-  for (const name of names) {
-    const m = /^[0-9a-f]{12}-(\d+)\.sock$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    const file = path.join(dir, name);
-    if (isProcessAlive(pid)) live.push({ pid, file });
-    else {
-      try {
-        unlinkSync(file);
-      } catch {
-        // someone else cleaned it
-      }
-    }
-  }
-  return live;
-}
-
-function checkPathLength(file: string): void {
-  if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
-    throw new SuperviseError('ERR_USAGE', `--control: socket path is too long (${Buffer.byteLength(file)} bytes, at most ${MAX_SOCKET_PATH}): ${file}`);
-  }
-}
-
-/** Resolves when something answers on the socket, false when nothing does (a stale file). */
-function answers(file: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(file);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export interface ControlServer {
   readonly path: string;
@@ -378,55 +246,4 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
     },
     workers: workers.map((w, i) => ({ ...w, rssBytes: rss[i] ?? null })),
   };
-}
-
-// ---- client ----
-
-/**
- * Sends one request and calls `onReply` for each line the master answers; resolves when the master closes
- * the connection. Unreachable masters become ERR_CONTROL (exit 5).
- */
-export function sendRequest(file: string, request: ControlRequest, onReply: (body: Record<string, unknown>) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(file);
-    let buffer = '';
-    let connected = false;
-    socket.setEncoding('utf8');
-    socket.once('connect', () => {
-      connected = true;
-      socket.write(`${JSON.stringify(request)}\n`);
-    });
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        try {
-          onReply(JSON.parse(line) as Record<string, unknown>);
-        } catch (err) {
-          if (err instanceof SyntaxError) continue;
-          socket.destroy();
-          reject(err);
-          return;
-        }
-      }
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (connected) {
-        // The master went away mid-answer (a stop ends with exactly that): the caller judges what it got.
-        resolve();
-        return;
-      }
-      const why =
-        err.code === 'ENOENT'
-          ? 'no such socket'
-          : err.code === 'ECONNREFUSED'
-            ? 'nothing listens on it (the master is gone)'
-            : err.code === 'EACCES'
-              ? 'permission denied (the master runs as another user)'
-              : (err.code ?? err.message);
-      reject(new SuperviseError('ERR_CONTROL', `cannot reach a supervise master at ${file}: ${why}`));
-    });
-    socket.on('close', () => resolve());
-  });
 }
