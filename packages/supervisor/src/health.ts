@@ -38,12 +38,31 @@ export interface HealthServer {
 /**
  * GET /health (or /): 200 or 503 with a JSON report, for load balancers and readiness probes.
  * GET /live: 200 while the master answers at all, for liveness probes.
+ * GET /metrics: the Prometheus exposition (see metrics.ts).
  */
-export async function serveHealth(supervisor: Supervisor, port: number, host = '127.0.0.1'): Promise<HealthServer> {
+/** The Prometheus exposition the health port serves at /metrics. */
+export interface MetricsSource {
+  readonly contentType: string;
+  text(): Promise<string>;
+}
+
+export async function serveHealth(supervisor: Supervisor, port: number, host = '127.0.0.1', metrics: MetricsSource | null = null): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url === '/metrics' && metrics) {
+      metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`);
+        },
+      );
       return;
     }
     let code: number;
@@ -57,7 +76,7 @@ export async function serveHealth(supervisor: Supervisor, port: number, host = '
       body = { status: 'ok', phase: supervisor.phase };
     } else {
       code = 404;
-      body = { error: 'not found: try /health or /live' };
+      body = { error: `not found: try /health, /live${metrics ? ' or /metrics' : ''}` };
     }
     const text = `${JSON.stringify(body)}\n`;
     res.writeHead(code, {

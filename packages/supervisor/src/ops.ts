@@ -46,7 +46,9 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
       supervisor.log.info({ event: 'control.listening', path: control.path }, `control socket ${control.path}`);
     }
     if (o.healthPort !== null) {
-      health = await serveHealth(supervisor, o.healthPort, o.healthHost);
+      // prom-client is loaded only for a master that serves /metrics.
+      const { MasterMetrics } = await import('./metrics.js');
+      health = await serveHealth(supervisor, o.healthPort, o.healthHost, new MasterMetrics(supervisor));
       supervisor.log.info({ event: 'health.listening', host: o.healthHost, port: health.port }, `health endpoint http://${o.healthHost.includes(':') ? `[${o.healthHost}]` : o.healthHost}:${health.port}/health`);
     }
   } catch (err) {

@@ -78,5 +78,6 @@ export function workerInfo(w: WorkerProcess, restarts: number): WorkerInfo {
     requests: w.requests,
     inFlight: w.inFlight,
     usesSdk: w.usesSdk,
+    load: w.load,
   };
 }

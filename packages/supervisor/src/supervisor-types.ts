@@ -1,6 +1,6 @@
 import type { SuperviseError } from './errors.js';
 import type { RolloutResult } from './rollout.js';
-import type { ExitInfo } from './worker.js';
+import type { ExitInfo, LoadView } from './worker.js';
 import type { WorkerState } from './worker-state.js';
 
 /** The supervisor's public shapes: what its API returns and what its events carry. */
@@ -17,6 +17,8 @@ export interface WorkerInfo {
   requests: number;
   inFlight: number;
   usesSdk: boolean;
+  /** From the heartbeats: memory, CPU, request rate, event loop (null before the second beat, or without). */
+  load: LoadView | null;
 }
 
 /** A rollout's result; a failure also carries its one-line cause and the failed worker's last lines. */

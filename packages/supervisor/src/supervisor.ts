@@ -415,7 +415,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.log.info({ event: 'rollout.deferred' }, 'restart requested during boot: it runs once every worker is ready');
       await this.booting;
     }
-    const trigger = [...new Set(this.triggers.splice(0))].join(', ') || 'api';
+    // A watch trigger lists its files after a colon: it goes last, so that the other kinds stay readable.
+    const isWatch = (t: string) => Number(t.startsWith('watch:'));
+    const trigger = [...new Set(this.triggers.splice(0))].sort((a, b) => isWatch(a) - isWatch(b)).join(', ') || 'api';
     if (this.phase !== 'running') {
       return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     }

@@ -10,6 +10,7 @@ import {
   type MasterMessage,
   message,
   PROTOCOL_VERSION,
+  type WorkerLoad,
   type WorkerMessage,
 } from '@supervise/worker-sdk/protocol';
 
@@ -32,6 +33,22 @@ export interface ExitInfo {
   killed: boolean;
   /** What the worker's drain reported in its ack, when it sent one. */
   stats: DrainStats | null;
+  /** Why the master drained it (null: it was killed, or it left by itself). */
+  reason: DrainReason | null;
+  /** It had been ready (served), as opposed to failing or being stopped at boot. */
+  served: boolean;
+}
+
+/** The worker's load from its last heartbeat, with the rates since the one before. */
+export interface LoadView {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** CPU use over the last interval, % of one core. */
+  cpuPercent: number;
+  requestsPerSecond: number;
+  /** Event-loop utilization over the last interval, 0 to 1. */
+  elu: number;
+  lagMs: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -58,6 +75,11 @@ export class WorkerProcess extends EventEmitter {
   requests = 0;
   inFlight = 0;
   lastHeartbeat: number | null = null;
+  /** From the heartbeats; null until two have arrived (the rates need an interval). */
+  load: LoadView | null = null;
+  private lastBeat: { at: number; requests: number; cpuMicros: number } | null = null;
+  private readonly metricsWaiters = new Map<number, (metrics: unknown[] | null) => void>();
+  private nextMetricsId = 0;
   drainReason: DrainReason | null = null;
   exitInfo: ExitInfo | null = null;
   /** Where the worker's servers listen (`http://127.0.0.1:3000`), as node:cluster reports them. */
@@ -100,7 +122,15 @@ export class WorkerProcess extends EventEmitter {
       });
       const settle = (code: number | null, signal: string | null) => {
         for (const t of this.timers) clearTimeout(t);
-        const info: ExitInfo = { code, signal, intended: this.intended, killed: this.killed, stats: this.stats };
+        const info: ExitInfo = {
+          code,
+          signal,
+          intended: this.intended,
+          killed: this.killed,
+          stats: this.stats,
+          reason: this.drainReason,
+          served: this.readyAt !== null,
+        };
         this.exitInfo = info;
         this.setState('exited');
         this.emit('exit', info);
@@ -311,8 +341,15 @@ export class WorkerProcess extends EventEmitter {
       case 'heartbeat':
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
+        if (msg.load) this.onLoad(msg.requests, msg.load);
         this.emit('heartbeat');
         break;
+      case 'metrics': {
+        const settle = this.metricsWaiters.get(msg.id);
+        this.metricsWaiters.delete(msg.id);
+        settle?.(msg.metrics);
+        break;
+      }
       case 'draining':
         if (this.state === 'starting' || this.state === 'ready') {
           this.drainReason = 'signal';
@@ -334,6 +371,38 @@ export class WorkerProcess extends EventEmitter {
         this.send(message<MasterMessage>({ type: 'exit' }));
         break;
     }
+  }
+
+  /** The app's own prom-client metrics (JSON), null when it has none, cannot answer, or misses the deadline. */
+  appMetrics(timeoutMs: number): Promise<unknown[] | null> {
+    if (!this.capable || !this.worker.isConnected()) return Promise.resolve(null);
+    const id = ++this.nextMetricsId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(null), timeoutMs);
+      const settle = (metrics: unknown[] | null) => {
+        clearTimeout(timer);
+        this.metricsWaiters.delete(id);
+        resolve(metrics);
+      };
+      this.metricsWaiters.set(id, settle);
+      this.send(message<MasterMessage>({ type: 'metrics', id }));
+    });
+  }
+
+  private onLoad(requests: number, load: WorkerLoad): void {
+    const at = Date.now();
+    const last = this.lastBeat;
+    this.lastBeat = { at, requests, cpuMicros: load.cpuMicros };
+    if (!last || at <= last.at) return;
+    const seconds = (at - last.at) / 1000;
+    this.load = {
+      rssBytes: load.rssBytes,
+      heapUsedBytes: load.heapUsedBytes,
+      cpuPercent: Math.max(0, (load.cpuMicros - last.cpuMicros) / 1e6 / seconds) * 100,
+      requestsPerSecond: Math.max(0, requests - last.requests) / seconds,
+      elu: load.elu,
+      lagMs: load.lagMs,
+    };
   }
 
   private setState(to: WorkerState): void {

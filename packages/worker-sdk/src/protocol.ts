@@ -47,6 +47,18 @@ export interface DrainStats {
   timedOut: boolean;
 }
 
+/** What a heartbeat says of the worker's process, for `supervise status`, `supervise top` and /metrics. */
+export interface WorkerLoad {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** CPU time used since the process started (user + system), in microseconds. */
+  cpuMicros: number;
+  /** Event-loop utilization over the last interval, 0 to 1. */
+  elu: number;
+  /** How late the heartbeat's own timer fired: the event-loop lag, sampled once per beat. */
+  lagMs: number;
+}
+
 export type DrainReason = 'rollout' | 'stop' | 'scale' | 'recycle' | 'master-lost' | 'signal';
 
 export type MasterMessage =
@@ -63,18 +75,22 @@ export type MasterMessage =
    * the master had to read to route it (base64, '' when none). The worker answers `connection-ack`; until
    * then the master keeps its own copy of the socket, so a worker that dies or turns it away loses nothing.
    */
-  | { $supervise: number; type: 'connection'; id: number; head: string };
+  | { $supervise: number; type: 'connection'; id: number; head: string }
+  /** Asks for the app's own prom-client metrics (the master's /metrics); answered by `metrics`. */
+  | { $supervise: number; type: 'metrics'; id: number };
 
 export type WorkerMessage =
   | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
   | { $supervise: number; type: 'ready' }
-  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number }
+  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
   | { $supervise: number; type: 'draining' }
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
   | { $supervise: number; type: 'listen-error'; code: string; message: string }
   | { $supervise: number; type: 'drained'; stats: DrainStats }
   /** The answer to `connection`: accepted (emitted on the app's server) or turned away (no server serves). */
-  | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean };
+  | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean }
+  /** The app's metrics in prom-client's JSON form (getMetricsAsJSON()), or null when it has none (or failed). */
+  | { $supervise: number; type: 'metrics'; id: number; metrics: unknown[] | null; error?: string };
 
 /** A message without its version stamp (distributes over the union, unlike Omit). */
 export type MessageBody<M> = M extends unknown ? Omit<M, '$supervise'> : never;
@@ -91,7 +107,9 @@ export function isSuperviseMessage(value: unknown): value is { $supervise: numbe
 export function isMasterMessage(value: unknown): value is MasterMessage {
   return (
     isSuperviseMessage(value) &&
-    (value.type === 'drain' || value.type === 'signal' || value.type === 'exit' || value.type === 'connection')
+    (value.type === 'drain' || value.type === 'signal' || value.type === 'exit' ||
+      value.type === 'connection' ||
+      value.type === 'metrics')
   );
 }
 
@@ -104,7 +122,8 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
       value.type === 'draining' ||
       value.type === 'listen-error' ||
       value.type === 'drained' ||
-      value.type === 'connection-ack')
+      value.type === 'connection-ack' ||
+      value.type === 'metrics')
   );
 }
 

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
+import { appMetrics } from './app-metrics.js';
 import { attachHandover } from './handover.js';
 import {
   type DrainReason,
@@ -12,6 +13,7 @@ import {
   PROTOCOL_VERSION,
   type MasterMessage,
   message,
+  type WorkerLoad,
   type WorkerMessage,
 } from './protocol.js';
 
@@ -178,12 +180,28 @@ export class Runtime {
 
     const heartbeatMs = envNumber(ENV.heartbeat) ?? 0;
     if (heartbeatMs > 0) {
+      let lastElu = performance.eventLoopUtilization();
+      let dueAt = performance.now() + heartbeatMs;
       const beat = setInterval(() => {
+        const now = performance.now();
+        const elu = performance.eventLoopUtilization();
+        const memory = process.memoryUsage();
+        const cpu = process.cpuUsage();
+        const load: WorkerLoad = {
+          rssBytes: memory.rss,
+          heapUsedBytes: memory.heapUsed,
+          cpuMicros: cpu.user + cpu.system,
+          elu: performance.eventLoopUtilization(elu, lastElu).utilization,
+          lagMs: Math.max(0, now - dueAt),
+        };
+        lastElu = elu;
+        dueAt = now + heartbeatMs;
         this.send(
           message<WorkerMessage>({
             type: 'heartbeat',
             requests: this.engine.requestsTotal,
             inFlight: this.engine.inFlight,
+            load,
           }),
         );
       }, heartbeatMs);
@@ -212,6 +230,12 @@ export class Runtime {
       for (const handler of this.signalHandlers.get(msg.signal) ?? []) handler(msg.signal);
     } else if (msg.type === 'exit') {
       this.exitNow?.();
+    } else if (msg.type === 'metrics') {
+      const { id } = msg;
+      appMetrics().then(
+        (metrics) => this.send(message<WorkerMessage>({ type: 'metrics', id, metrics })),
+        (err: unknown) => this.send(message<WorkerMessage>({ type: 'metrics', id, metrics: null, error: String(err) })),
+      );
     }
   }
 }
