@@ -6,11 +6,14 @@ import { discoverControlPath } from './control-paths.js';
 import type { StatusReply } from './control-reply.js';
 import type { ControlRequest } from './control-request.js';
 import { type ErrorCode, SuperviseError } from './errors.js';
+import { parseDuration } from './options.js';
+import { formatEntry, type LogEntry } from './log-buffer.js';
+import { writeOut } from './stdio.js';
 import { formatStatus } from './status-table.js';
 import { stillDraining } from './text.js';
 
 /**
- * The client side of the control socket: `supervise status|reload|stop|scale`. The master is found by
+ * The client side of the control socket: `supervise status|reload|stop|scale|logs`. The master is found by
  * --control, else by the config file's `control`, else as the one master started from this directory.
  */
 
@@ -113,6 +116,23 @@ async function scale(spec: string, cmd: Command): Promise<void> {
   process.stdout.write(`scaled from ${String(reply!.from)} to ${String(reply!.to)} workers\n`);
 }
 
+async function logs(cmd: Command): Promise<void> {
+  const opts = optsOf(cmd) as GlobalOpts & { lines?: string; follow?: boolean };
+  const spec = opts.lines ?? '50';
+  if (!/^\d{1,6}$/.test(spec) || Number(spec) > 100_000) throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to 100000, got "${spec}"`);
+  const print = (entry: LogEntry) => writeOut(1, `${opts.json ? JSON.stringify(entry) : formatEntry(entry)}\n`);
+  await request(opts, { cmd: 'logs', lines: Number(spec), follow: opts.follow === true }, (body) => {
+    if (body.entry) print(body.entry as LogEntry);
+  });
+}
+
+async function top(cmd: Command): Promise<void> {
+  const opts = optsOf(cmd) as GlobalOpts & { interval?: string };
+  const interval = opts.interval === undefined ? 1000 : parseDuration(opts.interval, '--interval', { allowZero: false });
+  const { runTop } = await import('./top.js');
+  await runTop(async () => (await request(opts, { cmd: 'status' }))[0] as unknown as StatusReply, interval);
+}
+
 export function addControlCommands(program: Command): void {
   const socketHelp = 'control socket of the master (default: the one started from this directory)';
   program
@@ -139,4 +159,18 @@ export function addControlCommands(program: Command): void {
     .argument('<n>', 'a count, +n / -n relative to the current one, or max (one per core)')
     .option('--control <path>', socketHelp)
     .action((spec: string, _opts: unknown, cmd: Command) => scale(spec, cmd));
+  program
+    .command('top')
+    .description('a live view of the workers: CPU, memory, requests/s, in flight, event loop; q quits')
+    .option('--interval <ms>', 'refresh interval (default 1000)')
+    .option('--control <path>', socketHelp)
+    .action((_opts: unknown, cmd: Command) => top(cmd));
+  program
+    .command('logs')
+    .description("print the last lines the master has seen (its log and the workers' output); -f follows")
+    .option('-n, --lines <n>', 'how many lines (default 50; the master keeps the last 1000)')
+    .option('-f, --follow', 'keep printing new lines until Ctrl+C or the master stops')
+    .option('--control <path>', socketHelp)
+    .option('--json', 'one JSON object per line')
+    .action((_opts: unknown, cmd: Command) => logs(cmd));
 }

@@ -8,7 +8,9 @@ export type ControlRequest =
   | { cmd: 'status' }
   | { cmd: 'reload'; waitDrained?: boolean }
   | { cmd: 'stop' }
-  | { cmd: 'scale'; target: string };
+  | { cmd: 'scale'; target: string }
+  /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
+  | { cmd: 'logs'; lines?: number; follow?: boolean };
 
 type FieldCheck = (value: unknown) => string | null;
 
@@ -21,11 +23,15 @@ const scaleSpec: FieldCheck = (v) => {
   return 'must be n, +n, -n or max';
 };
 
+const optionalCount: FieldCheck = (v) =>
+  v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000) ? null : 'must be a whole number from 0 to 100000';
+
 const SHAPES: Record<ControlRequest['cmd'], Record<string, { check: FieldCheck; required: boolean }>> = {
   status: {},
   reload: { waitDrained: { check: optionalBoolean, required: false } },
   stop: {},
   scale: { target: { check: scaleSpec, required: true } },
+  logs: { lines: { check: optionalCount, required: false }, follow: { check: optionalBoolean, required: false } },
 };
 
 function bad(message: string): never {

@@ -7,6 +7,7 @@ import { answers, checkPathLength, ensurePrivateDir, sweep } from './control-pat
 import type { ErrorReply, StatusReply } from './control-reply.js';
 import { type ControlRequest, parseControlRequest } from './control-request.js';
 import { SuperviseError } from './errors.js';
+import { logBuffer } from './log-buffer.js';
 import { rssBytes } from './memory.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -203,6 +204,9 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
       await supervisor.scale(target);
       return { ok: true, from: before, to: target };
     }
+    case 'logs':
+      streamLogs(socket, request.lines ?? 50, request.follow === true);
+      return null;
     case 'stop': {
       // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
       supervisor.prependOnceListener('stopped', (exitCode) => reply(socket, { ok: true, stopped: true, exitCode }));
@@ -211,6 +215,33 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
       return null;
     }
   }
+}
+
+/** A follower that reads slower than the master logs is cut at this much unsent output (it can reconnect). */
+const MAX_FOLLOW_BACKLOG = 1024 * 1024;
+
+/** `logs`: the tail, one `{ok, entry}` line each, then (with follow) every new entry until the client leaves. */
+function streamLogs(socket: net.Socket, lines: number, follow: boolean): void {
+  const tail = logBuffer.tail(lines);
+  for (const entry of tail) reply(socket, { ok: true, entry });
+  if (!follow) {
+    reply(socket, { ok: true, lines: tail.length });
+    finish(socket);
+    return;
+  }
+  const stop = logBuffer.follow((entry) => {
+    if (socket.writableLength > MAX_FOLLOW_BACKLOG) {
+      stop();
+      socket.destroy();
+      return;
+    }
+    reply(socket, { ok: true, entry });
+  });
+  // The answer so far may be empty: say that the stream is open, so the client knows the master took it.
+  reply(socket, { ok: true, following: true });
+  socket.once('close', stop);
+  // The client closing its side means it is done.
+  socket.once('end', () => socket.end());
 }
 
 /** `n`, `+n` or `-n` against the current count. */

@@ -1,6 +1,7 @@
 import { defaultControlPath } from './control-paths.js';
 import { type ControlServer, serveControl } from './control-server.js';
 import { type HealthServer, serveHealth } from './health.js';
+import { logBuffer } from './log-buffer.js';
 import { writePidFile } from './pid-file.js';
 import type { Supervisor } from './supervisor.js';
 import { attachSystemd, systemdNotifier } from './systemd.js';
@@ -37,6 +38,8 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
     for (const c of cleanups.splice(0)) c();
   };
   process.once('exit', onExit);
+  // What `supervise logs` shows of the workers (the master's own lines come from its logger).
+  supervisor.on('worker:output', ({ slot, pid }, stream, msg) => logBuffer.push({ time: Date.now(), src: 'worker', slot, pid, stream, msg }));
   try {
     if (o.pidFile) cleanups.push(writePidFile(o.pidFile));
     const controlPath = o.control ?? (opts.defaultControl ? defaultControlPath() : null);
