@@ -12,6 +12,7 @@ import { EXAMPLE_BASIC, EXAMPLE_SDK, Pm2Contender, ROOT, SUPERVISE_CLI, naiveCon
 import { slowRequest, startLoad } from './lib/loadrun.mjs';
 import { ACCEPT_DEFAULTS, runAccept } from './accept.mjs';
 import { LONGLIVED_DEFAULTS, runLongLived } from './longlived.mjs';
+import { METRICS_DEFAULTS, runMetrics } from './metrics.mjs';
 import { cleanupAll, cpuNs, freePort, installCleanup, killTree, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
@@ -25,7 +26,7 @@ const DEFAULTS = {
   BENCH_LONG_MS: 10_000, // a further undici run with this long a request in flight at each reload (0: skip)
   BENCH_TIMEOUT_MS: 10_000, // a request unanswered after this counts as lost (timeout)
   BENCH_MAX_REQUESTS: 5_000_000, // per load run, a bound
-  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived,accept',
+  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived,accept,metrics',
   BENCH_CLIENTS: 'undici,autocannon',
   BENCH_OVERHEAD_ROUNDS: 6,
   BENCH_OVERHEAD_SECONDS: 3,
@@ -37,6 +38,7 @@ const DEFAULTS = {
   BENCH_LOG_DIR: '', // master logs (default: a new temp dir)
   ...LONGLIVED_DEFAULTS, // BENCH_LL_*: the long-lived clients' run (longlived.mjs)
   ...ACCEPT_DEFAULTS, // BENCH_ACCEPT_*: the accept path's run (accept.mjs)
+  ...METRICS_DEFAULTS, // BENCH_METRICS_*: what the heartbeat and /metrics cost (metrics.mjs)
 };
 
 const HELP = `pnpm bench [-- --duration 20 --reloads 3 --connections 50 --only pm2,sdk ...]
@@ -46,7 +48,8 @@ ${Object.entries(DEFAULTS)
   .join('\n')}
 Contenders for BENCH_ONLY: sdk, plain, plain-noauto, pm2, naive; overhead (the drain engine's cost); longlived
 (WebSocket and SSE clients through rollouts, supervise and PM2: see longlived.mjs); accept (one request per
-connection and keep-alive throughput, and balance, per accept strategy, PM2 and the shared-socket limit: accept.mjs).`;
+connection and keep-alive throughput, and balance, per accept strategy, --sticky, PM2 and the shared-socket limit:
+accept.mjs); metrics (the heartbeat's and /metrics' cost to the master and the workers: metrics.mjs).`;
 
 const CONTENDERS = [
   { key: 'sdk', label: 'supervise + SDK example' },
@@ -408,7 +411,7 @@ function report() {
       v.key === 'noauto' || v.medianCpuRatio === null ? '-' : `${v.medianCpuRatio >= 1 ? '+' : ''}${round((v.medianCpuRatio - 1) * 100, 1)}% CPU`,
     ])));
   }
-  for (const part of [results.accept, results.longlived]) {
+  for (const part of [results.accept, results.longlived, results.metrics]) {
     if (!part) continue;
     out.push('');
     out.push(part.text);
@@ -450,6 +453,13 @@ async function main() {
       results.longlived = await runLongLived(cfg, { logDir, say });
     } catch (err) {
       say(`longlived: ${err?.message ?? err}`);
+    }
+  }
+  if (only.has('metrics')) {
+    try {
+      results.metrics = await runMetrics(cfg, { logDir, say });
+    } catch (err) {
+      say(`metrics: ${err?.message ?? err}`);
     }
   }
   results.totalSeconds = Math.round((now() - t0) / 1000);
