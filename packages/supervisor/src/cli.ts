@@ -8,6 +8,7 @@ import { findConfigFile, loadConfigFile, mergeOptions } from './config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { startOperations } from './ops.js';
 import { type RawOptions, resolveOptions } from './options.js';
+import { WATCH_OPTIONS } from './reconfigure.js';
 import { attachOutput } from './output.js';
 import { installSignals } from './signals.js';
 import { guardStdio, writeOut } from './stdio.js';
@@ -120,14 +121,35 @@ function fail(message: string, code: number): never {
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
   // The config file gives defaults; the flags the user typed override it.
   const configFile = findConfigFile(cmd.opts<{ config?: string }>().config);
-  const raw: RawOptions = mergeOptions(configFile ? await loadConfigFile(configFile) : {}, { ...flagsOf(cmd), script, args });
+  const flags: RawOptions = { ...flagsOf(cmd), script, args };
+  const raw: RawOptions = mergeOptions(configFile ? await loadConfigFile(configFile) : {}, flags);
   if (raw.script === undefined) throw new SuperviseError('ERR_USAGE', "missing required argument 'script' (or a config file that names it)");
   const options = resolveOptions(raw);
   // Loaded here, not at the top: the control commands (`supervise status`) start in half the time without them.
   const [{ Supervisor }, { FileWatcher }] = await Promise.all([import('./supervisor.js'), import('./watch.js')]);
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
-  const watcher = options.watch ? new FileWatcher(options) : null;
+  let watcher = options.watch ? new FileWatcher(options) : null;
   const supervisor = new Supervisor(options);
+  if (configFile) {
+    supervisor.log.info({ event: 'config.loaded', file: configFile }, `configuration from ${configFile}`);
+    // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
+    supervisor.setOptionsSource(async () => {
+      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile), flags));
+      if (next.watch) new FileWatcher(next); // a bad path refuses the reload, rather than the watcher failing later
+      return next;
+    });
+    supervisor.on('options:changed', (keys) => {
+      if (!keys.some((k) => WATCH_OPTIONS.includes(k))) return;
+      const previous = watcher;
+      watcher = supervisor.options.watch ? new FileWatcher(supervisor.options) : null;
+      const next = watcher;
+      const failed = (err: unknown) => supervisor.log.error({ event: 'watch.failed', error: String(err) }, `the new file watcher failed: ${err instanceof Error ? err.message : String(err)}`);
+      void Promise.resolve(previous?.close())
+        .then(() => next?.start(supervisor))
+        .catch(failed);
+      supervisor.log.info({ event: 'watch.changed', paths: watcher?.roots ?? [] }, watcher ? `watching ${watcher.roots.join(', ')}` : 'no longer watching files');
+    });
+  }
   // From here on the master serves: a lost stdout or stderr must not take it down.
   guardStdio();
   attachOutput(supervisor, options.logFormat);

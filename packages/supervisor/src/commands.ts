@@ -5,7 +5,7 @@ import { sendRequest } from './control-client.js';
 import { discoverControlPath } from './control-paths.js';
 import type { StatusReply } from './control-reply.js';
 import type { ControlRequest } from './control-request.js';
-import { type ErrorCode, SuperviseError } from './errors.js';
+import { type ErrorCode, EXIT, SuperviseError } from './errors.js';
 import { parseDuration } from './options.js';
 import { formatEntry, type LogEntry } from './log-buffer.js';
 import { writeOut } from './stdio.js';
@@ -63,7 +63,8 @@ async function status(cmd: Command): Promise<void> {
 
 interface RolloutReply {
   generation: number;
-  outcome: 'done' | 'rolled-back' | 'aborted';
+  outcome: 'done' | 'rolled-back' | 'aborted' | 'invalid-config';
+  configError?: string;
   replaced: number;
   durationMs: number;
   /** Old workers still draining when the last slot had a new ready worker. */
@@ -88,6 +89,11 @@ async function reload(cmd: Command): Promise<void> {
             : '';
       process.stdout.write(`rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`);
     }
+    return;
+  }
+  if (r.outcome === 'invalid-config') {
+    process.stderr.write(`supervise: reload refused, nothing was restarted: ${r.configError ?? 'invalid configuration'}\n`);
+    process.exitCode = EXIT.usage;
     return;
   }
   const why =

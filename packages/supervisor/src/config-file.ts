@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -171,6 +172,22 @@ export function findConfigFile(explicit: string | undefined, cwd = process.cwd()
   return found[0] ?? null;
 }
 
+const requireCache = createRequire(import.meta.url).cache;
+let loads = 0;
+
+/** ` at line 3, column 5` from the position in a JSON.parse message (node 20 gives only the offset). */
+export function jsonPosition(text: string, message: string): string {
+  const lc = /line (\d+) column (\d+)/.exec(message);
+  if (lc) return ` at line ${lc[1]}, column ${lc[2]}`;
+  const pos = /at position (\d+)/.exec(message);
+  if (pos) {
+    const before = text.slice(0, Number(pos[1]));
+    const line = before.split('\n').length;
+    return ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+  }
+  return /end of JSON input/i.test(message) ? ` at line ${text.split('\n').length} (the end)` : '';
+}
+
 /** Reads and checks a config file; every error is one line that starts with the file's name. */
 export async function loadConfigFile(file: string): Promise<RawOptions> {
   const name = path.basename(file);
@@ -179,14 +196,21 @@ export async function loadConfigFile(file: string): Promise<RawOptions> {
     if (file.endsWith('.json')) {
       value = JSON.parse(readFileSync(file, 'utf8'));
     } else if (/\.(c|m)?js$/.test(file)) {
-      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      // A reload re-reads the file: past node's module caches (CJS by file name, ESM by URL).
+      delete requireCache[file];
+      const mod = (await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown };
       value = mod.default ?? mod;
     } else {
       throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
     }
     return validateConfig(value, path.dirname(file));
   } catch (err) {
-    const why = err instanceof SyntaxError && file.endsWith('.json') ? `invalid JSON: ${err.message}` : err instanceof Error ? err.message : String(err);
+    const why =
+      err instanceof SyntaxError && file.endsWith('.json')
+        ? `invalid JSON${jsonPosition(readFileSync(file, 'utf8'), err.message)}: ${err.message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     throw new SuperviseError('ERR_CONFIG', oneLine(`${name}: ${why}`));
   }
 }

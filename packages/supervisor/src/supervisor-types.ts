@@ -1,4 +1,5 @@
 import type { SuperviseError } from './errors.js';
+import type { SupervisorOptions } from './options.js';
 import type { RolloutResult } from './rollout.js';
 import type { ExitInfo, LoadView } from './worker.js';
 import type { WorkerState } from './worker-state.js';
@@ -21,10 +22,15 @@ export interface WorkerInfo {
   load: LoadView | null;
 }
 
-/** A rollout's result; a failure also carries its one-line cause and the failed worker's last lines. */
-export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure'> & {
+/**
+ * A rollout's result; a failure also carries its one-line cause and the failed worker's last lines.
+ * `invalid-config`: the config file, re-read for the reload, was refused (`configError` says why); nothing rolled.
+ */
+export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure' | 'outcome'> & {
+  outcome: RolloutResult<WorkerInfo>['outcome'] | 'invalid-config';
   trigger: string;
   failure?: { slot: number; worker: WorkerInfo; error: unknown; cause: string | null; lines: string[] };
+  configError?: string;
 };
 
 export interface SupervisorEvents {
@@ -37,6 +43,8 @@ export interface SupervisorEvents {
   'rollout:start': [{ generation: number; trigger: string }];
   'rollout:done': [RolloutSummary];
   'rollout:rolled-back': [RolloutSummary];
+  /** A reload re-read the options (the CLI's config file) and applied these keys. */
+  'options:changed': [(keyof SupervisorOptions)[]];
   fatal: [SuperviseError];
   stopping: [];
   stopped: [number];

@@ -20,6 +20,7 @@ import { type ExitInfo, WorkerProcess } from './worker.js';
 import { workerEnv } from './worker-env.js';
 import { logWorker } from './worker-log.js';
 import { plural } from './text.js';
+import { applyLive, diffOptions } from './reconfigure.js';
 import { replaceInSlot, type ReplacementHost } from './replacement.js';
 import { cancelRestart, emptySlot, newSlot, type Slot, slotRolloutHost, workerInfo } from './slot.js';
 import type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
@@ -55,6 +56,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
+  /** Where a reload re-reads the options from (the CLI: the config file and the flags); none: they stay. */
+  private optionsSource: (() => Promise<SupervisorOptions>) | null = null;
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
 
@@ -126,6 +129,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.log.info({ event: 'rollout.queued', trigger }, `restart requested (${trigger}) during a rollout: queued`);
     }
     return this.rollouts.request();
+  }
+
+  /**
+   * Makes every reload re-read the options first (SIGHUP, `supervise reload`, a file change): what can apply to a
+   * running master does (env, node args, script, workers, timeouts, limits, watch); what cannot is named. A
+   * source that throws (an invalid file) keeps the running options, and the reload rolls nothing.
+   */
+  setOptionsSource(source: () => Promise<SupervisorOptions>): void {
+    this.optionsSource = source;
   }
 
   /** Resolves when every old worker that was draining (after rollouts, replacements) has exited. */
@@ -421,6 +433,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.phase !== 'running') {
       return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     }
+    if (this.optionsSource) {
+      const refused = await this.reloadOptions();
+      if (refused !== null) {
+        return { generation: this.generation, outcome: 'invalid-config', replaced: 0, durationMs: 0, draining: this.drains.count, trigger, configError: refused };
+      }
+    }
     const generation = ++this.generation;
     this.log.info({ event: 'rollout.start', generation, trigger, workers: this.slots.length }, `rollout ${generation} started (${trigger})`);
     this.emit('rollout:start', { generation, trigger });
@@ -445,6 +463,41 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit(result.failure ? 'rollout:rolled-back' : 'rollout:done', summary);
     if (result.draining > 0) logDrained(this.log, this.drains.idle(), generation, Date.now() - result.durationMs);
     return summary;
+  }
+
+  /** Re-reads and applies the options before a rollout; returns why they were refused, or null. */
+  private async reloadOptions(): Promise<string | null> {
+    let next: SupervisorOptions;
+    try {
+      next = await this.optionsSource!();
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);
+      return why;
+    }
+    const change = diffOptions(this.options, next);
+    if (change.fixed.length > 0) {
+      this.log.warn(
+        { event: 'config.fixed', keys: change.fixed },
+        `changed in the configuration but applied only at the next start of the master: ${change.fixed.join(', ')}`,
+      );
+    }
+    const live = change.live.filter((k) => k !== 'workers');
+    applyLive(this.options, next, live);
+    if (live.includes('logLevel')) this.log.level = next.logLevel;
+    // node:cluster takes the new script, arguments, node options and directory for the forks to come.
+    if (live.some((k) => k === 'script' || k === 'args' || k === 'nodeArgs' || k === 'cwd')) setupCluster(this.options);
+    if (change.live.includes('workers') && next.workers !== this.slots.length) {
+      // After this rollout (scale() waits for it), so that the new slots start with the new configuration.
+      const target = next.workers;
+      queueMicrotask(() => void this.scale(target).catch((err: unknown) => this.log.error({ event: 'scale.failed', error: String(err) }, `scale to ${target} failed: ${String(err)}`)));
+    }
+    this.log.info(
+      { event: 'config.reloaded', changed: change.live },
+      change.live.length ? `configuration re-read: ${change.live.join(', ')} changed` : 'configuration re-read: unchanged',
+    );
+    if (live.length > 0) this.emit('options:changed', live);
+    return null;
   }
 
   // ---- stop ----

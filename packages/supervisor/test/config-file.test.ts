@@ -80,7 +80,7 @@ describe('loadConfigFile', () => {
   it('reads json, mjs and cjs files; an error is one line that starts with the file name', async () => {
     const json = path.join(dir, 'a.json');
     writeFileSync(json, '{"workers": 2,}');
-    await expect(loadConfigFile(json)).rejects.toThrow(/^a\.json: invalid JSON: /);
+    await expect(loadConfigFile(json)).rejects.toThrow(/^a\.json: invalid JSON at line \d+, column \d+: /);
     const mjs = path.join(dir, 'b.mjs');
     writeFileSync(mjs, 'export default { workers: 3, logLevel: "warn" };');
     expect(await loadConfigFile(mjs)).toEqual({ workers: 3, logLevel: 'warn' });
