@@ -1,19 +1,21 @@
+import path from 'node:path';
+
 import type { Command } from 'commander';
 
 import { findConfigFile, loadConfigFile } from './config-file.js';
 import { sendRequest } from './control-client.js';
-import { discoverControlPath } from './control-paths.js';
+import { discoverControlPath, liveSockets } from './control-paths.js';
 import type { StatusReply } from './control-reply.js';
 import type { ControlRequest } from './control-request.js';
 import { type ErrorCode, EXIT, SuperviseError } from './errors.js';
 import { parseDuration } from './options.js';
 import { formatEntry, type LogEntry } from './log-buffer.js';
 import { writeOut } from './stdio.js';
-import { formatStatus } from './status-table.js';
+import { formatDuration, formatStatus } from './status-table.js';
 import { stillDraining } from './text.js';
 
 /**
- * The client side of the control socket: `supervise status|reload|stop|scale|logs`. The master is found by
+ * The client side of the control socket: `supervise status|reload|stop|scale|logs|top|list`. The master is found by
  * --control, else by the config file's `control`, else as the one master started from this directory.
  */
 
@@ -49,6 +51,22 @@ async function request(opts: GlobalOpts, req: ControlRequest, onReply: (body: Re
   });
   if (replies.length === 0) throw new SuperviseError('ERR_CONTROL', `${req.cmd}: the master closed the connection without an answer`);
   return replies;
+}
+
+/**
+ * With --json, a failure is JSON on stdout too (`{"ok":false,"code":...,"error":...}`, and the exit code): a
+ * script that parses the output gets an answer it can read either way.
+ */
+function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
+  return async (cmd) => {
+    try {
+      await fn(cmd);
+    } catch (err) {
+      if (!optsOf(cmd).json || !(err instanceof SuperviseError)) throw err;
+      writeOut(1, `${JSON.stringify({ ok: false, code: err.code, error: err.message })}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
 }
 
 function optsOf(cmd: Command): GlobalOpts {
@@ -139,6 +157,41 @@ async function top(cmd: Command): Promise<void> {
   await runTop(async () => (await request(opts, { cmd: 'status' }))[0] as unknown as StatusReply, interval);
 }
 
+/** Asks one master for its status, bounded: a master that hangs must not hang `supervise list`. */
+async function statusOf(file: string, timeoutMs = 2000): Promise<StatusReply | null> {
+  let reply: StatusReply | null = null;
+  const asked = sendRequest(file, { cmd: 'status' }, (body) => {
+    if (body.ok === true) reply = body as unknown as StatusReply;
+  }).catch(() => {});
+  await Promise.race([asked, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  return reply;
+}
+
+async function list(cmd: Command): Promise<void> {
+  const opts = optsOf(cmd);
+  const masters = await Promise.all(liveSockets().map(async (s) => ({ ...s, status: await statusOf(s.file) })));
+  if (opts.json) {
+    const rows = masters.map((m) => ({ pid: m.pid, control: m.file, ...(m.status ? { master: m.status.master } : { error: 'no answer' }) }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  if (masters.length === 0) {
+    process.stdout.write('no supervise master is running for this user\n');
+    return;
+  }
+  const rows = [
+    ['PID', 'DIRECTORY', 'SCRIPT', 'WORKERS', 'UPTIME', 'STATE'],
+    ...masters.map((m) => {
+      const s = m.status?.master;
+      return s
+        ? [String(m.pid), s.cwd, path.relative(s.cwd, s.script) || s.script, `${s.ready}/${s.workers}`, formatDuration(s.uptimeMs), s.phase]
+        : [String(m.pid), '?', '?', '?', '?', 'no answer'];
+    }),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  process.stdout.write(`${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')}\n`);
+}
+
 export function addControlCommands(program: Command): void {
   const socketHelp = 'control socket of the master (default: the one started from this directory)';
   program
@@ -146,14 +199,14 @@ export function addControlCommands(program: Command): void {
     .description('show the workers of a running master')
     .option('--control <path>', socketHelp)
     .option('--json', 'print the status as JSON')
-    .action((_opts: unknown, cmd: Command) => status(cmd));
+    .action((_opts: unknown, cmd: Command) => withJsonErrors(status)(cmd));
   program
     .command('reload')
     .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
     .option('--control <path>', socketHelp)
     .option('--wait-drained', 'also wait until every old worker has finished its drain and exited')
     .option('--json', 'print the rollout summary as JSON')
-    .action((_opts: unknown, cmd: Command) => reload(cmd));
+    .action((_opts: unknown, cmd: Command) => withJsonErrors(reload)(cmd));
   program
     .command('stop')
     .description('graceful stop; waits until the master has exited')
@@ -165,6 +218,11 @@ export function addControlCommands(program: Command): void {
     .argument('<n>', 'a count, +n / -n relative to the current one, or max (one per core)')
     .option('--control <path>', socketHelp)
     .action((spec: string, _opts: unknown, cmd: Command) => scale(spec, cmd));
+  program
+    .command('list')
+    .description("this user's running masters: pid, directory, script, workers, uptime")
+    .option('--json', 'print the list as JSON')
+    .action((_opts: unknown, cmd: Command) => withJsonErrors(list)(cmd));
   program
     .command('top')
     .description('a live view of the workers: CPU, memory, requests/s, in flight, event loop; q quits')

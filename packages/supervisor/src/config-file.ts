@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from './errors.js';
+import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type OptionKey, type RawOptions } from './options.js';
 
 /**
@@ -188,8 +189,26 @@ export function jsonPosition(text: string, message: string): string {
   return /end of JSON input/i.test(message) ? ` at line ${text.split('\n').length} (the end)` : '';
 }
 
-/** Reads and checks a config file; every error is one line that starts with the file's name. */
-export async function loadConfigFile(file: string): Promise<RawOptions> {
+/** A PM2 ecosystem file, by its conventional name: `supervise ecosystem.config.js` reads it as the config. */
+export function isEcosystemFile(file: string): boolean {
+  return /(^|[\\/])ecosystem(\.[\w-]+)?\.config\.(c|m)?js$|(^|[\\/])ecosystem(\.[\w-]+)?\.json$/.test(file);
+}
+
+export interface LoadedConfig {
+  raw: RawOptions;
+  /** What the master logs once at start: the PM2 app read, and the keys it ignored (each with why). */
+  notes: string[];
+  /** The app's name (PM2 ecosystem files). */
+  app: string | null;
+  /** Every app of an ecosystem file, by name (one unit each for `supervise systemd`). */
+  apps: string[];
+}
+
+/**
+ * Reads and checks a config file (supervise's own, or a PM2 ecosystem file: `app` picks one of its apps); every
+ * error is one line that starts with the file's name.
+ */
+export async function loadConfig(file: string, app?: string): Promise<LoadedConfig> {
   const name = path.basename(file);
   let value: unknown;
   try {
@@ -203,7 +222,14 @@ export async function loadConfigFile(file: string): Promise<RawOptions> {
     } else {
       throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
     }
-    return validateConfig(value, path.dirname(file));
+    if (isEcosystem(value)) {
+      const apps = ecosystemApps(value, path.dirname(file));
+      const picked = pickApp(apps, app);
+      const notes = [`PM2 app "${picked.name}"`, ...picked.ignored.map((i) => `ignored ${i}`)];
+      return { raw: picked.raw, notes, app: picked.name, apps: apps.map((a) => a.name) };
+    }
+    if (app !== undefined) throw new SuperviseError('ERR_CONFIG', '--app applies to PM2 ecosystem files (a list of apps) only');
+    return { raw: validateConfig(value, path.dirname(file)), notes: [], app: null, apps: [] };
   } catch (err) {
     const why =
       err instanceof SyntaxError && file.endsWith('.json')
@@ -213,6 +239,10 @@ export async function loadConfigFile(file: string): Promise<RawOptions> {
           : String(err);
     throw new SuperviseError('ERR_CONFIG', oneLine(`${name}: ${why}`));
   }
+}
+
+export async function loadConfigFile(file: string, app?: string): Promise<RawOptions> {
+  return (await loadConfig(file, app)).raw;
 }
 
 /** The options a run uses: the file's, overridden by the flags the user gave. */

@@ -49,10 +49,9 @@ export function ensurePrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
-/** The socket of the one master started from `cwd`. */
-export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+/** Every live master's socket in this user's control directory (stale ones are removed on the way). */
+export function liveSockets(env: NodeJS.ProcessEnv = process.env): { pid: number; file: string }[] {
   const dir = controlDir(env);
-  const prefix = `${dirKey(cwd)}-`;
   let names: string[] = [];
   try {
     const st = lstatSync(dir);
@@ -62,17 +61,29 @@ export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv 
   } catch (err) {
     if (err instanceof SuperviseError) throw err;
   }
-  const live = sweep(dir, names).filter((s) => path.basename(s.file).startsWith(prefix));
-  if (live.length === 0) {
-    throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} (pass --control <path> to name its socket)`);
+  return sweep(dir, names);
+}
+
+/**
+ * The socket of the one master started from `cwd` or, as git finds its repository, from the nearest directory
+ * above it that has one: `supervise status` works from anywhere inside the project.
+ */
+export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+  const sockets = liveSockets(env);
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const prefix = `${dirKey(dir)}-`;
+    const live = sockets.filter((s) => path.basename(s.file).startsWith(prefix));
+    if (live.length > 1) {
+      throw new SuperviseError(
+        'ERR_CONTROL',
+        `${live.length} masters were started from ${dir} (pids ${live.map((l) => l.pid).join(', ')}): pass --control ${live[0]!.file}`,
+      );
+    }
+    if (live.length === 1) return live[0]!.file;
+    if (dir === path.dirname(dir)) break;
   }
-  if (live.length > 1) {
-    throw new SuperviseError(
-      'ERR_CONTROL',
-      `${live.length} masters were started from ${cwd} (pids ${live.map((l) => l.pid).join(', ')}): pass --control ${live[0]!.file}`,
-    );
-  }
-  return live[0]!.file;
+  const hint = sockets.length > 0 ? '; `supervise list` shows the running ones' : '';
+  throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} or above it (pass --control <path> to name its socket${hint})`);
 }
 
 /** The sockets of live masters in `dir`; those of dead ones (SIGKILLed, so they could not clean up) are removed. */

@@ -64,6 +64,11 @@ export type RawOptions = Partial<Record<OptionKey, unknown>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** A value as the user wrote it: a string in quotes, a number or anything else as JSON (0, not "0"). */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+}
+
 function usage(message: string): never {
   throw new SuperviseError('ERR_USAGE', message);
 }
@@ -75,7 +80,7 @@ export function parseWorkers(value: unknown, flag = '--workers'): number {
   if (typeof value === 'string' && !/^\d+$/.test(value.trim())) {
     usage(`${flag} must be a positive integer or "max", got "${value}"`);
   }
-  if (!Number.isInteger(n) || n < 1) usage(`${flag} must be a positive integer or "max", got "${String(value)}"`);
+  if (!Number.isInteger(n) || n < 1) usage(`${flag} must be a positive integer or "max", got ${shown(value)}`);
   if (n > 1024) usage(`${flag} must be at most 1024, got ${n}`);
   return n;
 }
@@ -88,7 +93,7 @@ export function parseDuration(value: unknown, flag: string, { allowZero = true }
     return Math.round(value);
   }
   const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value) : null;
-  if (!m) usage(`${flag} must be a duration such as 500, 500ms, 30s or 5m, got "${String(value)}"`);
+  if (!m) usage(`${flag} must be a duration such as 500, 500ms, 30s or 5m, got ${shown(value)}`);
   const ms = Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
   if (!allowZero && ms === 0) usage(`${flag} must be greater than 0`);
   return ms;
@@ -104,7 +109,7 @@ export const DEFAULT_ACCEPT: AcceptName = 'round-robin';
 export function parseAccept(value: unknown, flag = '--accept'): AcceptName {
   if (value === undefined) return DEFAULT_ACCEPT;
   if (value === 'shared' || value === 'round-robin') return value;
-  return usage(`${flag} must be shared or round-robin, got "${String(value)}"`);
+  return usage(`${flag} must be shared or round-robin, got ${shown(value)}`);
 }
 
 /** `keep-alive`, or a duration: the drain's idle rule. */
@@ -116,7 +121,7 @@ export function parseIdleGrace(value: unknown, flag = '--idle-grace'): 'keep-ali
 export function parseCount(value: unknown, flag: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
   const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(String(value)) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    usage(`${flag} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got "${String(value)}"`);
+    usage(`${flag} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${shown(value)}`);
   }
   return n;
 }
@@ -198,7 +203,7 @@ function parseBool(value: unknown, flag: string): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 'true') return true;
   if (value === 'false') return false;
-  return usage(`${flag} must be true or false, got "${String(value)}"`);
+  return usage(`${flag} must be true or false, got ${shown(value)}`);
 }
 
 function stringList(value: unknown, flag: string): string[] {
