@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 
 import { addControlCommands } from './commands.js';
-import { findConfigFile, isEcosystemFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from './config-file.js';
+import { ecosystemAppNames, findConfigFile, isEcosystemFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from './config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { startOperations } from './ops.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
@@ -179,8 +179,9 @@ interface Prepared {
 }
 
 /** From the command line and the config file to validated options: shared by a run and `supervise systemd`. */
-async function prepare(script: string | undefined, args: string[], cmd: Command): Promise<Prepared> {
-  const { config: explicit, app } = cmd.opts<{ config?: string; app?: string }>();
+async function prepare(script: string | undefined, args: string[], cmd: Command, appOverride?: string): Promise<Prepared> {
+  const { config: explicit, app: appFlag } = cmd.opts<{ config?: string; app?: string }>();
+  const app = appOverride ?? appFlag;
   let configFile = findConfigFile(explicit);
   // `supervise ecosystem.config.js`, as `pm2 start ecosystem.config.js`: the file is the configuration.
   if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(script))) {
@@ -270,34 +271,39 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
   const name = take('--name');
   const user = take('--user') ?? os.userInfo().username;
   const program = buildProgram(async (script, args, cmd) => {
-    const { options, config, app } = await prepare(script, args, cmd);
     const { renderUnit, unitName } = await import('./systemd-unit.js');
-    // An ecosystem file with several apps: one unit each (one master per app).
-    const apps = config && config.apps.length > 1 && app === undefined ? config.apps : [config?.app ?? null];
+    const picked = cmd.opts<{ app?: string }>().app;
+    // An ecosystem file with several apps and none picked: one unit each (one master per app).
+    const file = script !== undefined && isEcosystemFile(script) ? path.resolve(script) : cmd.opts<{ config?: string }>().config;
+    const names = picked === undefined && file !== undefined && isFile(path.resolve(file)) ? await ecosystemAppNames(path.resolve(file)) : [];
+    const apps = names.length > 1 ? names : [undefined];
     const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-    const environment = Object.fromEntries(['PORT', 'HOST', 'NODE_ENV'].filter((k) => process.env[k] && options.env[k] === undefined).map((k) => [k, process.env[k]!]));
-    const units = apps.map((a) => {
-      const unit = unitName(name && apps.length === 1 ? name : (a ?? projectName(process.cwd())));
+    const units = [];
+    for (const a of apps) {
+      const { options, config } = await prepare(script, args, cmd, a);
+      const environment = Object.fromEntries(['PORT', 'HOST', 'NODE_ENV'].filter((k) => process.env[k] && options.env[k] === undefined).map((k) => [k, process.env[k]!]));
+      const appName = config?.app ?? null;
+      const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(process.cwd())));
       const text = renderUnit({
         name: unit,
-        description: `${a ?? path.basename(options.script)} under supervise (${options.workers} workers)`,
+        description: `${appName ?? path.basename(options.script)} under supervise (${options.workers} workers)`,
         user,
         workingDirectory: process.cwd(),
-        execStart: [process.execPath, cli, ...rest, ...(a !== null && app === undefined && apps.length > 1 ? ['--app', a] : [])],
+        execStart: [process.execPath, cli, ...rest, ...(a !== undefined ? ['--app', a] : [])],
         options,
         environment,
         version: pkg.version,
       });
-      return { unit, text };
-    });
+      units.push({ unit, text });
+    }
     writeOut(1, units.map((u) => (units.length > 1 ? `# ---- /etc/systemd/system/${u.unit}.service ----\n${u.text}` : u.text)).join('\n'));
-    const names = units.map((u) => u.unit);
+    const unitNames = units.map((u) => u.unit);
     writeOut(
       2,
-      `\nTo install and start ${names.length > 1 ? 'them (save each unit to its file)' : 'it'}:\n` +
-        (names.length === 1 ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${names[0]}.service\n` : '') +
-        `  sudo systemctl daemon-reload && sudo systemctl enable --now ${names.join(' ')}\n` +
-        `Then: systemctl reload ${names[0]} (rolling restart), journalctl -u ${names[0]} -f (logs), supervise status (from ${process.cwd()}).\n`,
+      `\nTo install and start ${unitNames.length > 1 ? 'them (save each unit to its file)' : 'it'}:\n` +
+        (unitNames.length === 1 ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${unitNames[0]}.service\n` : '') +
+        `  sudo systemctl daemon-reload && sudo systemctl enable --now ${unitNames.join(' ')}\n` +
+        `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${process.cwd()}).\n`,
     );
   });
   program.exitOverride();

@@ -241,6 +241,18 @@ export async function loadConfig(file: string, app?: string): Promise<LoadedConf
   }
 }
 
+/** The apps of a PM2 ecosystem file (empty for a supervise config). */
+export async function ecosystemAppNames(file: string): Promise<string[]> {
+  try {
+    return (await loadConfig(file)).apps;
+  } catch (err) {
+    // Several apps and none picked: the error names them; read them from the file itself.
+    const value = /\.json$/.test(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : ((await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown }).default;
+    if (isEcosystem(value)) return ecosystemApps(value, path.dirname(file)).map((a) => a.name);
+    throw err;
+  }
+}
+
 export async function loadConfigFile(file: string, app?: string): Promise<RawOptions> {
   return (await loadConfig(file, app)).raw;
 }
