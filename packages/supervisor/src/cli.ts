@@ -10,7 +10,8 @@ import { addControlCommands } from './commands.js';
 import { ecosystemAppNames, findConfigFile, isEcosystemFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from './config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { startOperations } from './ops.js';
-import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
+import { helpText, OPTION_KEYS, OPTIONS } from './option-table.js';
+import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { WATCH_OPTIONS } from './reconfigure.js';
 import { attachOutput } from './output.js';
 import { installSignals } from './signals.js';
@@ -18,45 +19,10 @@ import { guardStdio, writeOut } from './stdio.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Flag name -> option key, for the flags whose value the user actually gave (the config file fills the rest). */
-const FLAGS: Record<string, keyof RawOptions> = {
-  workers: 'workers',
-  killTimeout: 'killTimeoutMs',
-  drainTimeout: 'drainTimeoutMs',
-  idleGrace: 'idleGrace',
-  readyTimeout: 'readyTimeoutMs',
-  nodeArgs: 'nodeArgs',
-  cwd: 'cwd',
-  env: 'env',
-  autoDrain: 'autoDrain',
-  surge: 'surge',
-  accept: 'accept',
-  sticky: 'sticky',
-  trustProxy: 'trustProxy',
-  maxDraining: 'maxDraining',
-  restartDelay: 'restartDelayMs',
-  restartDelayMax: 'restartDelayMaxMs',
-  stableUptime: 'stableUptimeMs',
-  crashLimit: 'crashLimit',
-  crashWindow: 'crashWindowMs',
-  watchdogTimeout: 'watchdogTimeoutMs',
-  heartbeat: 'heartbeatMs',
-  maxMemory: 'maxMemoryMb',
-  maxRequests: 'maxRequests',
-  maxAge: 'maxAgeMs',
-  watch: 'watch',
-  ignore: 'ignore',
-  watchDebounce: 'watchDebounceMs',
-  watchPoll: 'watchPoll',
-  control: 'control',
-  pidFile: 'pidFile',
-  healthPort: 'healthPort',
-  healthHost: 'healthHost',
-  logLevel: 'logLevel',
-  logFormat: 'logFormat',
-};
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** commander's attribute name -> option key, for the flags whose value the user actually gave (see flagsOf). */
+const FLAGS: Record<string, OptionKey> = {};
 
 const HELP_AFTER = `
 Examples:
@@ -83,41 +49,18 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
     .version(pkg.version, '-v, --version')
     .argument('[script]', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')
-    .argument('[args...]', 'arguments for the app, after --')
-    .option('-w, --workers <n|max>', 'number of workers (default: available parallelism)')
-    .option('--kill-timeout <ms>', 'a draining worker is SIGKILLed after this (default 30000)')
-    .option('--drain-timeout <ms>', "the worker's own drain deadline, shorter than the kill timeout (default 80%)")
-    .option('--idle-grace <keep-alive|ms>', "how long an idle keep-alive socket stays open in a drain (default keep-alive: the app's keepAliveTimeout)")
-    .option('--ready-timeout <ms>', 'a new worker must be ready within this (default 30000)')
-    .option('--node-args <args>', 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"')
-    .option('--cwd <dir>', 'working directory of the workers (and base of relative paths)')
-    .option('--env <KEY=VAL>', 'set an environment variable for the workers (repeatable)', collect)
-    .option('--no-auto-drain', 'do not preload the drain engine into apps that do not import the SDK')
-    .option('--accept <round-robin|shared>', 'how connections reach the workers (default round-robin; shared: workers accept from one socket)')
-    .option('--sticky', "every connection of a client goes to the same worker (socket.io, in-memory sessions); the app must listen on process.env.PORT")
-    .option('--trust-proxy', 'with --sticky: the client is the first X-Forwarded-For (or Forwarded) hop, for apps behind a proxy')
-    .option('--surge <n>', 'extra workers that may start at once during a rollout (default 1)')
-    .option('--max-draining <n>', 'old workers that may drain at once; each holds its memory until its last request ends (default: the number of workers)')
-    .option('--watch [paths...]', "reload on file changes (default: the script's directory)")
-    .option('--ignore <glob>', 'a path the watcher ignores (repeatable)', collect)
-    .option('--watch-debounce <ms>', 'quiet time after a change before the reload (default 200)')
-    .option('--watch-poll', 'poll instead of inotify (network file systems, some containers)')
-    .option('--restart-delay <ms>', 'base delay of the crash backoff (default 100)')
-    .option('--restart-delay-max <ms>', 'cap of the crash backoff (default 10000)')
-    .option('--stable-uptime <ms>', 'uptime after which a crash no longer counts toward backoff (default 30000)')
-    .option('--crash-limit <n>', 'boot failures within --crash-window that stop the master (default 5)')
-    .option('--crash-window <ms>', 'window of the crash limit (default 60000)')
-    .option('--watchdog-timeout <ms>', 'replace an SDK worker silent for this long (default 0: off)')
-    .option('--heartbeat <ms>', 'worker heartbeat interval (default 1000)')
-    .option('--max-memory <MB>', 'recycle a worker whose RSS exceeds this (default 0: off)')
-    .option('--max-requests <n>', 'recycle a worker after about this many requests (default 0: off)')
-    .option('--max-age <duration>', 'recycle a worker older than this, e.g. 6h (default 0: off)')
-    .option('--control <path>', 'control socket path')
-    .option('--pid-file <path>', "write the master's pid to this file")
-    .option('--health-port <port>', 'serve /health (200 at full capacity, else 503) for load balancers and probes')
-    .option('--health-host <address>', 'address of the health endpoint (default 127.0.0.1; give 0.0.0.0 for probes from outside, as in Kubernetes)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
-    .addOption(new Option('--log-format <format>', 'json or pretty (default: pretty in a terminal)').choices(['json', 'pretty']))
+    .argument('[args...]', 'arguments for the app, after --');
+  // Every option from the one table; its attribute name (commander's) maps back to the option's key.
+  for (const key of OPTION_KEYS) {
+    const spec = OPTIONS[key];
+    if (!spec.flags) continue;
+    const option = new Option(spec.flags, helpText(spec));
+    if (spec.repeatable) option.argParser(collect);
+    if (spec.choices) option.choices(spec.choices);
+    program.addOption(option);
+    FLAGS[option.attributeName()] = key;
+  }
+  program
     .option('--config <path>', 'config file (default: supervise.config.{json,js,mjs} in the working directory); a PM2 ecosystem file works too')
     .option('--app <name>', 'the app of a PM2 ecosystem file with several (one master per app)')
     .addHelpText('after', HELP_AFTER)

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from './errors.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
-import { parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, type OptionKey, type RawOptions } from './options.js';
+import { type Check, OPTION_KEYS, OPTIONS } from './option-table.js';
+import type { OptionKey, RawOptions } from './options.js';
 
 /**
  * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
@@ -15,84 +16,8 @@ import { parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parse
 
 export const CONFIG_NAMES = ['supervise.config.json', 'supervise.config.js', 'supervise.config.mjs'] as const;
 
-type Check = (value: unknown, key: string) => void;
-
-function bad(key: string, what: string, value: unknown): never {
-  const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
-  throw new SuperviseError('ERR_CONFIG', `${key} must be ${what}, got ${shown}`);
-}
-
-const duration = (allowZero = true): Check => (v, k) => void parseDuration(v, k, { allowZero });
-const count = (min = 0, max?: number): Check => (v, k) => void parseCount(v, k, max === undefined ? { min } : { min, max });
-const bool: Check = (v, k) => {
-  if (typeof v !== 'boolean') bad(k, 'true or false', v);
-};
-const text: Check = (v, k) => {
-  if (typeof v !== 'string' || v === '') bad(k, 'a non-empty string', v);
-};
-const textOrNull: Check = (v, k) => {
-  if (v !== null) text(v, k);
-};
-const textList: Check = (v, k) => {
-  if (!(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))) bad(k, 'a string or a list of strings', v);
-};
-const oneOf =
-  (...allowed: string[]): Check =>
-  (v, k) => {
-    if (typeof v !== 'string' || !allowed.includes(v)) bad(k, `one of ${allowed.join(', ')}`, v);
-  };
-
-/** Every option has a check: adding an option to SupervisorOptions without one here does not compile. */
-const CHECKS: Record<OptionKey, Check> = {
-  script: text,
-  args: (v, k) => {
-    if (!(Array.isArray(v) && v.every((x) => typeof x === 'string'))) bad(k, 'a list of strings', v);
-  },
-  workers: (v, k) => void parseWorkers(v, k),
-  cwd: text,
-  env: (v, k) => {
-    const scalar = (x: unknown) => ['string', 'number', 'boolean'].includes(typeof x);
-    if (Array.isArray(v)) parseEnv(v);
-    else if (!(typeof v === 'object' && v !== null && Object.values(v).every(scalar))) {
-      bad(k, 'an object of strings (or a list of "KEY=VALUE")', v);
-    }
-  },
-  nodeArgs: textList,
-  killTimeoutMs: duration(false),
-  drainTimeoutMs: duration(),
-  idleGrace: (v, k) => void parseIdleGrace(v, k),
-  readyTimeoutMs: duration(false),
-  autoDrain: bool,
-  surge: count(1, 1024),
-  accept: (v, k) => void parseAccept(v, k),
-  sticky: bool,
-  trustProxy: bool,
-  maxDraining: count(1, 1024),
-  restartDelayMs: duration(),
-  restartDelayMaxMs: duration(),
-  stableUptimeMs: duration(),
-  crashLimit: count(1),
-  crashWindowMs: duration(false),
-  watchdogTimeoutMs: duration(),
-  heartbeatMs: duration(),
-  maxMemoryMb: count(),
-  maxRequests: count(),
-  maxAgeMs: duration(),
-  watch: (v, k) => {
-    if (typeof v !== 'boolean') textList(v, k);
-  },
-  ignore: textList,
-  watchDebounceMs: duration(),
-  watchPoll: bool,
-  control: textOrNull,
-  pidFile: textOrNull,
-  healthPort: (v, k) => {
-    if (v !== null) parseCount(v, k, { min: 0, max: 65535 });
-  },
-  healthHost: text,
-  logLevel: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
-  logFormat: oneOf('json', 'pretty'),
-};
+/** The config file's keys and their checks: the option table's (option-table.ts). */
+const CHECKS: Record<OptionKey, Check> = Object.fromEntries(OPTION_KEYS.map((k) => [k, OPTIONS[k].check])) as Record<OptionKey, Check>;
 
 export const CONFIG_KEYS = Object.keys(CHECKS) as (OptionKey)[];
 

@@ -7,6 +7,7 @@ import { answers, checkPathLength, ensurePrivateDir, sweep } from './control-pat
 import type { ErrorReply, StatusReply } from './control-reply.js';
 import { type ControlRequest, parseControlRequest } from './control-request.js';
 import { SuperviseError } from './errors.js';
+import { MAX_WORKERS } from './option-parse.js';
 import { logBuffer } from './log-buffer.js';
 import { rssBytes } from './memory.js';
 import type { Supervisor } from './supervisor.js';
@@ -252,7 +253,7 @@ export function scaleTarget(spec: string, current: number): number {
   const n = Number(m[2]);
   const target = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n;
   if (target < 1) throw new SuperviseError('ERR_USAGE', `scale: ${spec} would leave ${target} workers; at least 1 must run`);
-  if (target > 1024) throw new SuperviseError('ERR_USAGE', `scale: at most 1024 workers, got ${target}`);
+  if (target > MAX_WORKERS) throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
   return target;
 }
 

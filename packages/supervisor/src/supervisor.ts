@@ -6,6 +6,7 @@ import { fatalBootFailure } from './boot-failure.js';
 import { BootOutput } from './boot-output.js';
 import { describeCause, typescriptHint } from './crash-cause.js';
 import { EXIT, SuperviseError } from './errors.js';
+import { MAX_WORKERS } from './option-parse.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { startRecycler } from './recycle.js';
@@ -166,7 +167,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async scale(target: number): Promise<void> {
     if (this.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot scale while ${this.phase}`);
     if (!Number.isInteger(target) || target < 1) throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');
-    if (target > 1024) throw new SuperviseError('ERR_USAGE', `scale: at most 1024 workers, got ${target}`);
+    if (target > MAX_WORKERS) throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
     await this.rollouts.idle();
     const before = this.slots.length;
     this.options.workers = target;
