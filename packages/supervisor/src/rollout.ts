@@ -143,11 +143,6 @@ export class RolloutQueue<R> {
     return this.running !== null;
   }
 
-  /** Whether a follow-up is already queued behind the running rollout. */
-  get queued(): boolean {
-    return this.followUp !== null;
-  }
-
   request(): Promise<R> {
     if (!this.running) return this.begin();
     if (!this.followUp) {

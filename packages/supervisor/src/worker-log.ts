@@ -16,7 +16,7 @@ export function logWorker(log: Logger, w: WorkerProcess): void {
         ? { reason: w.drainReason }
         : // How this worker will drain: its own SDK, the preloaded engine, or disconnect + signals.
           to === 'ready'
-          ? { drain: w.usesSdk ? 'sdk' : w.capable ? 'preload' : 'none' }
+          ? { drain: w.usesSdk ? 'sdk' : w.drainsItself ? 'preload' : 'none' }
           : {};
     log.info(
       { event: 'worker.state', from, to, ...fields(), ...extra },

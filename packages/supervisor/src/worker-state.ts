@@ -28,7 +28,7 @@ export class WorkerFailure extends Error {
   constructor(
     readonly reason: FailureReason,
     message: string,
-    readonly stderrTail: string[],
+    readonly lastLines: string[],
     readonly exitCode: number | null = null,
     readonly signal: string | null = null,
   ) {

@@ -5,10 +5,11 @@ import type { Readable } from 'node:stream';
 import {
   type DrainReason,
   type DrainStats,
-  foreignVersion,
   isWorkerMessage,
   type MasterMessage,
-  message,
+  type MessageBody,
+  receiveMessages,
+  sendMessage,
   PROTOCOL_VERSION,
   type WorkerLoad,
   type WorkerMessage,
@@ -69,7 +70,7 @@ export class WorkerProcess extends EventEmitter {
   state: WorkerState = 'starting';
   readyAt: number | null = null;
   /** The preload or the SDK answered: the worker drains itself on a message and acks. */
-  capable = false;
+  drainsItself = false;
   usesSdk = false;
   manualReady = false;
   requests = 0;
@@ -144,11 +145,7 @@ export class WorkerProcess extends EventEmitter {
       if (!this.listeningOn.includes(url)) this.listeningOn.push(url);
       if (!this.manualReady) this.markReady();
     });
-    this.worker.on('message', (msg: unknown) => {
-      const version = foreignVersion(msg);
-      if (version !== null) this.onForeignVersion(version);
-      else if (isWorkerMessage(msg)) this.onMessage(msg);
-    });
+    receiveMessages(this.worker, isWorkerMessage, (msg) => this.onMessage(msg), (version) => this.onForeignVersion(version));
     this.pipeLines(this.worker.process.stdout, 'stdout');
     this.pipeLines(this.worker.process.stderr, 'stderr');
   }
@@ -254,8 +251,8 @@ export class WorkerProcess extends EventEmitter {
     this.drainReason = reason;
     this.setState('draining');
     const { drainTimeoutMs, killTimeoutMs } = this.timeouts;
-    if (this.capable) {
-      this.send(message<MasterMessage>({ type: 'drain', deadlineMs: drainTimeoutMs, reason }));
+    if (this.drainsItself) {
+      this.send({ type: 'drain', deadlineMs: drainTimeoutMs, reason });
     } else {
       // No engine inside: node's own disconnect closes the servers, then SIGTERM, then SIGKILL.
       if (this.worker.isConnected()) this.worker.disconnect();
@@ -299,7 +296,7 @@ export class WorkerProcess extends EventEmitter {
 
   /** Relays a signal the master does not own; the SDK turns it into an onSignal() event. */
   forwardSignal(signal: NodeJS.Signals): void {
-    if (this.capable) this.send(message<MasterMessage>({ type: 'signal', signal }));
+    if (this.drainsItself) this.send({ type: 'signal', signal });
   }
 
   private signal(sig: NodeJS.Signals): void {
@@ -310,8 +307,8 @@ export class WorkerProcess extends EventEmitter {
     }
   }
 
-  private send(msg: MasterMessage): void {
-    if (this.worker.isConnected()) this.worker.send(msg, undefined, () => {});
+  private send(body: MessageBody<MasterMessage>): void {
+    sendMessage<MasterMessage>(this.worker, body);
   }
 
   private after(ms: number, fn: () => void): void {
@@ -331,7 +328,7 @@ export class WorkerProcess extends EventEmitter {
     this.lastHeartbeat = Date.now();
     switch (msg.type) {
       case 'hello':
-        this.capable = true;
+        this.drainsItself = true;
         if (msg.mode === 'sdk') this.usesSdk = true;
         this.manualReady = msg.manualReady;
         break;
@@ -368,14 +365,14 @@ export class WorkerProcess extends EventEmitter {
         this.stats = msg.stats;
         // By now node:cluster here has handled the worker's server close (it was sent before the ack), so no
         // connection goes to it any more: let it exit (see the 'exit' message in the protocol).
-        this.send(message<MasterMessage>({ type: 'exit' }));
+        this.send({ type: 'exit' });
         break;
     }
   }
 
   /** The app's own prom-client metrics (JSON), null when it has none, cannot answer, or misses the deadline. */
   appMetrics(timeoutMs: number): Promise<unknown[] | null> {
-    if (!this.capable || !this.worker.isConnected()) return Promise.resolve(null);
+    if (!this.drainsItself || !this.worker.isConnected()) return Promise.resolve(null);
     const id = ++this.nextMetricsId;
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle(null), timeoutMs);
@@ -385,7 +382,7 @@ export class WorkerProcess extends EventEmitter {
         resolve(metrics);
       };
       this.metricsWaiters.set(id, settle);
-      this.send(message<MasterMessage>({ type: 'metrics', id }));
+      this.send({ type: 'metrics', id });
     });
   }
 

@@ -1,7 +1,7 @@
 import dc from 'node:diagnostics_channel';
 import type net from 'node:net';
 
-import { ENV, isMasterMessage, type MasterMessage, message, type WorkerMessage } from './protocol.js';
+import { ENV, isMasterMessage, type MasterMessage, receiveMessages, sendMessage, type WorkerMessage } from './protocol.js';
 
 /** What the handover needs from the drain engine, when there is one (not with --no-auto-drain). */
 export interface HandoverEngine {
@@ -28,8 +28,8 @@ class Handover {
       const { server } = msg as { server?: net.Server };
       if (server) this.servers.add(server);
     });
-    process.on('message', (msg: unknown, handle: unknown) => {
-      if (isMasterMessage(msg) && msg.type === 'connection') this.receive(msg, handle as net.Socket | undefined);
+    receiveMessages(process, isMasterMessage, (msg, handle) => {
+      if (msg.type === 'connection') this.receive(msg, handle as net.Socket | undefined);
     });
   }
 
@@ -64,7 +64,7 @@ class Handover {
       // Only this process's descriptor closes: the master still holds the connection and passes it on.
       socket.destroy();
     }
-    process.send?.(message<WorkerMessage>({ type: 'connection-ack', id: msg.id, accepted }));
+    sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted });
   }
 }
 

@@ -135,6 +135,63 @@ export function foreignVersion(value: unknown): number | null {
   return isSuperviseMessage(value) && value.$supervise !== PROTOCOL_VERSION ? value.$supervise : null;
 }
 
+// ---- the wire: one owner for both sides (as node:cluster's utils.js is for its primary and workers) ----
+
+/** The master's end (a cluster Worker) or the worker's (process): what carries the messages. */
+export interface Channel {
+  send?(message: unknown, handle?: unknown, options?: object, callback?: (err: Error | null) => void): boolean;
+  on(event: 'message', listener: (message: unknown, handle?: unknown) => void): unknown;
+  /** process.connected; a cluster Worker has isConnected() instead. */
+  connected?: boolean;
+  isConnected?(): boolean;
+}
+
+function open(channel: Channel): boolean {
+  return typeof channel.send === 'function' && (channel.isConnected ? channel.isConnected() : channel.connected !== false);
+}
+
+/**
+ * Sends one message, stamped with the protocol version, with a handle (a socket) when there is one. Returns
+ * false when it was not sent: the channel is closed (the other side is gone: its exit or disconnect follows).
+ * node's own `false` (a backlog, the message still goes) is not that. A later failure reaches `done`, never an
+ * exception.
+ */
+export function sendMessage<M extends MasterMessage | WorkerMessage>(
+  channel: Channel,
+  body: MessageBody<M>,
+  extra: { handle?: unknown; options?: object; done?: (err: Error | null) => void } = {},
+): boolean {
+  const done = extra.done ?? (() => {});
+  if (!open(channel)) {
+    done(new Error('the channel is closed'));
+    return false;
+  }
+  try {
+    channel.send!(message<M>(body), extra.handle, extra.options ?? {}, done);
+    return true;
+  } catch (err) {
+    done(err as Error);
+    return false;
+  }
+}
+
+/**
+ * Receives the other side's messages: `onMessage` for each one `is` accepts (with its handle), `onForeign` for
+ * one stamped with another protocol version (named, never guessed at), nothing for the app's own traffic.
+ */
+export function receiveMessages<M>(
+  channel: Channel,
+  is: (value: unknown) => value is M,
+  onMessage: (msg: M, handle: unknown) => void,
+  onForeign: (version: number) => void = () => {},
+): void {
+  channel.on('message', (value: unknown, handle?: unknown) => {
+    const version = foreignVersion(value);
+    if (version !== null) onForeign(version);
+    else if (is(value)) onMessage(value, handle);
+  });
+}
+
 /** Builds a message stamped with the protocol version. */
 export function message<M extends MasterMessage | WorkerMessage>(body: MessageBody<M>): M {
   return { $supervise: PROTOCOL_VERSION, ...body } as M;

@@ -8,11 +8,12 @@ import {
   type DrainReason,
   type DrainStats,
   ENV,
-  foreignVersion,
   isMasterMessage,
   PROTOCOL_VERSION,
   type MasterMessage,
-  message,
+  type MessageBody,
+  receiveMessages,
+  sendMessage,
   type WorkerLoad,
   type WorkerMessage,
 } from './protocol.js';
@@ -65,7 +66,7 @@ export class Runtime {
     if (!this.supervised || this.mode) return;
     this.mode = 'preload';
     this.wire();
-    this.send(message<WorkerMessage>({ type: 'hello', mode: 'preload', manualReady: false, pid: process.pid }));
+    this.send({ type: 'hello', mode: 'preload', manualReady: false, pid: process.pid });
   }
 
   /** Called by the SDK on first use. Announces the SDK to the master (again, if the preload came first). */
@@ -76,7 +77,7 @@ export class Runtime {
     if (!this.wired) this.wire(options.handleSignals !== false);
     if (first || options.manualReady !== undefined) {
       this.send(
-        message<WorkerMessage>({ type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid }),
+        { type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid },
       );
     }
   }
@@ -84,7 +85,7 @@ export class Runtime {
   ready(): void {
     if (this.readySent) return;
     this.readySent = true;
-    this.send(message<WorkerMessage>({ type: 'ready' }));
+    this.send({ type: 'ready' });
   }
 
   onSignal(signal: NodeJS.Signals, handler: SignalHandler): () => void {
@@ -100,7 +101,7 @@ export class Runtime {
     this.exiting = true;
     if (reason !== 'rollout' && reason !== 'stop' && reason !== 'scale' && reason !== 'recycle') {
       // The master did not ask: tell it, so it can start a replacement while this worker drains.
-      this.send(message<WorkerMessage>({ type: 'draining' }));
+      this.send({ type: 'draining' });
     }
     const stats = await this.engine.drain({
       deadlineMs,
@@ -110,14 +111,12 @@ export class Runtime {
     const code = stats.forced > 0 || stats.hookFailures > 0 ? 1 : 0;
     if (!this.supervised) reportStandalone(reason, stats);
     const exit = () => process.exit(code);
-    if (this.supervised && process.connected && typeof process.send === 'function') {
+    if (this.supervised && process.connected) {
       // Exit when the master answers the ack (see the 'exit' message), not when the ack is written: a
       // connection the master handed over just before it saw this worker close its servers is still on
       // its way, and leaving now would drop it. The timer covers a master that never answers.
       this.exitNow = exit;
-      process.send(message<WorkerMessage>({ type: 'drained', stats }), undefined, {}, (err: Error | null) => {
-        if (err) exit();
-      });
+      sendMessage<WorkerMessage>(process, { type: 'drained', stats }, { done: (err) => err && exit() });
       setTimeout(exit, 1000).unref();
     } else {
       exit();
@@ -133,8 +132,8 @@ export class Runtime {
     return CLOSE_SERVICE_RESTART;
   }
 
-  private send(msg: WorkerMessage): void {
-    if (this.supervised && process.connected && typeof process.send === 'function') process.send(msg);
+  private send(body: MessageBody<WorkerMessage>): void {
+    if (this.supervised) sendMessage<WorkerMessage>(process, body);
   }
 
   private wire(handleSignals = true): void {
@@ -147,7 +146,7 @@ export class Runtime {
   private wireSupervised(): void {
     attachHandover(this.engine);
     this.engine.onListenError = (err) =>
-      this.send(message<WorkerMessage>({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message }));
+      this.send({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message });
     const masterVersion = Number(process.env[ENV.worker]);
     if (masterVersion !== PROTOCOL_VERSION) {
       process.stderr.write(
@@ -155,10 +154,8 @@ export class Runtime {
           'use the worker SDK of the same release as @supervise/supervisor\n',
       );
     }
-    process.on('message', (msg: unknown) => {
-      if (foreignVersion(msg) !== null) return; // the master names the mismatch from our hello
-      if (isMasterMessage(msg)) this.onMasterMessage(msg);
-    });
+    // A master of another protocol version names the mismatch from our hello: nothing to do here.
+    receiveMessages(process, isMasterMessage, (msg) => this.onMasterMessage(msg));
 
     // Node's cluster child exits with code 0 the instant the IPC channel drops, killing every request in
     // flight. Marking the exit as intended disarms that; our own listener drains, then exits.
@@ -197,12 +194,12 @@ export class Runtime {
         lastElu = elu;
         dueAt = now + heartbeatMs;
         this.send(
-          message<WorkerMessage>({
+          {
             type: 'heartbeat',
             requests: this.engine.requestsTotal,
             inFlight: this.engine.inFlight,
             load,
-          }),
+          },
         );
       }, heartbeatMs);
       beat.unref();
@@ -233,8 +230,8 @@ export class Runtime {
     } else if (msg.type === 'metrics') {
       const { id } = msg;
       appMetrics().then(
-        (metrics) => this.send(message<WorkerMessage>({ type: 'metrics', id, metrics })),
-        (err: unknown) => this.send(message<WorkerMessage>({ type: 'metrics', id, metrics: null, error: String(err) })),
+        (metrics) => this.send({ type: 'metrics', id, metrics }),
+        (err: unknown) => this.send({ type: 'metrics', id, metrics: null, error: String(err) }),
       );
     }
   }

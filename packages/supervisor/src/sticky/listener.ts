@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { ENV, message, type MasterMessage } from '@supervise/worker-sdk/protocol';
+import { ENV, type MasterMessage, sendMessage } from '@supervise/worker-sdk/protocol';
 
 import { SuperviseError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -230,14 +230,14 @@ export class StickyListener {
     const id = ++this.nextId;
     return new Promise<boolean>((resolve) => {
       pending.set(id, resolve);
-      const msg = message<MasterMessage>({ type: 'connection', id, head: p.head });
-      try {
-        w.worker.send(msg, p.socket, { keepOpen: true }, (err: Error | null) => {
+      const sent = sendMessage<MasterMessage>(w.worker, { type: 'connection', id, head: p.head }, {
+        handle: p.socket,
+        options: { keepOpen: true },
+        done: (err) => {
           if (err && pending.delete(id)) resolve(false);
-        });
-      } catch {
-        if (pending.delete(id)) resolve(false);
-      }
+        },
+      });
+      if (!sent && pending.delete(id)) resolve(false);
     });
   }
 
