@@ -1,4 +1,5 @@
 import type { BootBreaker } from './backoff.js';
+import type { Logger } from './logger.js';
 import { SuperviseError } from './errors.js';
 import { WorkerFailure } from './worker-state.js';
 
@@ -42,4 +43,18 @@ export function fatalBootFailure(
     );
   }
   return null;
+}
+
+/**
+ * The log line of a worker that failed at boot; returns the failure with its cause, for the fatal line. Its
+ * last lines go with the fatal line, if it comes to that (once, not once per failed worker).
+ */
+export function logBootFailure(log: Logger, slot: number, pid: number, err: unknown, cause: string | null, repeated: boolean): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  const full = cause ? `${reason}: ${cause}` : reason;
+  log.error(
+    { event: 'worker.boot-failed', slot, pid, reason, cause },
+    `worker ${pid} (slot ${slot}) failed at boot: ${full}${repeated ? ' (as before; its output is not repeated)' : ''}`,
+  );
+  return full;
 }

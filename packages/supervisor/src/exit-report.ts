@@ -1,5 +1,6 @@
 import type { DrainStats } from '@supervise/worker-sdk/protocol';
 
+import type { Logger } from './logger.js';
 import { plural } from './text.js';
 import type { ExitInfo } from './worker.js';
 
@@ -53,4 +54,13 @@ export function describeForced(kinds: DrainStats['forcedKinds']): string {
   const hint =
     kinds.upgraded > 0 || kinds.raw > 0 ? '; close raw protocol connections in an onDrain hook (worker SDK)' : '';
   return `, forced at the deadline: ${parts.join(', ')}${hint}`;
+}
+
+/** A serving worker that exited without being asked to. */
+export function logCrash(log: Logger, w: { pid: number; slot: number; lastLines: string[] }, info: ExitInfo, uptimeMs: number): void {
+  const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
+  log.error(
+    { event: 'worker.crash', slot: w.slot, pid: w.pid, code: info.code, signal: info.signal, uptimeMs, lastLines: w.lastLines },
+    `worker ${w.pid} (slot ${w.slot}) crashed with ${how} after ${uptimeMs} ms`,
+  );
 }

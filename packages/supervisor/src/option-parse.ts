@@ -11,6 +11,12 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 /** The most workers a master runs, however they are asked for (-w, a config file, scale, the API). */
 export const MAX_WORKERS = 1024;
 
+/** A scale target from the API (the control socket's is checked as text first). */
+export function checkScaleTarget(target: number): void {
+  if (!Number.isInteger(target) || target < 1) throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');
+  if (target > MAX_WORKERS) throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
+}
+
 /** A value as the user wrote it: a string in quotes, a number or anything else as JSON (0, not "0"). */
 export function shown(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));

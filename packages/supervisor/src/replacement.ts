@@ -13,6 +13,45 @@ export interface ReplacementHost {
   log(): Logger;
   /** Refills an emptied slot through the crash path (backoff, breaker). */
   restartLater(slot: Slot): void;
+  slots(): readonly Slot[];
+  /** A rollout runs (or is queued); replacements wait for it, and rollouts for them. */
+  rolloutBusy(): boolean;
+  rolloutIdle(): Promise<void>;
+}
+
+/**
+ * Replacements one at a time, never during a rollout, so that they add at most one serving process; the old
+ * worker's drain counts against the draining bound like a rollout's.
+ */
+export class Replacer {
+  private current: Promise<boolean> | null = null;
+
+  constructor(private readonly host: ReplacementHost) {}
+
+  /** Resolves once no replacement runs (a rollout waits for it). */
+  async idle(): Promise<void> {
+    while (this.current) await this.current;
+  }
+
+  /** Resolves true once the new worker serves and the old one has begun to leave; false when it was not done. */
+  async replace(worker: WorkerProcess, why: string, kill: boolean): Promise<boolean> {
+    const host = this.host;
+    const slot = host.slots().find((s) => s.current === worker);
+    if (!slot || !host.running()) return false;
+    host.log().warn(
+      { event: 'worker.replace', slot: slot.index, pid: worker.pid, reason: why },
+      `replacing worker ${worker.pid} (slot ${slot.index}): ${why}`,
+    );
+    while (host.rolloutBusy() || this.current) await (this.current ?? host.rolloutIdle());
+    if (slot.current !== worker || !host.running()) return false;
+    const job = replaceInSlot(host, slot, worker, kill);
+    this.current = job;
+    try {
+      return await job;
+    } finally {
+      if (this.current === job) this.current = null;
+    }
+  }
 }
 
 /**

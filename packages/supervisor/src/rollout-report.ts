@@ -5,6 +5,24 @@ import type { WorkerProcess } from './worker.js';
 import { stillDraining } from './text.js';
 import { WorkerFailure } from './worker-state.js';
 
+/**
+ * The triggers of the requests one rollout serves, once each. A watch trigger lists its files after a colon:
+ * it goes last, so that the other kinds stay readable.
+ */
+export function mergeTriggers(triggers: readonly string[]): string {
+  const isWatch = (t: string) => Number(t.startsWith('watch:'));
+  return [...new Set(triggers)].sort((a, b) => isWatch(a) - isWatch(b)).join(', ') || 'api';
+}
+
+/** The line a new user looks for first: where the app can be reached, and which pid to signal. */
+export function logMasterReady(log: Logger, r: { workers: number; durationMs: number; accept: string; urls: string[] }): void {
+  log.info(
+    { event: 'master.ready', ...r },
+    `${r.workers === 1 ? 'the worker is' : `all ${r.workers} workers are`} ready in ${r.durationMs} ms` +
+      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept})`,
+  );
+}
+
 /** What the log says at a rollout's end: one line, with the cause when it rolled back. */
 export function logRolloutEnd(
   log: Logger,

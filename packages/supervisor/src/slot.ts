@@ -1,3 +1,4 @@
+import type { Logger } from './logger.js';
 import type { RolloutHost } from './rollout.js';
 import type { WorkerInfo } from './supervisor-types.js';
 import type { WorkerProcess } from './worker.js';
@@ -29,6 +30,34 @@ export function emptySlot(slot: Slot): WorkerProcess[] {
   const workers = [slot.current, slot.filling].filter((w): w is WorkerProcess => w !== null);
   slot.current = slot.filling = null;
   return workers;
+}
+
+/**
+ * Changes the number of slots in place: new ones are filled (their workers ready before they count), the
+ * highest ones leave (newest slots go first), their workers drained and counted against the draining bound.
+ */
+export async function resizeSlots(
+  slots: Slot[],
+  target: number,
+  host: { log: Logger; options: { workers: number }; fill(slot: Slot): Promise<void>; drains: { add(exit: Promise<unknown>): void } },
+): Promise<void> {
+  const before = slots.length;
+  host.options.workers = target;
+  host.log.info({ event: 'scale', from: before, to: target }, `scaling from ${before} to ${target} workers`);
+  if (target > before) {
+    const added = Array.from({ length: target - before }, (_, k) => newSlot(before + k));
+    slots.push(...added);
+    await Promise.all(added.map((slot) => host.fill(slot)));
+    return;
+  }
+  const leaving = slots.splice(target).flatMap(emptySlot);
+  await Promise.all(
+    leaving.map((w) => {
+      const exit = w.drain('scale');
+      host.drains.add(exit);
+      return exit;
+    }),
+  );
 }
 
 /** The rollout policy's view of the slots: start a worker for a slot, promote it, retire or discard workers. */

@@ -2,28 +2,29 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 
 import { BootBreaker, backoffDelay } from './backoff.js';
-import { fatalBootFailure } from './boot-failure.js';
+import { fatalBootFailure, logBootFailure } from './boot-failure.js';
 import { BootOutput } from './boot-output.js';
 import { describeCause, typescriptHint } from './crash-cause.js';
 import { EXIT, SuperviseError } from './errors.js';
-import { MAX_WORKERS } from './option-parse.js';
+import { checkScaleTarget } from './option-parse.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { startRecycler } from './recycle.js';
 import { DrainSet, RolloutQueue, runRollout } from './rollout.js';
-import { logDrained, logRolloutEnd, rolloutSummary } from './rollout-report.js';
+import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummary } from './rollout-report.js';
 import { setupCluster } from './cluster-setup.js';
 import { startWatchdog } from './watchdog.js';
 import { relaySocketIoAdapter } from './socketio-relay.js';
-import { freePort, StickyListener } from './sticky/listener.js';
-import { exitReport } from './exit-report.js';
+import { createSticky, type StickyListener } from './sticky/listener.js';
+import { reachableUrls, servingBySlot } from './sticky/serving.js';
+import { exitReport, logCrash } from './exit-report.js';
 import { type ExitInfo, WorkerProcess } from './worker.js';
 import { workerEnv } from './worker-env.js';
 import { logWorker } from './worker-log.js';
 import { plural } from './text.js';
-import { applyLive, diffOptions } from './reconfigure.js';
-import { replaceInSlot, type ReplacementHost } from './replacement.js';
-import { cancelRestart, emptySlot, newSlot, type Slot, slotRolloutHost, workerInfo } from './slot.js';
+import { reloadOptions } from './reconfigure.js';
+import { Replacer } from './replacement.js';
+import { cancelRestart, newSlot, resizeSlots, type Slot, slotRolloutHost, workerInfo } from './slot.js';
 import type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
 import type { WorkerState } from './worker-state.js';
 
@@ -35,7 +36,6 @@ export type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supe
  * reload(); everything that changes a worker's state is logged with the worker's slot, pid and generation.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  readonly options: SupervisorOptions;
   readonly log: Logger;
   phase: Phase = 'idle';
   generation = 0;
@@ -52,8 +52,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly bootOutput = new BootOutput((w) => this.causeOf(w));
   private stopPromise: Promise<number> | null = null;
   private forcedExits = 0;
-  /** The replacement in progress (recycling, watchdog); rollouts wait for it. */
-  private replacing: Promise<boolean> | null = null;
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
@@ -62,9 +60,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
 
-  constructor(options: SupervisorOptions, logger?: Logger) {
+  constructor(readonly options: SupervisorOptions, logger?: Logger) {
     super();
-    this.options = options;
     this.log = logger ?? createLogger(options.logLevel, options.logFormat);
     this.breaker = new BootBreaker(options.crashLimit, options.crashWindowMs);
   }
@@ -76,19 +73,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const o = this.options;
     setupCluster(o);
     relaySocketIoAdapter();
-    if (o.sticky) {
-      this.sticky = new StickyListener(
-        { serving: () => this.serving(), log: this.log, waitMs: o.readyTimeoutMs },
-        o.sticky.port,
-        await freePort(),
-        o.sticky.trustProxy,
-      );
-    }
+    this.sticky = await createSticky(o, { serving: () => servingBySlot(this.slots, this.workers), log: this.log, waitMs: o.readyTimeoutMs });
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(
       { event: 'master.start', script: o.script, workers: o.workers, autoDrain: o.autoDrain, accept: o.accept },
-      `starting ${o.workers} worker${o.workers === 1 ? '' : 's'} of ${o.script}`,
+      `starting ${plural(o.workers, 'worker')} of ${o.script}`,
     );
     const started = Date.now();
     const ready = new Promise<void>((resolve, reject) => (this.startWaiter = { resolve, reject }));
@@ -110,13 +100,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     startWatchdog(this);
     startRecycler(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
-    const urls = this.urls();
-    const accept = this.connections;
-    this.log.info(
-      { event: 'master.ready', workers: o.workers, durationMs: Date.now() - started, accept, urls },
-      `${o.workers === 1 ? 'the worker is' : `all ${o.workers} workers are`} ready in ${Date.now() - started} ms` +
-        `${urls.length ? `: ${urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${accept})`,
-    );
+    const urls = reachableUrls([...this.workers], this.sticky);
+    logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.connections, urls });
     this.bootEnded?.();
   }
 
@@ -166,26 +151,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Changes the number of slots; scaling down drains the highest slots (newest slots go first). */
   async scale(target: number): Promise<void> {
     if (this.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot scale while ${this.phase}`);
-    if (!Number.isInteger(target) || target < 1) throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');
-    if (target > MAX_WORKERS) throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
+    checkScaleTarget(target);
     await this.rollouts.idle();
-    const before = this.slots.length;
-    this.options.workers = target;
-    this.log.info({ event: 'scale', from: before, to: target }, `scaling from ${before} to ${target} workers`);
-    if (target > before) {
-      const added = Array.from({ length: target - before }, (_, k) => newSlot(before + k));
-      this.slots.push(...added);
-      await Promise.all(added.map((slot) => this.fill(slot)));
-    } else {
-      const leaving = this.slots.splice(target).flatMap(emptySlot);
-      await Promise.all(
-        leaving.map((w) => {
-          const exit = w.drain('scale');
-          this.drains.add(exit);
-          return exit;
-        }),
-      );
-    }
+    await resizeSlots(this.slots, target, {
+      log: this.log,
+      options: this.options,
+      fill: (slot) => this.fill(slot),
+      drains: this.drains,
+    });
   }
 
   /** Forwards a signal the master does not own to every worker (the SDK's onSignal()). */
@@ -213,27 +186,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return sticky ? `sticky${sticky.trustProxy ? ' by X-Forwarded-For' : ''}` : this.options.accept;
   }
 
-  /** Where clients reach the app; with --sticky, the master's port instead of the workers' private one. */
-  private urls(): string[] {
-    const sticky = this.sticky;
-    const own = [...this.workers].flatMap((w) => w.listeningOn);
-    if (!sticky?.address) return [...new Set(own)];
-    return [sticky.address, ...new Set(own.filter((u) => !u.endsWith(`:${sticky.privatePort}`)))];
-  }
-
-  /**
-   * The workers that take new connections (--sticky), one per slot: the slot's serving worker, else one that
-   * became ready for it and is about to take it (a first start, a restart).
-   */
-  private serving(): WorkerProcess[] {
-    const live = (w: WorkerProcess | null): w is WorkerProcess => w !== null && w.state === 'ready' && w.worker.isConnected();
-    return this.slots.flatMap((slot) => {
-      if (live(slot.current)) return [slot.current];
-      const next = [...this.workers].find((w) => w.slot === slot.index && live(w));
-      return next ? [next] : [];
-    });
-  }
-
   /** Live worker processes; for the recycler and the watchdog. */
   liveWorkers(): WorkerProcess[] {
     return [...this.workers];
@@ -245,26 +197,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * a rollout, so they add at most one serving process; the old one's drain counts against the draining bound
    * like a rollout's. Resolves true once the new worker serves and the old one has begun to leave.
    */
-  async replace(worker: WorkerProcess, why: string, { kill = false } = {}): Promise<boolean> {
-    const slot = this.slots.find((s) => s.current === worker);
-    if (!slot || this.phase !== 'running') return false;
-    this.log.warn(
-      { event: 'worker.replace', slot: slot.index, pid: worker.pid, reason: why },
-      `replacing worker ${worker.pid} (slot ${slot.index}): ${why}`,
-    );
-    while (this.rollouts.busy || this.replacing) await (this.replacing ?? this.rollouts.idle());
-    if (slot.current !== worker || this.phase !== 'running') return false;
-    const job = replaceInSlot(this.replacementHost, slot, worker, kill);
-    this.replacing = job;
-    try {
-      return await job;
-    } finally {
-      if (this.replacing === job) this.replacing = null;
-    }
+  replace(worker: WorkerProcess, why: string, { kill = false } = {}): Promise<boolean> {
+    return this.replacer.replace(worker, why, kill);
   }
 
-  /** What the one-slot replacement path needs from the master. */
-  private readonly replacementHost: ReplacementHost = {
+  private readonly replacer = new Replacer({
     fork: (slot) => this.fork(slot, this.generation),
     readyTimeoutMs: () => this.options.readyTimeoutMs,
     running: () => this.phase === 'running',
@@ -272,7 +209,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     maxDraining: () => this.maxDraining,
     log: () => this.log,
     restartLater: (slot) => this.scheduleRestart(slot),
-  };
+    slots: () => this.slots,
+    rolloutBusy: () => this.rollouts.busy,
+    rolloutIdle: () => this.rollouts.idle(),
+  });
 
   // ---- slots, forks and restarts ----
 
@@ -337,17 +277,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onBootFailure(slot: Slot, w: WorkerProcess, err: unknown): void {
     if (this.phase === 'stopping' || this.phase === 'stopped') return;
-    const lines = w.lastLines;
-    const reason = err instanceof Error ? err.message : String(err);
     const cause = this.causeOf(w);
-    const full = cause ? `${reason}: ${cause}` : reason;
-    const repeated = this.bootOutput.failed(w, cause);
-    // The last lines go with the fatal line, if it comes to that (once, not once per failed worker).
-    this.log.error(
-      { event: 'worker.boot-failed', slot: slot.index, pid: w.pid, reason, cause },
-      `worker ${w.pid} (slot ${slot.index}) failed at boot: ${full}${repeated ? ' (as before; its output is not repeated)' : ''}`,
-    );
-    const fatal = fatalBootFailure(err, full, lines, this.breaker, this.options.crashWindowMs);
+    const full = logBootFailure(this.log, slot.index, w.pid, err, cause, this.bootOutput.failed(w, cause));
+    const fatal = fatalBootFailure(err, full, w.lastLines, this.breaker, this.options.crashWindowMs);
     if (fatal) this.die(fatal, cause);
     else this.scheduleRestart(slot);
   }
@@ -376,7 +308,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.workers.delete(w);
     // A worker stopped while booting (not for a fatal error: that one was said) shows what it printed.
     this.bootOutput.exited(w, this.phase === 'stopping' && !this.fatalError);
-    const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
     const stats = info.stats;
     const forced = info.killed || (stats !== null && stats.forced > 0);
     // A worker that never served (killed while booting) lost nothing: it does not make the stop "forced".
@@ -391,10 +322,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (info.intended || this.phase !== 'running') return;
     const uptime = w.readyAt ? Date.now() - w.readyAt : 0;
     if (uptime >= this.options.stableUptimeMs) slot.attempt = 0;
-    this.log.error(
-      { event: 'worker.crash', slot: slot.index, pid: w.pid, code: info.code, signal: info.signal, uptimeMs: uptime, lastLines: w.lastLines },
-      `worker ${w.pid} (slot ${slot.index}) crashed with ${how} after ${uptime} ms`,
-    );
+    logCrash(this.log, w, info, uptime);
     this.scheduleRestart(slot);
   }
 
@@ -422,24 +350,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- rollouts ----
 
   private async runRollout(): Promise<RolloutSummary> {
-    while (this.replacing) await this.replacing;
+    await this.replacer.idle();
     if (this.phase === 'starting') {
       // The code may have changed since the first workers were forked: roll once they are all up.
       this.log.info({ event: 'rollout.deferred' }, 'restart requested during boot: it runs once every worker is ready');
       await this.booting;
     }
-    // A watch trigger lists its files after a colon: it goes last, so that the other kinds stay readable.
-    const isWatch = (t: string) => Number(t.startsWith('watch:'));
-    const trigger = [...new Set(this.triggers.splice(0))].sort((a, b) => isWatch(a) - isWatch(b)).join(', ') || 'api';
-    if (this.phase !== 'running') {
-      return { generation: this.generation, outcome: 'aborted', replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
-    }
-    if (this.optionsSource) {
-      const refused = await this.reloadOptions();
-      if (refused !== null) {
-        return { generation: this.generation, outcome: 'invalid-config', replaced: 0, durationMs: 0, draining: this.drains.count, trigger, configError: refused };
-      }
-    }
+    const trigger = mergeTriggers(this.triggers.splice(0));
+    const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
+    if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
+    const refused = this.optionsSource ? await this.reloadOptions() : null;
+    if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
     this.log.info({ event: 'rollout.start', generation, trigger, workers: this.slots.length }, `rollout ${generation} started (${trigger})`);
     this.emit('rollout:start', { generation, trigger });
@@ -467,38 +388,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Re-reads and applies the options before a rollout; returns why they were refused, or null. */
-  private async reloadOptions(): Promise<string | null> {
-    let next: SupervisorOptions;
-    try {
-      next = await this.optionsSource!();
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      this.log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);
-      return why;
-    }
-    const change = diffOptions(this.options, next);
-    if (change.fixed.length > 0) {
-      this.log.warn(
-        { event: 'config.fixed', keys: change.fixed },
-        `changed in the configuration but applied only at the next start of the master: ${change.fixed.join(', ')}`,
-      );
-    }
-    const live = change.live.filter((k) => k !== 'workers');
-    applyLive(this.options, next, live);
-    if (live.includes('logLevel')) this.log.level = next.logLevel;
-    // node:cluster takes the new script, arguments, node options and directory for the forks to come.
-    if (live.some((k) => k === 'script' || k === 'args' || k === 'nodeArgs' || k === 'cwd')) setupCluster(this.options);
-    if (change.live.includes('workers') && next.workers !== this.slots.length) {
-      // After this rollout (scale() waits for it), so that the new slots start with the new configuration.
-      const target = next.workers;
-      queueMicrotask(() => void this.scale(target).catch((err: unknown) => this.log.error({ event: 'scale.failed', error: String(err) }, `scale to ${target} failed: ${String(err)}`)));
-    }
-    this.log.info(
-      { event: 'config.reloaded', changed: change.live },
-      change.live.length ? `configuration re-read: ${change.live.join(', ')} changed` : 'configuration re-read: unchanged',
-    );
-    if (live.length > 0) this.emit('options:changed', live);
-    return null;
+  private reloadOptions(): Promise<string | null> {
+    return reloadOptions({
+      source: this.optionsSource!,
+      options: this.options,
+      log: this.log,
+      slots: () => this.slots.length,
+      scale: (n) => this.scale(n),
+      changed: (keys) => this.emit('options:changed', keys),
+    });
   }
 
   // ---- stop ----
@@ -518,11 +416,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.rollouts.idle();
     }
     await this.rollouts.idle();
-    const code = this.fatalError
-      ? this.fatalError.exitCode
-      : this.forcedExits > 0 && !wasStarting
-        ? EXIT.forced
-        : EXIT.ok;
+    // A stop during the boot forced nothing that had served.
+    const code = this.fatalError?.exitCode ?? (this.forcedExits > 0 && !wasStarting ? EXIT.forced : EXIT.ok);
     this.phase = 'stopped';
     // start() is still waiting for its workers: it settles now, after the stop, rather than never.
     if (this.startWaiter) {

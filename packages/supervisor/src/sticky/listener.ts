@@ -4,6 +4,7 @@ import { ENV, type MasterMessage, sendMessage } from '@supervise/worker-sdk/prot
 
 import { SuperviseError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { SupervisorOptions } from '../options.js';
 import { listenUrl } from '../text.js';
 import type { WorkerProcess } from '../worker.js';
 import { forwardedClient, headEnd, isTls, MAX_HEAD_BYTES } from './forwarded.js';
@@ -266,6 +267,11 @@ export class StickyListener {
       this.route(p);
     }
   }
+}
+
+/** The master's own listener when the options ask for --sticky (its private port chosen now), else null. */
+export async function createSticky(o: SupervisorOptions, host: StickyHost): Promise<StickyListener | null> {
+  return o.sticky ? new StickyListener(host, o.sticky.port, await freePort(), o.sticky.trustProxy) : null;
 }
 
 /** A free port for the workers' private listeners, chosen by the kernel. */

@@ -2,6 +2,7 @@ import http, { type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /**
  * What one accepted connection is, as far as a drain cares:
@@ -40,6 +41,25 @@ export interface Connection {
   appCloses: boolean;
   /** A streaming response (server-sent events) the drain ended: the socket closes once it is flushed. */
   closeAfterFinish: boolean;
+}
+
+/** A connection just accepted (or handed over) by a tracked server. */
+export function newConnection(socket: Socket, server: Server): Connection {
+  return {
+    socket,
+    server,
+    kind: kindOf(server),
+    pending: [],
+    lastActive: performance.now(),
+    bytesRead: 0,
+    session: null,
+    cause: null,
+    idleTimer: null,
+    upgraded: false,
+    websocket: false,
+    appCloses: false,
+    closeAfterFinish: false,
+  };
 }
 
 /** `socket.parser` is set by node:http for the life of an HTTP/1 connection and cleared when it is upgraded. */

@@ -16,6 +16,7 @@ import {
   isUpgraded,
   kindOf,
   lastUnsent,
+  newConnection,
 } from './connections.js';
 import { endEventStream, sendCloseFrame } from './long-lived.js';
 import { markLast, unmarkLast } from './marking.js';
@@ -268,21 +269,7 @@ export class DrainEngine {
   }
 
   private accept(socket: net.Socket, server: net.Server): Connection {
-    const conn: Connection = {
-      socket,
-      server,
-      kind: kindOf(server),
-      pending: [],
-      lastActive: performance.now(),
-      bytesRead: 0,
-      session: null,
-      cause: null,
-      idleTimer: null,
-      upgraded: false,
-      websocket: false,
-      appCloses: false,
-      closeAfterFinish: false,
-    };
+    const conn = newConnection(socket, server);
     this.conns.set(socket, conn);
     socket.once('close', () => this.forget(conn));
     if (conn.kind === 'http2') this.adoptSession(conn);
