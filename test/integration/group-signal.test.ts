@@ -14,6 +14,7 @@ describe('Ctrl+C (SIGINT to the whole process group)', () => {
     ['a plain app (auto drain)', [example('http-basic/server.js')]],
     ['a plain app with --no-auto-drain', [example('http-basic/server.js'), '--no-auto-drain']],
     ['an SDK app', [example('http-sdk/server.js')]],
+    ['a plain app with --sticky (the master accepts)', [example('http-basic/server.js'), '--sticky']],
   ] as const) {
     it(`${name}: the request in flight completes, then the master exits 0`, async () => {
       const port = await freePort();

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { cannon, load, until } from '../helpers/http.js';
+import { cannon, get, load, until } from '../helpers/http.js';
 import { example, fixture, freePort, killAll, runCli, type Supervised, supervise, waitGone } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
@@ -187,6 +187,42 @@ describe('--sticky', () => {
     }
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
+  });
+
+  it('a release that cannot start rolls back: the old workers keep serving on the port, /health stays 200', async () => {
+    const [port, health] = [await freePort(), await freePort()];
+    const s = supervise([fixture('bad-release.js'), '-w', '2', '--sticky', '--health-port', String(health)], { env: { PORT: String(port) } });
+    await s.ready();
+    const old = s.servingPids().sort();
+    const traffic = load(port, { connections: 4, reset: true, maxMs: 20_000, from: '127.0.0.9' });
+    await until(() => traffic.result.ok > 50, 10_000, 'the load to warm up');
+    const hup = s.lines.length;
+    s.signal('SIGHUP');
+    expect(await s.waitEvent('rollout.end', undefined, 20_000, hup)).toMatchObject({ outcome: 'rolled-back', replaced: 0 });
+    const after = traffic.result.ok;
+    await until(() => traffic.result.ok > after + 50, 10_000, 'load after the rollback');
+    const r = await traffic.stop();
+    expect(r.errors).toEqual([]);
+    expect(r.failed).toBe(0);
+    expect(s.servingPids().sort()).toEqual(old);
+    expect((await fetch(`http://127.0.0.1:${health}/health`)).status).toBe(200);
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
+
+  it('-w 1: connections that arrive while the only worker is restarted after a crash wait in the master, and are served', async () => {
+    const port = await freePort();
+    const s = supervise([fixture('fault-app.js'), '-w', '1', '--sticky', '--restart-delay', '300'], { env: { PORT: String(port) } });
+    await s.ready();
+    const [first] = s.servingPids();
+    expect((await get(port, '/crash')).status).toBe(200);
+    await s.waitEvent('worker.crash', undefined, 5000);
+    // No worker serves now: these wait for the restart instead of being refused.
+    const answers = await Promise.all(Array.from({ length: 5 }, () => get(port)));
+    for (const a of answers) expect(a.status).toBe(200);
+    const pids = new Set(answers.map((a) => Number(a.body.trim())));
+    expect(pids.size).toBe(1);
+    expect(pids.has(first!)).toBe(false);
   });
 
   it('usage errors: no PORT, --trust-proxy alone, an app that ignores PORT', async () => {

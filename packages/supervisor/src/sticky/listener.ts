@@ -12,6 +12,8 @@ import { clientKey, pickSlot } from './route.js';
 
 /** How long the master waits for the head of a first request (--trust-proxy) before it routes by address. */
 const HEAD_TIMEOUT_MS = 10_000;
+/** How long ready() waits for node:cluster's report of the app's listen, once every worker said it is ready. */
+const LISTEN_REPORT_MS = 2_000;
 /** A connection turned away this many times in a row (no worker's server takes it) is closed. */
 const MAX_ATTEMPTS = 4;
 
@@ -107,6 +109,11 @@ export class StickyListener {
    * the public port is taken, or the app never listened on the port it was given.
    */
   async ready(): Promise<void> {
+    // An app that says ready() in its listen callback can be ready a moment before node:cluster reports the
+    // listen itself: give that report a moment.
+    for (let waited = 0; !this.listening && !this.misuse && waited < LISTEN_REPORT_MS; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     if (this.misuse) throw new SuperviseError('ERR_USAGE', this.misuse);
     if (!this.listening) {
       throw new SuperviseError(
