@@ -1,6 +1,6 @@
 import type { Logger } from './logger.js';
 import type { DrainSet } from './rollout.js';
-import type { Slot } from './slot.js';
+import { serve, type Slot, vacate } from './slot.js';
 import type { WorkerProcess } from './worker.js';
 
 /** What replacing one slot's worker needs from the master. */
@@ -74,9 +74,8 @@ export async function replaceInSlot(host: ReplacementHost, slot: Slot, worker: W
       { event: 'worker.replace-failed', slot: slot.index, pid: worker.pid, failedPid: fresh.pid, reason: message, lastLines: fresh.lastLines },
       `replacement of worker ${worker.pid} failed: ${message}${kill ? '' : '; it keeps serving'}`,
     );
-    if (kill && slot.current === worker) {
+    if (kill && vacate(slot, worker)) {
       // A hung worker goes anyway; its slot refills through the crash path.
-      slot.current = null;
       await worker.kill();
       host.restartLater(slot);
     }
@@ -86,7 +85,7 @@ export async function replaceInSlot(host: ReplacementHost, slot: Slot, worker: W
     await fresh.drain('scale');
     return false;
   }
-  slot.current = fresh;
+  serve(slot, fresh);
   host.drains.add(kill ? worker.kill() : worker.drain('recycle'));
   return true;
 }

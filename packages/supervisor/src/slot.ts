@@ -3,7 +3,18 @@ import type { RolloutHost } from './rollout.js';
 import type { WorkerInfo } from './supervisor-types.js';
 import type { WorkerProcess } from './worker.js';
 
-/** One place in the pool of workers: who serves it, who is starting for it, and its restart history. */
+/**
+ * One place in the pool of workers: who serves it, who is starting for it, and its restart history. Its state
+ * is one of SlotState, read from these fields; only the transitions below write them:
+ *
+ *   empty        --startFilling-->  starting        (first start, scale-up, crash restart, self-drain)
+ *   starting     --finishFilling--> serving | empty (ready: it serves; failed: empty, and a restart may be due)
+ *   empty        --restartIn------> restart-due     (backoff after a crash or a failed boot)
+ *   restart-due  --startFilling-->  starting        (the timer fired)
+ *   serving      --serve---------->  serving        (a rollout or a replacement promotes its new worker)
+ *   serving      --vacate--------->  empty          (its worker exited, or began to drain by itself)
+ *   any          --emptySlot------>  empty          (a stop or a scale-down: no restart)
+ */
 export interface Slot {
   index: number;
   current: WorkerProcess | null;
@@ -14,8 +25,51 @@ export interface Slot {
   restartTimer: NodeJS.Timeout | null;
 }
 
+export type SlotState = 'empty' | 'starting' | 'restart-due' | 'serving';
+
+export function slotState(slot: Slot): SlotState {
+  if (slot.current) return 'serving';
+  if (slot.filling) return 'starting';
+  return slot.restartTimer ? 'restart-due' : 'empty';
+}
+
 export function newSlot(index: number): Slot {
   return { index, current: null, filling: null, attempt: 0, restarts: 0, restartTimer: null };
+}
+
+/** A worker starts for the slot (the restart that was due, if any, is the one happening). */
+export function startFilling(slot: Slot, w: WorkerProcess): void {
+  cancelRestart(slot);
+  slot.filling = w;
+}
+
+/** The filling worker is ready (it serves, unless a rollout filled the slot meanwhile) or failed. */
+export function finishFilling(slot: Slot, w: WorkerProcess, ready: boolean): 'serving' | 'surplus' | 'failed' {
+  if (slot.filling === w) slot.filling = null;
+  if (!ready) return 'failed';
+  if (slot.current && slot.current !== w) return 'surplus';
+  slot.current = w;
+  return 'serving';
+}
+
+/** A new worker takes the slot (a rollout's promotion, a replacement). */
+export function serve(slot: Slot, w: WorkerProcess): void {
+  slot.current = w;
+}
+
+/** The slot's worker is no longer it (it exited, or drains by itself); false when `w` was not serving it. */
+export function vacate(slot: Slot, w: WorkerProcess): boolean {
+  if (slot.current !== w) return false;
+  slot.current = null;
+  return true;
+}
+
+/** A restart after `delayMs` (the backoff): at most one is due at a time. */
+export function restartIn(slot: Slot, delayMs: number, fill: () => void): void {
+  slot.restartTimer = setTimeout(() => {
+    slot.restartTimer = null;
+    fill();
+  }, delayMs);
 }
 
 /** A crash restart that was due is no longer wanted (a stop, a scale-down, a rollout's own worker). */
@@ -81,7 +135,7 @@ export function slotRolloutHost(deps: {
     waitReady: (w) => w.waitReady(deps.readyTimeoutMs),
     promote: (i, w) => {
       const slot = deps.slots()[i];
-      if (slot) slot.current = w;
+      if (slot) serve(slot, w);
       deps.promoted();
     },
     retire: async (w) => {

@@ -24,7 +24,7 @@ import { logWorker } from './worker-log.js';
 import { plural } from './text.js';
 import { reloadOptions } from './reconfigure.js';
 import { Replacer } from './replacement.js';
-import { cancelRestart, newSlot, resizeSlots, type Slot, slotRolloutHost, workerInfo } from './slot.js';
+import { cancelRestart, finishFilling, newSlot, resizeSlots, restartIn, type Slot, slotRolloutHost, startFilling, vacate, workerInfo } from './slot.js';
 import type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
 import type { WorkerState } from './worker-state.js';
 
@@ -242,26 +242,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Starts a worker for an empty slot outside a rollout: first start, crash restart, scale up, self-drain. */
   private fill(slot: Slot): Promise<void> {
-    slot.restartTimer = null;
     if (this.phase === 'stopping' || this.phase === 'stopped') return Promise.resolve();
     if (!this.slots.includes(slot)) return Promise.resolve();
     const w = this.fork(slot.index, this.generation);
-    slot.filling = w;
+    startFilling(slot, w);
     return w.waitReady(this.options.readyTimeoutMs).then(
       async () => {
-        if (slot.filling === w) slot.filling = null;
         this.breaker.reset();
-        if (this.phase === 'stopping' || !this.slots.includes(slot)) return;
-        if (slot.current && slot.current !== w) {
-          // A rollout filled the slot meanwhile: this one is surplus.
-          await w.drain('scale');
-          return;
-        }
-        slot.current = w;
-        this.checkStarted();
+        // A stop, or a scale-down that removed the slot: the worker's own drain follows.
+        if (this.phase === 'stopping' || !this.slots.includes(slot)) return void finishFilling(slot, w, false);
+        // A rollout filled the slot meanwhile: this one is surplus.
+        if (finishFilling(slot, w, true) === 'surplus') await w.drain('scale');
+        else this.checkStarted();
       },
       async (err: unknown) => {
-        if (slot.filling === w) slot.filling = null;
+        finishFilling(slot, w, false);
         await w.end();
         this.onBootFailure(slot, w, err);
       },
@@ -293,13 +288,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       { event: 'worker.restart-scheduled', slot: slot.index, delayMs: delay, attempt: slot.attempt },
       `restarting slot ${slot.index} in ${delay} ms`,
     );
-    slot.restartTimer = setTimeout(() => void this.fill(slot), delay);
+    restartIn(slot, delay, () => void this.fill(slot));
   }
 
   private onSelfDrain(w: WorkerProcess): void {
     const slot = this.slots.find((s) => s.current === w);
     if (!slot || this.phase !== 'running') return;
-    slot.current = null;
+    vacate(slot, w);
     slot.restarts++;
     void this.fill(slot);
   }
@@ -317,8 +312,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('worker:exit', this.info(w), info);
 
     const slot = this.slots.find((s) => s.current === w);
-    if (!slot) return;
-    slot.current = null;
+    if (!slot || !vacate(slot, w)) return;
     if (info.intended || this.phase !== 'running') return;
     const uptime = w.readyAt ? Date.now() - w.readyAt : 0;
     if (uptime >= this.options.stableUptimeMs) slot.attempt = 0;
