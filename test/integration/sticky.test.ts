@@ -86,8 +86,8 @@ describe('--sticky', () => {
     expect(s.servingPids()).toHaveLength(4);
   });
 
-  it('@socket.io/cluster-adapter: a message emitted on one worker reaches the clients of all 4', async () => {
-    const { s, port } = await start('socketio-cluster/server.js', 4);
+  it('@socket.io/cluster-adapter: a message (and, with --ipc-serialization advanced, binary) emitted on one worker reaches the clients of all 4', async () => {
+    const { s, port } = await start('socketio-cluster/server.js', 4, ['--sticky', '--ipc-serialization', 'advanced']);
     const clients = addresses(24).map((from) => client(port, from));
     await Promise.all(clients.map((k) => k.upgraded));
     const pids = await Promise.all(clients.map((k) => whoami(k.c)));
@@ -102,6 +102,17 @@ describe('--sticky', () => {
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a client got no broadcast within 3 s')), 3000)),
     ]);
     for (const n of got) expect(n).toEqual({ text: 'to everyone', from: pids[0] });
+    const bytes = clients.map((k) => new Promise<Buffer>((resolve) => k.c.once('news-binary', resolve)));
+    clients[5]!.c.emit('shout-binary', 'raw bytes');
+    const binary = await Promise.race([
+      Promise.all(bytes),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a client got no binary broadcast within 3 s')), 3000)),
+    ]);
+    // Bytes, not their JSON picture ({ type: 'Buffer', data: [...] }), on every client, whichever worker it is on.
+    for (const b of binary) {
+      expect(Buffer.isBuffer(b) || b instanceof ArrayBuffer).toBe(true);
+      expect(Buffer.from(b).toString()).toBe('raw bytes');
+    }
     for (const k of clients) k.c.close();
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);

@@ -17,5 +17,6 @@ export function setupCluster(o: SupervisorOptions): void {
     execArgv: [...o.nodeArgs, '--require', createRequire(import.meta.url).resolve('@supervise/worker-sdk/preload')],
     silent: true,
     cwd: o.cwd,
+    serialization: o.ipcSerialization,
   });
 }

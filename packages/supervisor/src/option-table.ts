@@ -107,6 +107,12 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     check: bool,
   },
   trustProxy: { flags: '--trust-proxy', help: 'with --sticky: the client is the first X-Forwarded-For (or Forwarded) hop, for apps behind a proxy', default: false, check: bool },
+  ipcSerialization: {
+    flags: '--ipc-serialization <json|advanced>',
+    help: "how messages between the master and the workers are encoded; advanced: Buffers too (socket.io's cluster adapter with binary data)",
+    default: 'json',
+    check: oneOf(['json', 'advanced']),
+  },
   surge: { flags: '--surge <n>', help: 'extra workers that may start at once during a rollout', default: 1, check: count(1, MAX_WORKERS) },
   maxDraining: {
     flags: '--max-draining <n>',

@@ -22,6 +22,11 @@ export interface SupervisorOptions {
   /** How connections reach the workers: one shared listening socket, or the primary's round-robin. */
   accept: AcceptName;
   /**
+   * How IPC messages between the master and the workers are encoded: node's `json`, or `advanced` (structured
+   * clone: Buffers, Maps, Dates), which socket.io's cluster adapter needs for binary broadcasts.
+   */
+  ipcSerialization: 'json' | 'advanced';
+  /**
    * --sticky: the master accepts on the app's port (`port`, from PORT) and hands each client's connections to
    * one worker slot; with trustProxy the client is the first X-Forwarded-For hop. null: not sticky.
    */

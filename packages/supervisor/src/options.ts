@@ -23,6 +23,11 @@ import type { LogFormat, LogLevel, RawOptions, SupervisorOptions } from './optio
 export type { LogFormat, LogLevel, OptionKey, RawOptions, SupervisorOptions } from './option-types.js';
 export { DEFAULT_ACCEPT, LOG_LEVELS, MAX_WORKERS, parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, splitArgs } from './option-parse.js';
 
+function parseSerialization(value: unknown): SupervisorOptions['ipcSerialization'] {
+  if (value === 'json' || value === 'advanced') return value;
+  return usage(`--ipc-serialization must be json or advanced, got ${JSON.stringify(value)}`);
+}
+
 /** --sticky needs the port the app is told to listen on: the master takes it, the app gets a private one. */
 function parseSticky(raw: RawOptions, env: Record<string, string>): SupervisorOptions['sticky'] {
   const sticky = parseBool(raw.sticky ?? optionDefault('sticky'), '--sticky');
@@ -112,6 +117,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     surge: parseCount(raw.surge ?? optionDefault('surge'), '--surge', { min: 1, max: MAX_WORKERS }),
     accept: parseAccept(raw.accept ?? optionDefault('accept')),
     sticky: parseSticky(raw, env),
+    ipcSerialization: parseSerialization(raw.ipcSerialization ?? optionDefault('ipcSerialization')),
     maxDraining:
       raw.maxDraining === undefined || raw.maxDraining === null
         ? null

@@ -15,6 +15,8 @@ export const FIXED_OPTIONS: readonly (keyof SupervisorOptions)[] = [
   'logFormat',
   'accept',
   'sticky',
+  // Old and new workers would speak two encodings to the one master.
+  'ipcSerialization',
 ];
 
 /** Options that a new FileWatcher must be built for. */
