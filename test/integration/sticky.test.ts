@@ -217,6 +217,11 @@ describe('--sticky', () => {
     expect(r.failed).toBe(0);
     expect(s.servingPids().sort()).toEqual(old);
     expect((await fetch(`http://127.0.0.1:${health}/health`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
+    const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
+    expect(value('supervise_sticky_handovers_total')).toBeGreaterThanOrEqual(r.ok);
+    expect(value('supervise_sticky_dropped_total')).toBe(0);
+    expect(value('supervise_sticky_waiting_connections')).toBe(0);
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
   });

@@ -138,6 +138,25 @@ export class MasterMetrics {
       },
     });
 
+    const sticky = () => supervisor.stickyListener;
+    if (supervisor.options.sticky) {
+      new Counter({ name: 'supervise_sticky_handovers_total', help: '--sticky: connections the master handed to a worker.', registers, collect() {
+        this.reset();
+        this.inc(sticky()?.handed ?? 0);
+      } });
+      new Counter({ name: 'supervise_sticky_rerouted_total', help: '--sticky: connections a worker gave back (draining, gone) that went to another.', registers, collect() {
+        this.reset();
+        this.inc(sticky()?.rerouted ?? 0);
+      } });
+      new Counter({ name: 'supervise_sticky_dropped_total', help: '--sticky: connections closed with no worker to take them in time.', registers, collect() {
+        this.reset();
+        this.inc(sticky()?.dropped ?? 0);
+      } });
+      new Gauge({ name: 'supervise_sticky_waiting_connections', help: '--sticky: connections waiting for a serving worker.', registers, collect() {
+        this.set(sticky()?.waitingCount ?? 0);
+      } });
+    }
+
     const perSlot = (name: string, help: string, value: (w: WorkerInfo) => number | null) =>
       new Gauge({
         name,

@@ -186,6 +186,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return sticky ? `sticky${sticky.trustProxy ? ' by X-Forwarded-For' : ''}` : this.options.accept;
   }
 
+  /** The master's own accept path with --sticky (its counters, for /metrics), else null. */
+  get stickyListener(): StickyListener | null {
+    return this.sticky;
+  }
+
   /** Live worker processes; for the recycler and the watchdog. */
   liveWorkers(): WorkerProcess[] {
     return [...this.workers];

@@ -50,9 +50,10 @@ export class StickyListener {
   private readonly acks = new Map<WorkerProcess, Map<number, (accepted: boolean) => void>>();
   private nextId = 0;
   private closed = false;
-  /** Connections handed over, and those a worker gave back and that went elsewhere. */
+  /** Connections handed over, those a worker gave back and that went elsewhere, and those closed unplaced. */
   handed = 0;
   rerouted = 0;
+  dropped = 0;
 
   constructor(
     private readonly host: StickyHost,
@@ -90,6 +91,11 @@ export class StickyListener {
       });
     });
     return this.listening;
+  }
+
+  /** Connections waiting for a serving worker now. */
+  get waitingCount(): number {
+    return this.waiting.size;
   }
 
   get isListening(): boolean {
@@ -224,6 +230,7 @@ export class StickyListener {
           { event: 'sticky.dropped', attempts: p.attempts },
           `a connection was turned away by ${p.attempts} workers in a row: closed (does the app listen on process.env.PORT?)`,
         );
+        this.dropped++;
         p.socket.destroy();
       } else {
         this.rerouted++;
@@ -257,7 +264,9 @@ export class StickyListener {
     }
     this.waiting.add(p);
     p.timer = setTimeout(() => {
-      if (this.waiting.delete(p)) p.socket.destroy();
+      if (!this.waiting.delete(p)) return;
+      this.dropped++;
+      p.socket.destroy();
     }, this.host.waitMs);
     p.timer.unref();
     p.socket.once('close', () => {
