@@ -9,6 +9,7 @@ import { EXIT, SuperviseError } from './errors.js';
 import { checkScaleTarget } from './option-parse.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
+import { balanceSharedSocket } from './accept/balance.js';
 import { startRecycler } from './recycle.js';
 import { DrainSet, RolloutQueue, runRollout } from './rollout.js';
 import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummary } from './rollout-report.js';
@@ -99,6 +100,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'running';
     startWatchdog(this);
     startRecycler(this);
+    balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
     const urls = reachableUrls([...this.workers], this.sticky);
     logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.connections, urls });
@@ -342,9 +344,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  get fatal(): SuperviseError | null {
-    return this.fatalError;
-  }
+  get fatal(): SuperviseError | null { return this.fatalError; } // prettier-ignore
 
   // ---- rollouts ----
 

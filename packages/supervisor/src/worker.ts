@@ -75,6 +75,8 @@ export class WorkerProcess extends EventEmitter {
   manualReady = false;
   requests = 0;
   inFlight = 0;
+  /** Keep-alive HTTP/1 connections it holds that could move to another worker (from the heartbeat). */
+  connections: number | null = null;
   lastHeartbeat: number | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   load: LoadView | null = null;
@@ -294,6 +296,11 @@ export class WorkerProcess extends EventEmitter {
     void this.kill();
   }
 
+  /** Asks the worker to move `count` of its keep-alive connections to other workers (accept/balance.ts). */
+  shed(count: number): void {
+    if (this.drainsItself && this.state === 'ready') this.send({ type: 'shed', count });
+  }
+
   /** Relays a signal the master does not own; the SDK turns it into an onSignal() event. */
   forwardSignal(signal: NodeJS.Signals): void {
     if (this.drainsItself) this.send({ type: 'signal', signal });
@@ -339,6 +346,7 @@ export class WorkerProcess extends EventEmitter {
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
         if (msg.load) this.onLoad(msg.requests, msg.load);
+        if (msg.connections !== undefined) this.connections = msg.connections;
         this.emit('heartbeat');
         break;
       case 'metrics': {

@@ -76,13 +76,15 @@ export type MasterMessage =
    * then the master keeps its own copy of the socket, so a worker that dies or turns it away loses nothing.
    */
   | { $supervise: number; type: 'connection'; id: number; head: string }
+  /** --accept shared: this worker holds more keep-alive connections than its share; move `count` of them. */
+  | { $supervise: number; type: 'shed'; count: number }
   /** Asks for the app's own prom-client metrics (the master's /metrics); answered by `metrics`. */
   | { $supervise: number; type: 'metrics'; id: number };
 
 export type WorkerMessage =
   | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
   | { $supervise: number; type: 'ready' }
-  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
+  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad; connections?: number }
   | { $supervise: number; type: 'draining' }
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
   | { $supervise: number; type: 'listen-error'; code: string; message: string }
@@ -109,6 +111,7 @@ export function isMasterMessage(value: unknown): value is MasterMessage {
     isSuperviseMessage(value) &&
     (value.type === 'drain' || value.type === 'signal' || value.type === 'exit' ||
       value.type === 'connection' ||
+      value.type === 'shed' ||
       value.type === 'metrics')
   );
 }

@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
 import { appMetrics } from './app-metrics.js';
+import { movable, shed } from './drain/balance.js';
 import { attachHandover } from './handover.js';
 import {
   type DrainReason,
@@ -199,6 +200,7 @@ export class Runtime {
             requests: this.engine.requestsTotal,
             inFlight: this.engine.inFlight,
             load,
+            connections: movable(this.engine.connections).length,
           },
         );
       }, heartbeatMs);
@@ -227,6 +229,8 @@ export class Runtime {
       for (const handler of this.signalHandlers.get(msg.signal) ?? []) handler(msg.signal);
     } else if (msg.type === 'exit') {
       this.exitNow?.();
+    } else if (msg.type === 'shed') {
+      shed(this.engine.connections, msg.count);
     } else if (msg.type === 'metrics') {
       const { id } = msg;
       appMetrics().then(

@@ -41,6 +41,8 @@ export interface Connection {
   appCloses: boolean;
   /** A streaming response (server-sent events) the drain ended: the socket closes once it is flushed. */
   closeAfterFinish: boolean;
+  /** The balancer asked this connection to move: its next response says `Connection: close` (see balance.ts). */
+  shed: boolean;
 }
 
 /** A connection just accepted (or handed over) by a tracked server. */
@@ -59,6 +61,7 @@ export function newConnection(socket: Socket, server: Server): Connection {
     websocket: false,
     appCloses: false,
     closeAfterFinish: false,
+    shed: false,
   };
 }
 

@@ -19,6 +19,7 @@ import {
   newConnection,
 } from './connections.js';
 import { endEventStream, sendCloseFrame } from './long-lived.js';
+import { lastIfMoving } from './balance.js';
 import { markLast, unmarkLast } from './marking.js';
 import { observeBesideTheApp } from './observe.js';
 import { countClosed, emptyStats } from './stats.js';
@@ -92,6 +93,11 @@ export class DrainEngine {
 
   get connectionCount(): number {
     return this.conns.size;
+  }
+
+  /** The open connections (balance.ts moves some of them). */
+  get connections(): Iterable<Connection> {
+    return this.conns.values();
   }
 
   /** Subscribes to the channels; every server that listens from now on is tracked. Idempotent. */
@@ -217,6 +223,7 @@ export class DrainEngine {
     }
     conn.pending.push(response);
     this.inFlight++;
+    if (!this.isDraining) lastIfMoving(conn, response);
     if (this.isDraining) {
       if (conn.idleTimer) {
         clearTimeout(conn.idleTimer);
