@@ -221,7 +221,12 @@ describe('faults: hung workers and recycling', () => {
     expect(age.reason).toBe('max-age');
     await s.waitEvent('worker.exit', (l) => l.pid === other, 8_000);
     procs.stop();
-    expect(procs.max).toBeLessThanOrEqual(3);
+    // One replacement at a time (N + 1 serving). The first replacement reaches its own --max-age about when the
+    // second old worker is recycled: that worker may still be draining when the next replacement starts (drains
+    // overlap up to --max-draining, N), as the sibling test above allows.
+    expect(s.workerBounds().serving).toBeLessThanOrEqual(3);
+    expect(s.workerBounds().draining).toBeLessThanOrEqual(2);
+    expect(procs.max).toBeLessThanOrEqual(5);
     const pids = await pidsAnswering(port, 10);
     for (const p of first) expect(pids.has(p)).toBe(false);
     s.signal('SIGTERM');

@@ -11,7 +11,7 @@ import { type ErrorCode, EXIT, SuperviseError } from './errors.js';
 import { parseDuration } from './options.js';
 import { formatEntry, type LogEntry } from './log-buffer.js';
 import { writeOut } from './stdio.js';
-import { formatDuration, formatStatus } from './status-table.js';
+import { formatDuration, formatStatus, formatTable } from './status-table.js';
 import { stillDraining } from './text.js';
 
 /**
@@ -188,8 +188,7 @@ async function list(cmd: Command): Promise<void> {
         : [String(m.pid), '?', '?', '?', '?', 'no answer'];
     }),
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  process.stdout.write(`${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')}\n`);
+  process.stdout.write(`${formatTable(rows)}\n`);
 }
 
 export function addControlCommands(program: Command): void {

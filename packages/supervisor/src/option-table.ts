@@ -11,6 +11,7 @@ import {
   parseEnv,
   parseIdleGrace,
   parseWorkers,
+  shown,
 } from './option-parse.js';
 
 /**
@@ -37,8 +38,7 @@ export interface OptionSpec {
 }
 
 function bad(key: string, what: string, value: unknown): never {
-  const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
-  throw new SuperviseError('ERR_CONFIG', `${key} must be ${what}, got ${shown}`);
+  throw new SuperviseError('ERR_CONFIG', `${key} must be ${what}, got ${shown(value)}`);
 }
 
 const duration = (allowZero = true): Check => (v, k) => void parseDuration(v, k, { allowZero });

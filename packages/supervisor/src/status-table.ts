@@ -16,6 +16,15 @@ export function formatBytes(n: number | null): string {
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+/**
+ * Columns padded to their widest cell, two spaces apart; the columns from `rightFrom` on are right-aligned
+ * (numbers). For `supervise status`, `top` and `list`.
+ */
+export function formatTable(rows: readonly string[][], rightFrom = Infinity): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+}
+
 /** What `supervise status` prints: a line about the master, then one row per worker. */
 export function formatStatus(s: StatusReply): string {
   const m = s.master;
@@ -36,7 +45,5 @@ export function formatStatus(s: StatusReply): string {
       String(w.inFlight),
     ]),
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
-  return `${head}\n${table}\n`;
+  return `${head}\n${formatTable(rows)}\n`;
 }

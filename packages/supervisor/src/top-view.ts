@@ -1,5 +1,5 @@
 import type { StatusReply } from './control-reply.js';
-import { formatBytes, formatDuration } from './status-table.js';
+import { formatBytes, formatDuration, formatTable } from './status-table.js';
 
 /** One screen of `supervise top`: the master, a rollout's progress, then a row per worker. Pure: tested alone. */
 export function formatTop(s: StatusReply, now = new Date()): string {
@@ -37,9 +37,8 @@ export function formatTop(s: StatusReply, now = new Date()): string {
       ];
     }),
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const table = rows.map((r) => r.map((cell, c) => (c >= 5 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd());
-  return [...lines, '', ...table, '', 'q: quit'].join('\n');
+  // The figures, from CPU% on, are right-aligned.
+  return [...lines, '', formatTable(rows, 5), '', 'q: quit'].join('\n');
 }
 
 function formatRate(perSecond: number): string {
