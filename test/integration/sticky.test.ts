@@ -241,6 +241,25 @@ describe('--sticky', () => {
     expect(pids.has(first!)).toBe(false);
   });
 
+  it('an SDK app that says ready() before it listens: connections handed to it in between wait for its server', async () => {
+    const port = await freePort();
+    const s = supervise([fixture('ready-early-app.js'), '-w', '2', '--sticky'], { env: { PORT: String(port), LISTEN_DELAY_MS: '300' } });
+    await s.ready();
+    const pids = new Set(s.servingPids());
+    const hup = s.lines.length;
+    s.signal('SIGHUP');
+    // Each replacement is ready (and takes its slot's clients) 300 ms before it listens.
+    const during = load(port, { connections: 4, reset: true, maxMs: 15_000, from: '127.0.0.7' });
+    await s.waitEvent('rollout.end', (l) => l.outcome === 'done', 20_000, hup);
+    const settled = during.result.ok;
+    await until(() => during.result.ok > settled + 20, 10_000, 'load on the new workers');
+    const r = await during.stop();
+    expect(r.errors).toEqual([]);
+    expect(r.failed).toBe(0);
+    expect([...r.pids].some((p) => !pids.has(p))).toBe(true);
+    expect(s.events('sticky.dropped')).toEqual([]);
+  });
+
   it('usage errors: no PORT, --trust-proxy alone, an app that ignores PORT', async () => {
     const noPort = await runCli([example('http-basic/server.js'), '--sticky'], { env: { PORT: '' } });
     expect(noPort.code).toBe(2);

@@ -10,6 +10,9 @@ export interface HandoverEngine {
 
 type ConnectionMessage = Extract<MasterMessage, { type: 'connection' }>;
 
+/** How long a connection that arrived before the app's server listened waits for it. */
+const EARLY_WAIT_MS = 2_000;
+
 /**
  * The worker's side of --sticky: the master accepts every connection on the public port and sends it here
  * with its socket; it is emitted on the app's server that listens on the private port (node's http docs name
@@ -22,11 +25,18 @@ type ConnectionMessage = Extract<MasterMessage, { type: 'connection' }>;
 class Handover {
   private readonly servers = new Set<net.Server>();
   private engine: HandoverEngine | null = null;
+  /** A server took a connection once: from then on, no server means the app closed it (a drain). */
+  private served = false;
+  /** Connections that came before the app's server listened (an app that says ready() before listen()). */
+  private early: { msg: ConnectionMessage; socket: net.Socket; timer: NodeJS.Timeout }[] = [];
 
   constructor(private readonly port: number) {
     dc.subscribe('tracing:net.server.listen:asyncStart', (msg: unknown) => {
       const { server } = msg as { server?: net.Server };
-      if (server) this.servers.add(server);
+      if (!server || this.servers.has(server)) return;
+      this.servers.add(server);
+      // An observer only: node's own 'listening' handling does not depend on how many listen.
+      server.once('listening', () => this.flushEarly());
     });
     receiveMessages(process, isMasterMessage, (msg, handle) => {
       if (msg.type === 'connection') this.receive(msg, handle as net.Socket | undefined);
@@ -54,17 +64,41 @@ class Handover {
   private receive(msg: ConnectionMessage, socket: net.Socket | undefined): void {
     if (!socket) return;
     const server = this.target();
-    const accepted = server !== null;
-    if (server) {
-      server.emit('connection', socket);
-      this.engine?.adopt(socket, server);
-      // Ahead of anything the worker reads itself: the bytes came first on the wire.
-      if (msg.head) socket.unshift(Buffer.from(msg.head, 'base64'));
-    } else {
-      // Only this process's descriptor closes: the master still holds the connection and passes it on.
-      socket.destroy();
+    if (server) return this.hand(server, msg, socket);
+    if (!this.served) {
+      // Not listening yet: wait a moment for the app's server rather than send the client elsewhere at once.
+      const timer = setTimeout(() => {
+        this.early = this.early.filter((e) => e.socket !== socket);
+        this.refuse(msg, socket);
+      }, EARLY_WAIT_MS);
+      this.early.push({ msg, socket, timer });
+      return;
     }
-    sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted });
+    this.refuse(msg, socket);
+  }
+
+  private hand(server: net.Server, msg: ConnectionMessage, socket: net.Socket): void {
+    this.served = true;
+    server.emit('connection', socket);
+    this.engine?.adopt(socket, server);
+    // Ahead of anything the worker reads itself: the bytes came first on the wire.
+    if (msg.head) socket.unshift(Buffer.from(msg.head, 'base64'));
+    sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted: true });
+  }
+
+  /** Only this process's descriptor closes: the master still holds the connection and passes it on. */
+  private refuse(msg: ConnectionMessage, socket: net.Socket): void {
+    socket.destroy();
+    sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted: false });
+  }
+
+  private flushEarly(): void {
+    const server = this.target();
+    if (!server) return;
+    for (const e of this.early.splice(0)) {
+      clearTimeout(e.timer);
+      this.hand(server, e.msg, e.socket);
+    }
   }
 }
 
