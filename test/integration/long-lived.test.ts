@@ -47,10 +47,11 @@ describe('long-lived connections without the SDK', () => {
       const hup = s.lines.length;
       s.signal('SIGHUP');
       // A client closed by the first old worker may reconnect to the second before it is replaced, and move
-      // again: within 3 s of the rollout's end, every one is on a new worker.
+      // again: within 5 s of the rollout's end, every one is on a new worker (3 s failed twice in CI, on a
+      // loaded machine, with 20 clients streaming compressed frames; a close takes at most the 2 s close wait).
       const end = await s.waitEvent('rollout.end', undefined, 15_000, hup);
       expect(end.outcome).toBe('done');
-      await allMoved(users, old, 3000);
+      await allMoved(users, old, 5000);
       // A client that reconnected to an old worker not yet replaced is moved again: each close is clean.
       for (const u of users) {
         for (const v of u.visits.slice(0, -1)) expect(v.close).toEqual({ code: 1012, reason: 'service restart' });
