@@ -134,19 +134,8 @@ export interface LoadedConfig {
  * error is one line that starts with the file's name.
  */
 export async function loadConfig(file: string, app?: string): Promise<LoadedConfig> {
-  const name = path.basename(file);
-  let value: unknown;
-  try {
-    if (file.endsWith('.json')) {
-      value = JSON.parse(readFileSync(file, 'utf8'));
-    } else if (/\.(c|m)?js$/.test(file)) {
-      // A reload re-reads the file: past node's module caches (CJS by file name, ESM by URL).
-      delete requireCache[file];
-      const mod = (await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown };
-      value = mod.default ?? mod;
-    } else {
-      throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
-    }
+  return inFile(file, async () => {
+    const value = await readConfigValue(file);
     if (isEcosystem(value)) {
       const apps = ecosystemApps(value, path.dirname(file));
       const picked = pickApp(apps, app);
@@ -155,6 +144,31 @@ export async function loadConfig(file: string, app?: string): Promise<LoadedConf
     }
     if (app !== undefined) throw new SuperviseError('ERR_CONFIG', '--app applies to PM2 ecosystem files (a list of apps) only');
     return { raw: validateConfig(value, path.dirname(file)), notes: [], app: null, apps: [] };
+  });
+}
+
+/** The apps of a PM2 ecosystem file, none picked (empty for a supervise config). */
+export async function ecosystemAppNames(file: string): Promise<string[]> {
+  return inFile(file, async () => {
+    const value = await readConfigValue(file);
+    return isEcosystem(value) ? ecosystemApps(value, path.dirname(file)).map((a) => a.name) : [];
+  });
+}
+
+/** The file's value: parsed JSON, or a module's export, read anew each time (a reload re-reads the file). */
+async function readConfigValue(file: string): Promise<unknown> {
+  if (file.endsWith('.json')) return JSON.parse(readFileSync(file, 'utf8'));
+  if (!/\.(c|m)?js$/.test(file)) throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
+  // Past node's module caches: CJS by file name, ESM by URL.
+  delete requireCache[file];
+  const mod = (await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown };
+  return mod.default ?? mod;
+}
+
+/** Runs `fn`; any error becomes one line that starts with the file's name (JSON errors with line and column). */
+async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
   } catch (err) {
     const why =
       err instanceof SyntaxError && file.endsWith('.json')
@@ -162,19 +176,7 @@ export async function loadConfig(file: string, app?: string): Promise<LoadedConf
         : err instanceof Error
           ? err.message
           : String(err);
-    throw new SuperviseError('ERR_CONFIG', oneLine(`${name}: ${why}`));
-  }
-}
-
-/** The apps of a PM2 ecosystem file (empty for a supervise config). */
-export async function ecosystemAppNames(file: string): Promise<string[]> {
-  try {
-    return (await loadConfig(file)).apps;
-  } catch (err) {
-    // Several apps and none picked: the error names them; read them from the file itself.
-    const value = /\.json$/.test(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : ((await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown }).default;
-    if (isEcosystem(value)) return ecosystemApps(value, path.dirname(file)).map((a) => a.name);
-    throw err;
+    throw new SuperviseError('ERR_CONFIG', oneLine(`${path.basename(file)}: ${why}`));
   }
 }
 

@@ -98,10 +98,6 @@ export class StickyListener {
     return this.waiting.size;
   }
 
-  get isListening(): boolean {
-    return this.url !== null && !this.closed;
-  }
-
   /** Set when a worker listens on the public port itself: the app does not read PORT, --sticky cannot work. */
   private misuse: string | null = null;
 
