@@ -53,6 +53,8 @@ function bySlot(workers: WorkerInfo[]): WorkerInfo[] {
 export class MasterMetrics {
   readonly registry = new Registry();
   private readonly requests = { total: 0, last: new Map<number, number>() };
+  /** The workers as one scrape sees them: taken once per scrape, read by every metric's collect(). */
+  private snapshot: WorkerInfo[] | null = null;
 
   constructor(private readonly supervisor: Supervisor) {
     const registers = [this.registry];
@@ -69,7 +71,7 @@ export class MasterMetrics {
     new Gauge({ name: 'supervise_master_heap_used_bytes', help: 'V8 heap in use in the master process.', registers, collect() {
       this.set(process.memoryUsage().heapUsed);
     } });
-    const status = () => supervisor.status();
+    const status = () => this.snapshot ?? supervisor.status();
 
     new Gauge({
       name: 'supervise_workers',
@@ -195,8 +197,13 @@ export class MasterMetrics {
 
   /** The whole exposition: the master's metrics, then the app's, summed over the ready workers. */
   async text(): Promise<string> {
-    const [own, app] = await Promise.all([this.registry.metrics(), this.appText()]);
-    return app ? `${own}\n${app}` : own;
+    this.snapshot = this.supervisor.status();
+    try {
+      const [own, app] = await Promise.all([this.registry.metrics(), this.appText()]);
+      return app ? `${own}\n${app}` : own;
+    } finally {
+      this.snapshot = null;
+    }
   }
 
   private async appText(): Promise<string> {

@@ -1,5 +1,6 @@
 import { ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
 
+import { balancesSharedSocket } from './accept/balance.js';
 import { acceptStrategy } from './accept/index.js';
 import type { SupervisorOptions } from './options.js';
 
@@ -26,5 +27,6 @@ export function workerEnv(
     [ENV.idleGrace]: String(o.idleGrace),
     [ENV.heartbeat]: String(o.heartbeatMs),
     [ENV.autoDrain]: o.autoDrain ? '1' : '0',
+    ...(balancesSharedSocket(o) ? { [ENV.balance]: '1' } : {}),
   };
 }

@@ -25,6 +25,8 @@ export const ENV = {
    * and hands each connection to the worker over IPC, which emits it on the server listening here.
    */
   stickyPort: 'SUPERVISE_STICKY_PORT',
+  /** '1' when the master balances keep-alive connections (--accept shared): heartbeats then count them. */
+  balance: 'SUPERVISE_BALANCE',
 } as const;
 
 export interface DrainStats {

@@ -178,6 +178,7 @@ export class Runtime {
 
     const heartbeatMs = envNumber(ENV.heartbeat) ?? 0;
     if (heartbeatMs > 0) {
+      const balanced = process.env[ENV.balance] === '1';
       let lastElu = performance.eventLoopUtilization();
       let dueAt = performance.now() + heartbeatMs;
       const beat = setInterval(() => {
@@ -200,7 +201,8 @@ export class Runtime {
             requests: this.engine.requestsTotal,
             inFlight: this.engine.inFlight,
             load,
-            connections: movable(this.engine.connections).length,
+            // A walk over every connection: only for a master that balances them.
+            connections: balanced ? movable(this.engine.connections).length : undefined,
           },
         );
       }, heartbeatMs);

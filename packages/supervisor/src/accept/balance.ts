@@ -51,7 +51,12 @@ export function startBalancer(host: BalanceHost, intervalMs: number): () => void
   return () => clearInterval(timer);
 }
 
-/** Runs the balancer for a master that accepts through a shared socket (and has heartbeats to count with). */
+/** A master that accepts through a shared socket, alone (not --sticky), with heartbeats to count with. */
+export function balancesSharedSocket(o: SupervisorOptions): boolean {
+  return o.accept === 'shared' && o.sticky === null && o.heartbeatMs > 0;
+}
+
+/** Runs the balancer when balancesSharedSocket(). */
 export function balanceSharedSocket(master: {
   options: SupervisorOptions;
   log: Logger;
@@ -60,7 +65,7 @@ export function balanceSharedSocket(master: {
   once(event: 'stopping', listener: () => void): unknown;
 }): void {
   const o = master.options;
-  if (o.accept !== 'shared' || o.sticky || o.heartbeatMs === 0) return;
+  if (!balancesSharedSocket(o)) return;
   const host = { serving: () => master.liveWorkers().filter((w) => w.state === 'ready'), log: master.log, running: () => master.phase === 'running' };
   // Once per heartbeat: the counts are a beat old at most, and a worker told to move waits a round.
   master.once('stopping', startBalancer(host, Math.max(500, o.heartbeatMs)));
