@@ -12,7 +12,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { readConfig } from './lib/config.mjs';
+import { readConfigOrExit } from './lib/config.mjs';
 import { EXAMPLE_BASIC, Pm2Contender, superviseContender } from './lib/contenders.mjs';
 import { startLoad } from './lib/loadrun.mjs';
 import { cleanupAll, cpuTicks, freePort, installCleanup, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
@@ -33,13 +33,7 @@ const DEFAULTS = {
   BENCH_SCALE_SUPERVISE_ARGS: '', // extra flags for supervise (e.g. "--idle-grace 1s")
 };
 
-let cfg;
-try {
-  cfg = readConfig('BENCH', DEFAULTS);
-} catch (err) {
-  process.stderr.write(`${err.message}\n`);
-  process.exit(2);
-}
+const cfg = readConfigOrExit('BENCH', DEFAULTS);
 if (cfg.help) {
   process.stdout.write(`pnpm bench:scale [-- --scale-points 4000 --scale-repeat 5 ...]; defaults:\n${Object.entries(DEFAULTS).map(([k, v]) => `  ${k}=${v}`).join('\n')}\n`);
   process.exit(0);

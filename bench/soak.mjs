@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
-import { readConfig } from './lib/config.mjs';
+import { readConfigOrExit } from './lib/config.mjs';
 import { BENCH_DIR, EXAMPLE_SDK, superviseContender } from './lib/contenders.mjs';
 import { startLoad } from './lib/loadrun.mjs';
 import { cleanupAll, fdCount, freePort, installCleanup, now, rssKb, sleep } from './lib/procs.mjs';
@@ -24,13 +24,7 @@ const DEFAULTS = {
   SOAK_GC_PROBE: 0, // 1: force a GC in the master every 2 s and report its heap after GC (lib/gc-probe.cjs)
 };
 
-let cfg;
-try {
-  cfg = readConfig('SOAK', DEFAULTS);
-} catch (err) {
-  process.stderr.write(`${err.message}\n`);
-  process.exit(2);
-}
+const cfg = readConfigOrExit('SOAK', DEFAULTS);
 if (cfg.help) {
   process.stdout.write(`pnpm bench:soak [-- --duration 600 --reload-every 10 ...]; flags are also SOAK_* variables:\n${Object.entries(DEFAULTS).map(([k, v]) => `  ${k}=${v}`).join('\n')}\n`);
   process.exit(0);

@@ -26,3 +26,13 @@ export function readConfig(prefix, defaults, argv = process.argv.slice(2)) {
   out.help = flags.help === 'true';
   return out;
 }
+
+/** readConfig for a script's top level: a bad flag or variable is one line on stderr and exit 2. */
+export function readConfigOrExit(prefix, defaults) {
+  try {
+    return readConfig(prefix, defaults);
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}

@@ -5,19 +5,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { readConfig } from './config.mjs';
+import { readConfigOrExit } from './config.mjs';
 import { cleanupAll, installCleanup } from './procs.mjs';
 
 /** Runs `run(cfg, { logDir, say })` when `moduleUrl` is the script node was started with. */
 export async function runStandalone(moduleUrl, defaults, name, run) {
   if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
-  let cfg;
-  try {
-    cfg = readConfig('BENCH', defaults);
-  } catch (err) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
+  const cfg = readConfigOrExit('BENCH', defaults);
   installCleanup();
   const logDir = mkdtempSync(join(os.tmpdir(), `supervise-bench-${name}-`));
   const say = (m) => process.stderr.write(`[bench] ${m}\n`);
