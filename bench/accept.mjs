@@ -15,6 +15,7 @@ import { median, round, table } from './lib/stats.mjs';
 export const ACCEPT_DEFAULTS = {
   BENCH_ACCEPT_WORKERS: 2, // workers for the throughput figures (the issue's table: 2)
   BENCH_ACCEPT_BALANCE_WORKERS: 4, // workers for the balance figures
+  BENCH_ACCEPT_BALANCE_ROUNDS: 3, // runs per subject for the balance figures (the median and the worst are shown)
   BENCH_ACCEPT_SECONDS: 8, // per load run
   BENCH_ACCEPT_ROUNDS: 3,
   BENCH_ACCEPT_CONNECTIONS: 50,
@@ -78,10 +79,19 @@ async function measure(port, { reset, seconds, connections }) {
   return { rps: r.rps, lost: r.lost, workers: counts.length, balance: mean ? round(Math.max(...counts) / mean, 2) : null, minOverMean: mean ? round(Math.min(...counts) / mean, 2) : null };
 }
 
+/** `max / min (worst max / min)` over the runs, of per-worker answers against their mean; '-' without runs. */
+function balanceCell(runs) {
+  const ok = runs.filter((r) => r.balance !== null);
+  if (!ok.length) return '-';
+  const hi = ok.map((r) => r.balance);
+  const lo = ok.map((r) => r.minOverMean);
+  return `${round(median(hi), 2)} / ${round(median(lo), 2)} (worst ${Math.max(...hi)} / ${Math.min(...lo)})`;
+}
+
 /** Runs every subject; returns { rows, text }. */
 export async function runAccept(cfg, { logDir, say }) {
   const keys = cfg.BENCH_ACCEPT_ONLY.split(',').map((s) => s.trim()).filter((k) => SUBJECTS[k]);
-  const res = Object.fromEntries(keys.map((k) => [k, { cpr: [], ka: [], balanceCpr: null, balanceKa: null, lost: 0 }]));
+  const res = Object.fromEntries(keys.map((k) => [k, { cpr: [], ka: [], balanceCpr: [], balanceKa: [], lost: 0 }]));
   const run = async (key, workers, fn) => {
     const port = await freePort();
     const s = startSubject(key, workers, port, logDir);
@@ -107,14 +117,18 @@ export async function runAccept(cfg, { logDir, say }) {
       });
     }
   }
-  for (const key of keys.filter((k) => k !== 'single')) {
-    await run(key, cfg.BENCH_ACCEPT_BALANCE_WORKERS, async (port) => {
-      const cpr = await measure(port, opts(true));
-      const ka = await measure(port, opts(false));
-      res[key].balanceCpr = cpr;
-      res[key].balanceKa = ka;
-      say(`accept balance ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} one per connection, ${ka.balance} keep-alive`);
-    });
+  const balanced = keys.filter((k) => k !== 'single');
+  for (let round_ = 0; round_ < cfg.BENCH_ACCEPT_BALANCE_ROUNDS; round_++) {
+    for (const key of balanced.map((_, i) => balanced[(i + round_) % balanced.length])) {
+      await run(key, cfg.BENCH_ACCEPT_BALANCE_WORKERS, async (port) => {
+        const cpr = await measure(port, opts(true));
+        const ka = await measure(port, opts(false));
+        res[key].balanceCpr.push(cpr);
+        res[key].balanceKa.push(ka);
+        res[key].lost += cpr.lost + ka.lost;
+        say(`accept balance round ${round_ + 1} ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} min/mean ${cpr.minOverMean} one per connection, ${ka.balance} ${ka.minOverMean} keep-alive`);
+      });
+    }
   }
   const med = (k, f) => median(res[k]?.[f] ?? []);
   const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
@@ -126,12 +140,12 @@ export async function runAccept(cfg, { logDir, say }) {
     ratio(med(k, 'cpr'), med('bare-shared', 'cpr')),
     Math.round(med(k, 'ka')),
     ratio(med(k, 'ka'), med('pm2', 'ka')),
-    res[k].balanceCpr ? `${res[k].balanceCpr.balance} (min ${res[k].balanceCpr.minOverMean})` : '-',
-    res[k].balanceKa ? `${res[k].balanceKa.balance} (min ${res[k].balanceKa.minOverMean})` : '-',
+    balanceCell(res[k].balanceCpr),
+    balanceCell(res[k].balanceKa),
     res[k].lost,
   ]);
   const text = [
-    `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers, max/mean and min/mean of per-worker answers):`,
+    `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers over ${cfg.BENCH_ACCEPT_BALANCE_ROUNDS} runs each: max/mean and min/mean of per-worker answers, median of the runs and the worst one):`,
     table(['subject', 'req/s, one per conn (median)', 'each round', 'vs PM2', 'vs limit', 'req/s keep-alive', 'vs PM2', 'balance, one per conn', 'balance, keep-alive', 'failed'], body),
   ].join('\n');
   return { res, text };

@@ -1,7 +1,9 @@
 /**
  * How connections reach the workers (issue 15): with each strategy, 3 SIGHUP rollouts of 4 workers lose no
  * request, under one request per connection and under keep-alive (undici, and autocannon's keep-alive load).
+ * With a shared socket, keep-alive connections that piled up on one worker move to the others.
  */
+import { Client } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { cannon, load, until } from '../helpers/http.js';
@@ -45,4 +47,53 @@ describe('accept strategies', () => {
       expect((await s.waitExit()).code).toBe(0);
     });
   }
+
+  it('--accept shared: 40 keep-alive clients on one worker spread over 4 after a scale up, within 25 % of the mean, 0 failed', async () => {
+    const port = await freePort();
+    const s = supervise([example('http-basic/server.js'), '-w', '1', '--accept', 'shared'], { env: { PORT: String(port) } });
+    await s.ready();
+    const sock = (await s.waitEvent('control.listening')).path as string;
+    // One connection per client, each remembering which worker answered it last.
+    const clients = Array.from({ length: 40 }, () => new Client(`http://127.0.0.1:${port}`, { pipelining: 1, keepAliveTimeout: 30_000 }));
+    const last = new Array<number>(clients.length).fill(0);
+    const errors: string[] = [];
+    let stopped = false;
+    const loops = clients.map(async (client, i) => {
+      for (let n = 0; n < 100_000 && !stopped; n++) {
+        try {
+          const res = await client.request({ path: '/', method: 'GET', headersTimeout: 10_000, bodyTimeout: 10_000 });
+          const body = await res.body.text();
+          if (res.statusCode === 200) last[i] = Number(body.trim());
+          else errors.push(`status ${res.statusCode}`);
+        } catch (err) {
+          errors.push(String((err as Error)?.message ?? err));
+        }
+      }
+    });
+    const hardStop = setTimeout(() => (stopped = true), 40_000);
+    try {
+      await until(() => last.every((pid) => pid !== 0), 10_000, 'every client answered');
+      expect(new Set(last).size).toBe(1);
+      const up = await runCli(['scale', '4', '--control', sock]);
+      expect(up.stdout).toBe('scaled from 1 to 4 workers\n');
+      const perWorker = () => {
+        const counts = new Map<number, number>();
+        for (const pid of last) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+        return [...counts.values()];
+      };
+      // Without the balancer every client would stay on the first worker: keep-alive connections never move.
+      await until(() => {
+        const counts = perWorker();
+        return counts.length === 4 && counts.every((c) => c >= 8 && c <= 12);
+      }, 15_000, 'the clients spread within 25 % of 10 per worker');
+    } finally {
+      stopped = true;
+      clearTimeout(hardStop);
+      await Promise.all(loops);
+      await Promise.all(clients.map((c) => c.close()));
+    }
+    expect(errors).toEqual([]);
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
 });

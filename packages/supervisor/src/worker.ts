@@ -75,7 +75,7 @@ export class WorkerProcess extends EventEmitter {
   manualReady = false;
   requests = 0;
   inFlight = 0;
-  /** Keep-alive HTTP/1 connections it holds that could move to another worker (from the heartbeat). */
+  /** Keep-alive HTTP/1 connections it holds that could move to another worker (its `connections` reports). */
   connections: number | null = null;
   lastHeartbeat: number | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
@@ -346,8 +346,10 @@ export class WorkerProcess extends EventEmitter {
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
         if (msg.load) this.onLoad(msg.requests, msg.load);
-        if (msg.connections !== undefined) this.connections = msg.connections;
         this.emit('heartbeat');
+        break;
+      case 'connections':
+        this.connections = msg.count;
         break;
       case 'metrics': {
         const settle = this.metricsWaiters.get(msg.id);

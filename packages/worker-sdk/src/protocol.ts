@@ -6,6 +6,9 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/** How often a balanced worker looks at its keep-alive connections, to report a change (`connections`). */
+export const CONNECTIONS_REPORT_MS = 100;
+
 /** Environment variables the master sets on every worker. */
 export const ENV = {
   /** Present (the protocol version) when the process is a worker of a supervise master. */
@@ -25,7 +28,7 @@ export const ENV = {
    * and hands each connection to the worker over IPC, which emits it on the server listening here.
    */
   stickyPort: 'SUPERVISE_STICKY_PORT',
-  /** '1' when the master balances keep-alive connections (--accept shared): heartbeats then count them. */
+  /** '1' when the master balances keep-alive connections (--accept shared): the worker then reports them. */
   balance: 'SUPERVISE_BALANCE',
 } as const;
 
@@ -86,7 +89,12 @@ export type MasterMessage =
 export type WorkerMessage =
   | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
   | { $supervise: number; type: 'ready' }
-  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad; connections?: number }
+  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
+  /**
+   * --accept shared (SUPERVISE_BALANCE=1): the keep-alive connections this worker holds that could move, sent
+   * when the count changes, at most every CONNECTIONS_REPORT_MS: a client pool's burst is seen within that.
+   */
+  | { $supervise: number; type: 'connections'; count: number }
   | { $supervise: number; type: 'draining' }
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
   | { $supervise: number; type: 'listen-error'; code: string; message: string }
@@ -108,28 +116,27 @@ export function isSuperviseMessage(value: unknown): value is { $supervise: numbe
   );
 }
 
+// Every type of each side, checked against the unions above: a message added there and not here fails to compile,
+// rather than being dropped at the other end as foreign traffic.
+const MASTER_TYPES: Record<MasterMessage['type'], true> = { drain: true, signal: true, exit: true, connection: true, shed: true, metrics: true };
+const WORKER_TYPES: Record<WorkerMessage['type'], true> = {
+  hello: true,
+  ready: true,
+  heartbeat: true,
+  connections: true,
+  draining: true,
+  'listen-error': true,
+  drained: true,
+  'connection-ack': true,
+  metrics: true,
+};
+
 export function isMasterMessage(value: unknown): value is MasterMessage {
-  return (
-    isSuperviseMessage(value) &&
-    (value.type === 'drain' || value.type === 'signal' || value.type === 'exit' ||
-      value.type === 'connection' ||
-      value.type === 'shed' ||
-      value.type === 'metrics')
-  );
+  return isSuperviseMessage(value) && Object.hasOwn(MASTER_TYPES, value.type);
 }
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
-  return (
-    isSuperviseMessage(value) &&
-    (value.type === 'hello' ||
-      value.type === 'ready' ||
-      value.type === 'heartbeat' ||
-      value.type === 'draining' ||
-      value.type === 'listen-error' ||
-      value.type === 'drained' ||
-      value.type === 'connection-ack' ||
-      value.type === 'metrics')
-  );
+  return isSuperviseMessage(value) && Object.hasOwn(WORKER_TYPES, value.type);
 }
 
 /**

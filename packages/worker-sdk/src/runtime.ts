@@ -3,11 +3,12 @@ import cluster from 'node:cluster';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
 import { appMetrics } from './app-metrics.js';
-import { movable, shed } from './drain/balance.js';
+import { movableCount, shed } from './drain/balance.js';
 import { attachHandover } from './handover.js';
 import {
   type DrainReason,
   type DrainStats,
+  CONNECTIONS_REPORT_MS,
   ENV,
   isMasterMessage,
   PROTOCOL_VERSION,
@@ -176,9 +177,9 @@ export class Runtime {
     // A SIGTERM aimed at this worker alone means "take it out": drain it like the master would.
     process.on('SIGTERM', () => void this.drainAndExit('signal'));
 
+    if (process.env[ENV.balance] === '1') this.reportConnections();
     const heartbeatMs = envNumber(ENV.heartbeat) ?? 0;
     if (heartbeatMs > 0) {
-      const balanced = process.env[ENV.balance] === '1';
       let lastElu = performance.eventLoopUtilization();
       let dueAt = performance.now() + heartbeatMs;
       const beat = setInterval(() => {
@@ -201,13 +202,27 @@ export class Runtime {
             requests: this.engine.requestsTotal,
             inFlight: this.engine.inFlight,
             load,
-            // A walk over every connection: only for a master that balances them.
-            connections: balanced ? movable(this.engine.connections).length : undefined,
           },
         );
       }, heartbeatMs);
       beat.unref();
     }
+  }
+
+  /**
+   * For the master's balancer (--accept shared): the count of movable keep-alive connections, when it changed.
+   * A walk over the connections every CONNECTIONS_REPORT_MS, not a hook on each: the hot path stays untouched,
+   * and a burst of 50 connections is one message, not 50.
+   */
+  private reportConnections(): void {
+    let last = -1;
+    const timer = setInterval(() => {
+      const count = movableCount(this.engine.connections);
+      if (count === last) return;
+      last = count;
+      this.send({ type: 'connections', count });
+    }, CONNECTIONS_REPORT_MS);
+    timer.unref();
   }
 
   private wireStandalone(): void {

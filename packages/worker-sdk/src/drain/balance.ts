@@ -14,10 +14,19 @@ import { markLast } from './marking.js';
 /** HTTP/1.1 connections that can move: not upgraded (WebSocket), not a stream the drain ended, not marked. */
 export function movable(conns: Iterable<Connection>): Connection[] {
   const out: Connection[] = [];
-  for (const conn of conns) {
-    if (conn.kind === 'http' && !conn.shed && !conn.closeAfterFinish && !isUpgraded(conn)) out.push(conn);
-  }
+  for (const conn of conns) if (canMove(conn)) out.push(conn);
   return out;
+}
+
+/** How many movable() there are, without building the list (a balanced worker counts them every 100 ms). */
+export function movableCount(conns: Iterable<Connection>): number {
+  let n = 0;
+  for (const conn of conns) if (canMove(conn)) n++;
+  return n;
+}
+
+function canMove(conn: Connection): boolean {
+  return conn.kind === 'http' && !conn.shed && !conn.closeAfterFinish && !isUpgraded(conn);
 }
 
 /** Marks `count` connections to move, the idle ones first (their next request is the one that says goodbye). */
