@@ -27,7 +27,7 @@ describe('the first hour', () => {
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
     await until(() => /ready in \d+ ms/.test(out), 15_000, 'the ready line');
     const ready = out.split('\n').find((l) => /ready in \d+ ms/.test(l))!;
-    expect(ready).toMatch(new RegExp(`INFO: all 2 workers are ready in \\d+ ms: http://127\\.0\\.0\\.1:${port} \\(master pid ${child.pid}, connections: round-robin\\)$`));
+    expect(ready).toMatch(new RegExp(`INFO: all 2 workers are ready in \\d+ ms: http://127\\.0\\.0\\.1:${port} \\(master pid ${child.pid}, connections: shared\\)$`));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const lines = out.split('\n').filter(Boolean);

@@ -92,14 +92,16 @@ describe('SDK apps under supervise', () => {
 
   it('Fastify: a fresh connection during a drain reaches a new worker; fastify.close() runs its onClose hooks at the end', async () => {
     const port = await freePort();
-    const s = supervise([example('fastify/server-sdk.js'), '-w', '2', '--surge', '2'], { env: { PORT: String(port) } });
+    const s = supervise([example('fastify/server-sdk.js'), '-w', '2', '--surge', '2', '--log-level', 'debug'], { env: { PORT: String(port) } });
     await s.ready();
     const old = s.forkedPids();
     const slow = get(port, '/slow?ms=2500');
     await s.waitFor(workerSaid('slow request: 2500 ms'));
     s.signal('SIGHUP');
-    // Both old workers are draining, one of them held open by the slow request.
+    // Both old workers are draining, one of them held open by the slow request, and neither accepts any more
+    // (with a shared socket that is the worker's own word, a moment after the master's order).
     await s.waitFor(() => s.events('worker.state').filter((l) => l.to === 'draining').length === 2, 10_000);
+    await s.waitFor(() => s.events('worker.closed').length === 2, 10_000);
     const during = await pidsAnswering(port, 20);
     expect(during.size).toBeGreaterThan(0);
     for (const pid of during) expect(old).not.toContain(pid);

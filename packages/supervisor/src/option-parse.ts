@@ -53,11 +53,12 @@ export function parseDuration(value: unknown, flag: string, { allowZero = true }
 }
 
 /**
- * Round-robin by default: it spreads keep-alive connections evenly, and a shared socket does not (measured:
- * 50 keep-alive connections opened at once over 4 workers, from 0.14x to 2.99x the mean). `shared` is the
- * opt-in fast path for connection-heavy traffic (1.67x PM2 with one request per connection).
+ * A shared socket by default: with one request per connection it runs at 1.7-1.8x PM2 and 0.9-1.0x a bare
+ * shared-socket cluster, where round-robin's one-core hop held supervise to about 0.6x; with keep-alive it is
+ * PM2's equal. Its weakness, keep-alive connections piling up on the worker the kernel woke (a 50-connection
+ * burst over 4 workers: 0.14x to 2.99x the mean), is the balancer's to mend (accept/balance.ts: within 25 %).
  */
-export const DEFAULT_ACCEPT: AcceptName = 'round-robin';
+export const DEFAULT_ACCEPT: AcceptName = 'shared';
 
 export function parseAccept(value: unknown, flag = '--accept'): AcceptName {
   if (value === undefined) return DEFAULT_ACCEPT;

@@ -23,6 +23,8 @@ export function logWorker(log: Logger, w: WorkerProcess): void {
       `worker ${w.pid} ${from} -> ${to}${w.drainReason && to === 'draining' ? ` (${w.drainReason})` : ''}`,
     );
   });
+  // With a shared socket (the default) this, not the state change, is when new connections stop reaching it.
+  w.on('closed', () => log.debug({ event: 'worker.closed', ...fields() }, `worker ${w.pid} stopped accepting connections`));
   w.on('listen-error', (message: string) =>
     log.warn({ event: 'worker.listen-error', ...fields(), reason: message }, `worker ${w.pid} could not listen: ${message}`),
   );

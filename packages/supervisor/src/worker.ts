@@ -61,7 +61,8 @@ const TAIL_LINES = 20;
  * worker as soon as it is disconnected; this object is our own reference until the process has exited.
  *
  * Events: 'state' (from, to), 'line' (stream, line), 'heartbeat', 'self-drain' (the worker started a drain
- * the master did not ask for), 'listen-error' (message: a server of it could not listen), 'exit' (ExitInfo).
+ * the master did not ask for), 'closed' (its drain began: its servers no longer accept), 'listen-error' (message:
+ * a server of it could not listen), 'exit' (ExitInfo).
  */
 export class WorkerProcess extends EventEmitter {
   readonly worker: Worker;
@@ -364,6 +365,7 @@ export class WorkerProcess extends EventEmitter {
           this.after(this.timeouts.killTimeoutMs, () => this.killLate());
           this.emit('self-drain');
         }
+        this.emit('closed');
         break;
       case 'listen-error':
         this.emit('listen-error', msg.message);

@@ -95,6 +95,7 @@ export type WorkerMessage =
    * when the count changes, at most every CONNECTIONS_REPORT_MS: a client pool's burst is seen within that.
    */
   | { $supervise: number; type: 'connections'; count: number }
+  /** The worker's drain began and its servers no longer accept (sent whoever asked for the drain). */
   | { $supervise: number; type: 'draining' }
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
   | { $supervise: number; type: 'listen-error'; code: string; message: string }

@@ -101,15 +101,15 @@ export class Runtime {
   async drainAndExit(reason: DrainReason, deadlineMs = this.settings.drainTimeoutMs): Promise<void> {
     if (this.exiting) return;
     this.exiting = true;
-    if (reason !== 'rollout' && reason !== 'stop' && reason !== 'scale' && reason !== 'recycle') {
-      // The master did not ask: tell it, so it can start a replacement while this worker drains.
-      this.send({ type: 'draining' });
-    }
-    const stats = await this.engine.drain({
+    const drained = this.engine.drain({
       deadlineMs,
       idleGraceMs: this.settings.idleGraceMs,
       closeCode: this.closeCodeFor(reason),
     });
+    // drain() closed the servers before its first wait: say so. When the master did not ask, this is its
+    // cue to start a replacement; when it did, the moment no new connection can reach this worker.
+    this.send({ type: 'draining' });
+    const stats = await drained;
     const code = stats.forced > 0 || stats.hookFailures > 0 ? 1 : 0;
     if (!this.supervised) reportStandalone(reason, stats);
     const exit = () => process.exit(code);
