@@ -3,14 +3,19 @@
 // supervise --accept shared, supervise --accept round-robin, PM2 7 in cluster mode, a bare node:cluster master
 // whose workers accept from one shared socket (the limit), and one bare process; each loaded by undici with one
 // request per connection (Connection: close) and with keep-alive, in rounds whose order rotates. supervise --sticky
-// (the master accepts and hands each connection over) is measured beside them. Balance:
+// (the master accepts and hands each connection over) is measured beside them, and on node >= 22.12 a bare
+// cluster whose workers bind one SO_REUSEPORT socket each (what a reuseport strategy would reach). Balance:
 // max/mean of the requests each worker answered, with 4 workers. Everything on 127.0.0.1, bounded in time.
+
+import { fileURLToPath } from 'node:url';
 
 import { EXAMPLE_BASIC, Pm2Contender, naiveContender, superviseContender } from './lib/contenders.mjs';
 import { startLoad } from './lib/loadrun.mjs';
 import { freePort, killTree, sleep, spawnTracked, waitHttp } from './lib/procs.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { median, round, table } from './lib/stats.mjs';
+
+const REUSEPORT_APP = fileURLToPath(new URL('./apps/reuseport-cluster.cjs', import.meta.url));
 
 export const ACCEPT_DEFAULTS = {
   BENCH_ACCEPT_WORKERS: 2, // workers for the throughput figures (the issue's table: 2)
@@ -19,7 +24,7 @@ export const ACCEPT_DEFAULTS = {
   BENCH_ACCEPT_SECONDS: 8, // per load run
   BENCH_ACCEPT_ROUNDS: 3,
   BENCH_ACCEPT_CONNECTIONS: 50,
-  BENCH_ACCEPT_ONLY: 'shared,round-robin,sticky,pm2,bare-shared,single',
+  BENCH_ACCEPT_ONLY: 'shared,round-robin,sticky,pm2,bare-shared,bare-reuseport,single',
 };
 
 const SUBJECTS = {
@@ -28,8 +33,15 @@ const SUBJECTS = {
   sticky: { label: 'supervise --sticky (the master hands over)' },
   pm2: { label: 'PM2 7 cluster (round-robin)' },
   'bare-shared': { label: 'bare node:cluster, shared socket (the limit)' },
+  'bare-reuseport': { label: 'bare node:cluster, SO_REUSEPORT per worker', needs: reusePortMissing },
   single: { label: 'one bare process, no cluster' },
 };
+
+/** Why `listen({ reusePort })` cannot run here (node < 22.12), or null. */
+function reusePortMissing() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12) ? null : `node ${process.versions.node} has no listen({ reusePort }) (22.12+)`;
+}
 
 /** A process that serves the app and can say its worker pids; stop() kills it. */
 function startSubject(key, workers, port, logDir) {
@@ -46,6 +58,18 @@ function startSubject(key, workers, port, logDir) {
       c.extraEnv = { NODE_CLUSTER_SCHED_POLICY: 'none' };
       return c;
     }
+    case 'bare-reuseport':
+      return {
+        async start() {
+          this.child = spawnTracked('accept-reuseport', process.execPath, [REUSEPORT_APP, '-w', String(workers)], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } });
+          const ready = new Promise((resolve) => this.child.stdout.on('data', (d) => String(d).includes('ready') && resolve(true)));
+          const bound = sleep(20_000).then(() => false);
+          if (!(await Promise.race([ready, bound]))) throw new Error('bare-reuseport: its workers did not all listen');
+        },
+        stop() {
+          return killTree(this.child.pid, { graceMs: 2000 });
+        },
+      };
     case 'single':
       return {
         async start() {
@@ -90,7 +114,11 @@ function balanceCell(runs) {
 
 /** Runs every subject; returns { rows, text }. */
 export async function runAccept(cfg, { logDir, say }) {
-  const keys = cfg.BENCH_ACCEPT_ONLY.split(',').map((s) => s.trim()).filter((k) => SUBJECTS[k]);
+  const keys = cfg.BENCH_ACCEPT_ONLY.split(',').map((s) => s.trim()).filter((k) => {
+    const missing = SUBJECTS[k]?.needs?.();
+    if (missing) say(`accept: ${SUBJECTS[k].label} skipped: ${missing}`);
+    return SUBJECTS[k] && !missing;
+  });
   const res = Object.fromEntries(keys.map((k) => [k, { cpr: [], ka: [], balanceCpr: [], balanceKa: [], lost: 0 }]));
   const run = async (key, workers, fn) => {
     const port = await freePort();

@@ -49,8 +49,8 @@ describe('accept strategies', () => {
   }
 
   it('--accept shared: 40 keep-alive clients on one worker spread over 4 after a scale up, within 25 % of the mean, 0 failed', async () => {
-    const port = await freePort();
-    const s = supervise([example('http-basic/server.js'), '-w', '1', '--accept', 'shared'], { env: { PORT: String(port) } });
+    const [port, health] = [await freePort(), await freePort()];
+    const s = supervise([example('http-basic/server.js'), '-w', '1', '--accept', 'shared', '--health-port', String(health)], { env: { PORT: String(port) } });
     await s.ready();
     const sock = (await s.waitEvent('control.listening')).path as string;
     // One connection per client, each remembering which worker answered it last.
@@ -93,6 +93,10 @@ describe('accept strategies', () => {
       await Promise.all(clients.map((c) => c.close()));
     }
     expect(errors).toEqual([]);
+    // 30 of the 40 had to leave the first worker; some reconnect to it again and are asked once more.
+    const metrics = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
+    const moved = Number(/^supervise_balance_moved_connections_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(moved).toBeGreaterThanOrEqual(30);
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
   });

@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { balancesSharedSocket } from './accept/balance.js';
 import type { Supervisor, WorkerInfo } from './supervisor.js';
 import type { ExitInfo } from './worker.js';
 import type { WorkerState } from './worker-state.js';
@@ -139,6 +140,13 @@ export class MasterMetrics {
         this.inc(requests.total);
       },
     });
+
+    if (balancesSharedSocket(supervisor.options)) {
+      new Counter({ name: 'supervise_balance_moved_connections_total', help: '--accept shared: keep-alive connections the balancer asked a worker to move.', registers, collect() {
+        this.reset();
+        this.inc(supervisor.balancer?.moved ?? 0);
+      } });
+    }
 
     const sticky = () => supervisor.stickyListener;
     if (supervisor.options.sticky) {

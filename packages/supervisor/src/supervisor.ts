@@ -9,7 +9,7 @@ import { EXIT, SuperviseError } from './errors.js';
 import { checkScaleTarget } from './option-parse.js';
 import { createLogger, type Logger } from './logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
-import { balanceSharedSocket } from './accept/balance.js';
+import { type Balancer, balanceSharedSocket } from './accept/balance.js';
 import { startRecycler } from './recycle.js';
 import { DrainSet, RolloutQueue, runRollout } from './rollout.js';
 import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummary } from './rollout-report.js';
@@ -40,7 +40,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly log: Logger;
   phase: Phase = 'idle';
   generation = 0;
-
   private slots: Slot[] = [];
   private readonly workers = new Set<WorkerProcess>();
   private readonly breaker: BootBreaker;
@@ -60,6 +59,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private optionsSource: (() => Promise<SupervisorOptions>) | null = null;
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
+  /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
+  balancer: Balancer | null = null;
 
   constructor(readonly options: SupervisorOptions, logger?: Logger) {
     super();
@@ -100,7 +101,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'running';
     startWatchdog(this);
     startRecycler(this);
-    balanceSharedSocket(this);
+    this.balancer = balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
     const urls = reachableUrls([...this.workers], this.sticky);
     logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.connections, urls });

@@ -48,8 +48,13 @@ export interface BalanceHost {
   running(): boolean;
 }
 
+/** The running balancer: how many connections it asked workers to move, for /metrics. */
+export interface Balancer {
+  readonly moved: number;
+}
+
 /** Starts the balancing loop; returns its stop. A worker that was just told waits (its clients move). */
-export function startBalancer(host: BalanceHost, intervalMs: number): () => void {
+export function startBalancer(host: BalanceHost, intervalMs: number, counts: { moved: number } = { moved: 0 }): () => void {
   const resting = new Map<WorkerProcess, number>();
   const timer = setInterval(() => {
     if (!host.running()) return;
@@ -63,6 +68,7 @@ export function startBalancer(host: BalanceHost, intervalMs: number): () => void
       resting.set(w, REST_ROUNDS);
       host.log.debug({ event: 'balance.shed', pid: w.pid, slot: w.slot, count, connections: w.connections }, `moving ${count} connections off worker ${w.pid}`);
       w.shed(count);
+      counts.moved += count;
     });
     for (const w of resting.keys()) if (w.state === 'exited') resting.delete(w);
   }, intervalMs);
@@ -75,16 +81,18 @@ export function balancesSharedSocket(o: SupervisorOptions): boolean {
   return o.accept === 'shared' && o.sticky === null;
 }
 
-/** Runs the balancer when balancesSharedSocket(). */
+/** Runs the balancer when balancesSharedSocket(), until the master stops. */
 export function balanceSharedSocket(master: {
   options: SupervisorOptions;
   log: Logger;
   readonly phase: string;
   liveWorkers(): WorkerProcess[];
   once(event: 'stopping', listener: () => void): unknown;
-}): void {
+}): Balancer | null {
   const o = master.options;
-  if (!balancesSharedSocket(o)) return;
+  if (!balancesSharedSocket(o)) return null;
   const host = { serving: () => master.liveWorkers().filter((w) => w.state === 'ready'), log: master.log, running: () => master.phase === 'running' };
-  master.once('stopping', startBalancer(host, BALANCE_INTERVAL_MS));
+  const counts = { moved: 0 };
+  master.once('stopping', startBalancer(host, BALANCE_INTERVAL_MS, counts));
+  return counts;
 }
