@@ -34,6 +34,19 @@ export async function pidsAnswering(port: number, n = 40): Promise<Set<number>> 
   return pids;
 }
 
+/**
+ * Every pid that answers fresh connections, asked until `n` distinct ones have: with a shared socket which worker
+ * takes a connection is the kernel's choice, so a fixed number of requests may miss one.
+ */
+export async function untilAnswering(port: number, n: number, timeoutMs = 10_000): Promise<Set<number>> {
+  const seen = new Set<number>();
+  await until(async () => {
+    for (const pid of await pidsAnswering(port, 10)) seen.add(pid);
+    return seen.size >= n;
+  }, timeoutMs, `${n} pids answering`);
+  return seen;
+}
+
 /** Polls until `fn` returns true (or a value) or the time runs out. */
 export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { get, load, pidsAnswering, until } from '../helpers/http.js';
+import { get, load, pidsAnswering, until, untilAnswering } from '../helpers/http.js';
 import { example, fixture, freePort, killAll, supervise, waitGone } from '../helpers/supervise.js';
 
 afterEach(() => killAll());
@@ -36,7 +36,7 @@ describe('supervise app.js -w N', () => {
     const result = await traffic.stop();
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
-    const after = await pidsAnswering(port, 40);
+    const after = await untilAnswering(port, 4);
     for (const pid of after) expect(before.has(pid)).toBe(false);
     expect(after.size).toBe(4);
     // Every old worker exited after a drain it reported, none was killed.

@@ -43,7 +43,7 @@ describe('/metrics', () => {
       env: { PORT: String(port) },
     });
     await s.ready();
-    // One request per connection: round-robin spreads them over both workers.
+    // 200 requests, one per connection: both workers answer some.
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
     const pids = new Set<string>();
     try {

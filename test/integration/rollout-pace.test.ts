@@ -76,7 +76,8 @@ describe('rollout pace', () => {
   it('--max-draining 1: the next replacement waits until the old worker has exited; supervise reload says who is still draining, --wait-drained waits for them', async () => {
     const port = await freePort();
     const sock = path.join(tempDir('supervise-pace-'), 'ctl.sock');
-    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock], {
+    // round-robin: the four slow requests below must reach both workers, which a shared socket leaves to chance.
+    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'], {
       env: { PORT: String(port) },
     });
     await s.ready();
