@@ -7,9 +7,9 @@ import type { WorkerProcess } from '../worker.js';
  * stay where they landed, so a burst (a client pool opening 50 connections at once) can pile up on one worker
  * (measured: 0.09x to 2.99x the mean over 4 workers). Each worker reports its keep-alive connections when the
  * count changes (at most every 100 ms); every BALANCE_INTERVAL_MS the master compares them, and asks one holding
- * more than its share to move the surplus: those connections'
- * next responses say `Connection: close`, and their clients reconnect to whichever worker the kernel wakes
- * then (see the worker's drain/balance.ts). Lossless as a drain's last response is; no connection is cut.
+ * more than its share to move the surplus: those connections' next responses say `Connection: close`, and their
+ * clients reconnect to whichever worker the kernel wakes then (see the worker's drain/balance.ts). Lossless as a
+ * drain's last response is; no connection is cut.
  */
 
 /**
@@ -19,8 +19,10 @@ import type { WorkerProcess } from '../worker.js';
 export const BALANCE_INTERVAL_MS = 200;
 const REST_ROUNDS = 2;
 
-/** Above the mean by this much, a worker sheds its surplus. */
-// 20 %, not the 25 % a user would call balanced: requests follow connections, and CPU scheduling adds its own share.
+/**
+ * Above (or below) the mean by this much, connections move: 20 %, not the 25 % a user would call balanced, as
+ * requests follow connections and CPU scheduling adds its own unevenness.
+ */
 export const BALANCE_TOLERANCE = 0.2;
 
 /**
