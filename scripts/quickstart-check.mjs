@@ -51,8 +51,8 @@ const get = () =>
     }).on('error', reject);
   });
 
-// "all 4 workers are ready in 312 ms: http://127.0.0.1:3000 (master pid 4242, connections: round-robin)"
-const ready = await waitFor(/all 4 workers are ready in \d+ ms: (http:\/\/[^ ]+) \(master pid (\d+), connections: round-robin\)/, 'the ready line');
+// "all 4 workers are ready in 312 ms: http://127.0.0.1:3000 (master pid 4242, connections: shared)"
+const ready = await waitFor(/all 4 workers are ready in \d+ ms: (http:\/\/[^ ]+) \(master pid (\d+), connections: shared\)/, 'the ready line');
 if (ready[1] !== `http://127.0.0.1:${port}`) fail(`the ready line names ${ready[1]}, not http://127.0.0.1:${port}`);
 const pid = Number(ready[2]);
 const first = await get();

@@ -4,7 +4,7 @@ import type { AcceptName, AcceptStrategy } from './strategy.js';
 
 export type { AcceptName, AcceptStrategy } from './strategy.js';
 
-export const ACCEPT_STRATEGIES: Record<AcceptName, AcceptStrategy> = { 'round-robin': roundRobin, shared };
+export const ACCEPT_STRATEGIES: Record<AcceptName, AcceptStrategy> = { shared, 'round-robin': roundRobin };
 
 /** The strategies by name, the default first. */
 export const ACCEPT_NAMES = Object.keys(ACCEPT_STRATEGIES) as AcceptName[];
