@@ -84,7 +84,7 @@ function startSubject(key, workers, port, logDir) {
   throw new Error(`unknown subject ${key}`);
 }
 
-async function measure(port, { reset, seconds, connections }) {
+async function measure(port, { reset, seconds, connections, workers }) {
   const load = startLoad('undici', {
     origin: `http://127.0.0.1:${port}`,
     connections,
@@ -98,17 +98,27 @@ async function measure(port, { reset, seconds, connections }) {
   const t0 = await load.started;
   await sleep(seconds * 1000);
   const r = await load.stop([], t0 + 1000);
-  const counts = Object.values(r.pids ?? {});
-  const mean = counts.length ? counts.reduce((a, b) => a + b, 0) / counts.length : 0;
-  return { rps: r.rps, lost: r.lost, workers: counts.length, balance: mean ? round(Math.max(...counts) / mean, 2) : null, minOverMean: mean ? round(Math.min(...counts) / mean, 2) : null };
+  const answers = spread(Object.values(r.pids ?? {}), workers);
+  // Each virtual user has its own connection here: the last pid of each is where that connection ended up.
+  const held = {};
+  for (const pid of r.lastPids ?? []) if (pid) held[pid] = (held[pid] ?? 0) + 1;
+  const conns = spread(Object.values(held), workers);
+  return { rps: r.rps, lost: r.lost, ...answers, connBalance: conns.balance, connMin: conns.minOverMean };
 }
 
-/** `max / min (worst max / min)` over the runs, of per-worker answers against their mean; '-' without runs. */
-function balanceCell(runs) {
-  const ok = runs.filter((r) => r.balance !== null);
+/** max/mean and min/mean of per-worker counts; a worker that never appears counts 0. */
+function spread(counts, workers) {
+  const all = [...counts, ...new Array(Math.max(0, workers - counts.length)).fill(0)];
+  const mean = all.length ? all.reduce((a, b) => a + b, 0) / all.length : 0;
+  return { balance: mean ? round(Math.max(...all) / mean, 2) : null, minOverMean: mean ? round(Math.min(...all) / mean, 2) : null };
+}
+
+/** `max / min (worst max / min)` over the runs, of per-worker counts against their mean; '-' without runs. */
+function balanceCell(runs, [hiKey, loKey] = ['balance', 'minOverMean']) {
+  const ok = runs.filter((r) => r[hiKey] !== null && r[hiKey] !== undefined);
   if (!ok.length) return '-';
-  const hi = ok.map((r) => r.balance);
-  const lo = ok.map((r) => r.minOverMean);
+  const hi = ok.map((r) => r[hiKey]);
+  const lo = ok.map((r) => r[loKey]);
   return `${round(median(hi), 2)} / ${round(median(lo), 2)} (worst ${Math.max(...hi)} / ${Math.min(...lo)})`;
 }
 
@@ -131,13 +141,13 @@ export async function runAccept(cfg, { logDir, say }) {
       await s.stop();
     }
   };
-  const opts = (reset) => ({ reset, seconds: cfg.BENCH_ACCEPT_SECONDS, connections: cfg.BENCH_ACCEPT_CONNECTIONS });
+  const opts = (reset, workers) => ({ reset, workers, seconds: cfg.BENCH_ACCEPT_SECONDS, connections: cfg.BENCH_ACCEPT_CONNECTIONS });
   for (let round_ = 0; round_ < cfg.BENCH_ACCEPT_ROUNDS; round_++) {
     const order = keys.map((_, i) => keys[(i + round_) % keys.length]);
     for (const key of order) {
       await run(key, cfg.BENCH_ACCEPT_WORKERS, async (port) => {
-        const cpr = await measure(port, opts(true));
-        const ka = await measure(port, opts(false));
+        const cpr = await measure(port, opts(true, cfg.BENCH_ACCEPT_WORKERS));
+        const ka = await measure(port, opts(false, cfg.BENCH_ACCEPT_WORKERS));
         res[key].cpr.push(cpr.rps);
         res[key].ka.push(ka.rps);
         res[key].lost += cpr.lost + ka.lost;
@@ -149,12 +159,12 @@ export async function runAccept(cfg, { logDir, say }) {
   for (let round_ = 0; round_ < cfg.BENCH_ACCEPT_BALANCE_ROUNDS; round_++) {
     for (const key of balanced.map((_, i) => balanced[(i + round_) % balanced.length])) {
       await run(key, cfg.BENCH_ACCEPT_BALANCE_WORKERS, async (port) => {
-        const cpr = await measure(port, opts(true));
-        const ka = await measure(port, opts(false));
+        const cpr = await measure(port, opts(true, cfg.BENCH_ACCEPT_BALANCE_WORKERS));
+        const ka = await measure(port, opts(false, cfg.BENCH_ACCEPT_BALANCE_WORKERS));
         res[key].balanceCpr.push(cpr);
         res[key].balanceKa.push(ka);
         res[key].lost += cpr.lost + ka.lost;
-        say(`accept balance round ${round_ + 1} ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} min/mean ${cpr.minOverMean} one per connection, ${ka.balance} ${ka.minOverMean} keep-alive`);
+        say(`accept balance round ${round_ + 1} ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} min/mean ${cpr.minOverMean} one per connection, ${ka.balance} ${ka.minOverMean} keep-alive, connections ${ka.connBalance} ${ka.connMin}`);
       });
     }
   }
@@ -170,11 +180,12 @@ export async function runAccept(cfg, { logDir, say }) {
     ratio(med(k, 'ka'), med('pm2', 'ka')),
     balanceCell(res[k].balanceCpr),
     balanceCell(res[k].balanceKa),
+    balanceCell(res[k].balanceKa, ['connBalance', 'connMin']),
     res[k].lost,
   ]);
   const text = [
-    `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers over ${cfg.BENCH_ACCEPT_BALANCE_ROUNDS} runs each: max/mean and min/mean of per-worker answers, median of the runs and the worst one):`,
-    table(['subject', 'req/s, one per conn (median)', 'each round', 'vs PM2', 'vs limit', 'req/s keep-alive', 'vs PM2', 'balance, one per conn', 'balance, keep-alive', 'failed'], body),
+    `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers over ${cfg.BENCH_ACCEPT_BALANCE_ROUNDS} runs each: max/mean and min/mean of per-worker answers, median of the runs and the worst one; keep-alive connections: of where each of the ${cfg.BENCH_ACCEPT_CONNECTIONS} connections was at the end, what the accept path decides, the answers adding CPU scheduling):`,
+    table(['subject', 'req/s, one per conn (median)', 'each round', 'vs PM2', 'vs limit', 'req/s keep-alive', 'vs PM2', 'balance, one per conn', 'balance, keep-alive', 'keep-alive connections', 'failed'], body),
   ].join('\n');
   return { res, text };
 }

@@ -45,6 +45,9 @@ const pools =
 
 const rec = { start: [], lat: [], status: [], errAt: [] };
 const pids = {};
+// The worker that answered each virtual user last: with one connection per user (fromAddresses = connections),
+// where each keep-alive connection ended up, which the accept path decides (the answers add CPU scheduling).
+const lastPids = new Array(cfg.connections).fill(null);
 const errorCodes = {};
 let timeouts = 0;
 let errors = 0;
@@ -63,7 +66,10 @@ async function vu(k) {
     try {
       const res = await pool.request({ path: cfg.path, method: 'GET', reset: cfg.reset });
       const body = await res.body.text();
-      if (cfg.countPids) pids[body.trim()] = (pids[body.trim()] ?? 0) + 1;
+      if (cfg.countPids) {
+        pids[body.trim()] = (pids[body.trim()] ?? 0) + 1;
+        lastPids[k] = body.trim();
+      }
       rec.start.push(s);
       rec.lat.push(epoch() - s);
       rec.status.push(res.statusCode);
@@ -105,7 +111,7 @@ async function finish(msg) {
     non2xx,
     lost: errors + timeouts + non2xx,
     errorCodes,
-    ...(cfg.countPids ? { pids } : {}),
+    ...(cfg.countPids ? { pids, lastPids } : {}),
     ...stats,
   };
   process.send(result, () => {
