@@ -17,12 +17,22 @@ describe('shedOrders (--accept shared keep-alive balance)', () => {
     expect(shedOrders([14, 15, 12, 9])).toEqual([0, 3, 0, 0]);
     // Within the tolerance both ways: nothing moves.
     expect(shedOrders([15, 15, 10, 10])).toEqual([0, 0, 0, 0]);
-    // A surplus of less than 2 is not worth a move even then.
+    // A surplus of less than 1 is not worth a move even then: it would only move the imbalance.
     expect(shedOrders([4, 4, 4, 2])).toEqual([0, 0, 0, 0]);
   });
 
-  it('leaves a handful alone, and a single worker', () => {
-    expect(shedOrders([3, 1, 1, 1])).toEqual([0, 0, 0, 0]);
+  it('balances a handful too (a proxy\'s small upstream pool), without bouncing a lone connection', () => {
+    expect(shedOrders([4, 0, 0, 0])).toEqual([3, 0, 0, 0]);
+    expect(shedOrders([2, 1, 1, 0])).toEqual([1, 0, 0, 0]);
+    expect(shedOrders([2, 0])).toEqual([1, 0]);
+    expect(shedOrders([1, 1, 1, 1])).toEqual([0, 0, 0, 0]);
+    // One connection, or one too many for an even split: moving it would only move the imbalance.
+    expect(shedOrders([1, 0])).toEqual([0, 0]);
+    expect(shedOrders([2, 1])).toEqual([0, 0]);
+    expect(shedOrders([1, 1, 0, 0])).toEqual([0, 0, 0, 0]);
+  });
+
+  it('leaves a single worker alone', () => {
     expect(shedOrders([40])).toEqual([0]);
     expect(shedOrders([])).toEqual([]);
   });

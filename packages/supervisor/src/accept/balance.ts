@@ -33,9 +33,11 @@ export const BALANCE_TOLERANCE = 0.2;
 export function shedOrders(counts: readonly number[], tolerance = BALANCE_TOLERANCE): number[] {
   const total = counts.reduce((a, b) => a + b, 0);
   const mean = total / Math.max(1, counts.length);
-  // A handful of connections is not worth moving: only balance what the mean makes meaningful.
-  if (counts.length < 2 || mean < 2) return counts.map(() => 0);
-  const surplus = (c: number) => (c - mean >= 2 ? Math.ceil(c - mean) : 0);
+  if (counts.length < 2) return counts.map(() => 0);
+  // A few connections matter most (a proxy's small upstream pool: 4 connections on one worker of 4 is one worker
+  // doing all the work), but a move must leave its worker no further below the mean than it was above: one
+  // connection between two workers would otherwise bounce for ever.
+  const surplus = (c: number) => (c - mean >= 1 ? Math.ceil(c - mean) : 0);
   const orders = counts.map((c) => (c > mean * (1 + tolerance) ? surplus(c) : 0));
   if (Math.min(...counts) < mean * (1 - tolerance) && !orders.some((n) => n > 0)) {
     const most = counts.indexOf(Math.max(...counts));
