@@ -98,6 +98,7 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     flags: `--accept <${ACCEPT_NAMES.join('|')}>`,
     help: 'how connections reach the workers; shared: the workers accept from one socket',
     default: DEFAULT_ACCEPT,
+    defaultText: `${DEFAULT_ACCEPT}; round-robin with --no-auto-drain`,
     check: (v, k) => void parseAccept(v, k),
   },
   sticky: {

@@ -97,6 +97,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
   if (watchdogTimeoutMs > 0 && (heartbeatMs === 0 || watchdogTimeoutMs < 2 * heartbeatMs)) {
     usage(`--watchdog-timeout must be at least twice --heartbeat (${heartbeatMs} ms), got ${watchdogTimeoutMs} ms`);
   }
+  const autoDrain = parseBool(raw.autoDrain ?? optionDefault('autoDrain'), '--auto-drain');
   const maxRequests = parseCount(raw.maxRequests ?? optionDefault('maxRequests'), '--max-requests');
   if (heartbeatMs === 0 && maxRequests > 0) {
     usage('--max-requests needs the heartbeat, which carries the request count: remove --heartbeat 0');
@@ -113,9 +114,11 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     drainTimeoutMs,
     idleGrace: parseIdleGrace(raw.idleGrace),
     readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? optionDefault('readyTimeoutMs'), '--ready-timeout', { allowZero: false }),
-    autoDrain: parseBool(raw.autoDrain ?? optionDefault('autoDrain'), '--auto-drain'),
+    autoDrain,
     surge: parseCount(raw.surge ?? optionDefault('surge'), '--surge', { min: 1, max: MAX_WORKERS }),
-    accept: parseAccept(raw.accept ?? optionDefault('accept')),
+    // Without the engine in the workers nothing counts or moves keep-alive connections, and a shared socket stays
+    // as uneven as the kernel left it: round-robin then, unless --accept says otherwise.
+    accept: parseAccept(raw.accept ?? (autoDrain ? optionDefault('accept') : 'round-robin')),
     sticky: parseSticky(raw, env),
     ipcSerialization: parseSerialization(raw.ipcSerialization ?? optionDefault('ipcSerialization')),
     maxDraining:

@@ -35,6 +35,14 @@ describe('option parsing', () => {
     expect(usageError(() => resolveOptions({ script, trustProxy: true })).message).toMatch(/^--trust-proxy only applies with --sticky/);
   });
 
+  it('accept: shared by default, round-robin with --no-auto-drain (nothing could balance it), an explicit choice wins', () => {
+    expect(resolveOptions({ script }).accept).toBe('shared');
+    expect(resolveOptions({ script, autoDrain: false }).accept).toBe('round-robin');
+    expect(resolveOptions({ script, autoDrain: false, accept: 'shared' }).accept).toBe('shared');
+    expect(resolveOptions({ script, accept: 'round-robin' }).accept).toBe('round-robin');
+    expect(usageError(() => resolveOptions({ script, accept: 'fast' })).message).toBe('--accept must be shared or round-robin, got "fast"');
+  });
+
   it('workers: positive integers and "max"', () => {
     expect(parseWorkers('4')).toBe(4);
     expect(parseWorkers(2)).toBe(2);
