@@ -4,6 +4,7 @@
  * With a shared socket, keep-alive connections that piled up on one worker move to the others.
  */
 import { Client } from 'undici';
+import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { cannon, load, until } from '../helpers/http.js';
@@ -107,4 +108,36 @@ describe('accept strategies', () => {
       expect((await s.waitExit()).code).toBe(0);
     });
   }
+
+  it('--accept shared: WebSockets piled on one worker are named in a warning that points to round-robin', async () => {
+    const port = await freePort();
+    const s = supervise([example('websocket-plain/server.js'), '-w', '1', '--accept', 'shared'], { env: { PORT: String(port) } });
+    await s.ready();
+    const sock = (await s.waitEvent('control.listening')).path as string;
+    const first = s.forkedPids()[0]!;
+    const sockets = await Promise.all(
+      Array.from({ length: 20 }, () => new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+        ws.once('message', () => resolve(ws));
+        ws.once('error', reject);
+      })),
+    );
+    try {
+      const up = await runCli(['scale', '4', '--control', sock]);
+      expect(up.stdout).toBe('scaled from 1 to 4 workers\n');
+      // The 20 stay where they are (nothing can move a WebSocket); the master says so, once.
+      const warning = await s.waitEvent('balance.uneven-upgraded', undefined, 10_000);
+      expect(warning.level).toBe(40); // pino's warn
+      expect(String(warning.msg)).toMatch(/^WebSockets are unevenly spread over the workers \(.*\): .*--accept round-robin deals new ones out in turn$/);
+      const counts = warning.upgraded as number[];
+      expect(counts[(warning.pids as number[]).indexOf(first)]).toBe(20);
+      expect([...counts].sort((a, b) => a - b)).toEqual([0, 0, 0, 20]);
+      expect(sockets.every((ws) => ws.readyState === WebSocket.OPEN)).toBe(true);
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+    expect(s.events('balance.uneven-upgraded')).toHaveLength(1);
+  });
 });

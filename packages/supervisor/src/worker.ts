@@ -78,6 +78,8 @@ export class WorkerProcess extends EventEmitter {
   inFlight = 0;
   /** Keep-alive HTTP/1 connections it holds that could move to another worker (its `connections` reports). */
   connections: number | null = null;
+  /** Upgraded connections (WebSockets) it holds, which nothing can move (the same reports). */
+  upgraded: number | null = null;
   lastHeartbeat: number | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   load: LoadView | null = null;
@@ -351,6 +353,7 @@ export class WorkerProcess extends EventEmitter {
         break;
       case 'connections':
         this.connections = msg.count;
+        this.upgraded = msg.upgraded;
         break;
       case 'metrics': {
         const settle = this.metricsWaiters.get(msg.id);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { shedOrders } from '../src/accept/balance.js';
+import { shedOrders, unevenUpgraded } from '../src/accept/balance.js';
 
 describe('shedOrders (--accept shared keep-alive balance)', () => {
   it('moves the surplus of a worker more than 20 % above the mean', () => {
@@ -35,5 +35,15 @@ describe('shedOrders (--accept shared keep-alive balance)', () => {
   it('leaves a single worker alone', () => {
     expect(shedOrders([40])).toEqual([0]);
     expect(shedOrders([])).toEqual([]);
+  });
+
+  it('calls WebSockets uneven when a worker is 50 % off a mean of at least 5', () => {
+    expect(unevenUpgraded([118, 28, 28, 26])).toBe(true);
+    expect(unevenUpgraded([69, 66, 59, 6])).toBe(true);
+    expect(unevenUpgraded([58, 52, 45, 45])).toBe(false);
+    expect(unevenUpgraded([40, 0, 0, 0])).toBe(true);
+    // Too few to matter, or a single worker.
+    expect(unevenUpgraded([12, 0, 0, 0])).toBe(false);
+    expect(unevenUpgraded([100])).toBe(false);
   });
 });

@@ -91,10 +91,11 @@ export type WorkerMessage =
   | { $supervise: number; type: 'ready' }
   | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
   /**
-   * --accept shared (SUPERVISE_BALANCE=1): the keep-alive connections this worker holds that could move, sent
-   * when the count changes, at most every CONNECTIONS_REPORT_MS: a client pool's burst is seen within that.
+   * --accept shared (SUPERVISE_BALANCE=1): the keep-alive connections this worker holds that could move, and its
+   * upgraded ones (WebSockets, which cannot), sent when a count changes, at most every CONNECTIONS_REPORT_MS: a
+   * client pool's burst is seen within that.
    */
-  | { $supervise: number; type: 'connections'; count: number }
+  | { $supervise: number; type: 'connections'; count: number; upgraded: number }
   /** The worker's drain began and its servers no longer accept (sent whoever asked for the drain). */
   | { $supervise: number; type: 'draining' }
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */

@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
 import { appMetrics } from './app-metrics.js';
-import { movableCount, shed } from './drain/balance.js';
+import { connectionCounts, shed } from './drain/balance.js';
 import { attachHandover } from './handover.js';
 import {
   type DrainReason,
@@ -210,17 +210,19 @@ export class Runtime {
   }
 
   /**
-   * For the master's balancer (--accept shared): the count of movable keep-alive connections, when it changed.
+   * For the master's balancer (--accept shared): the counts of movable keep-alive and upgraded connections, when
+   * they changed.
    * A walk over the connections every CONNECTIONS_REPORT_MS, not a hook on each: the hot path stays untouched,
    * and a burst of 50 connections is one message, not 50.
    */
   private reportConnections(): void {
-    let last = -1;
+    let last = '';
     const timer = setInterval(() => {
-      const count = movableCount(this.engine.connections);
-      if (count === last) return;
-      last = count;
-      this.send({ type: 'connections', count });
+      const { movable, upgraded } = connectionCounts(this.engine.connections);
+      const key = `${movable}/${upgraded}`;
+      if (key === last) return;
+      last = key;
+      this.send({ type: 'connections', count: movable, upgraded });
     }, CONNECTIONS_REPORT_MS);
     timer.unref();
   }

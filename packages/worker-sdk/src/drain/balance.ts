@@ -18,11 +18,18 @@ export function movable(conns: Iterable<Connection>): Connection[] {
   return out;
 }
 
-/** How many movable() there are, without building the list (a balanced worker counts them every 100 ms). */
-export function movableCount(conns: Iterable<Connection>): number {
-  let n = 0;
-  for (const conn of conns) if (canMove(conn)) n++;
-  return n;
+/**
+ * How many movable() there are, and how many upgraded ones (WebSockets: they never move), in one walk without
+ * building a list (a balanced worker counts them every 100 ms).
+ */
+export function connectionCounts(conns: Iterable<Connection>): { movable: number; upgraded: number } {
+  let movable = 0;
+  let upgraded = 0;
+  for (const conn of conns) {
+    if (canMove(conn)) movable++;
+    else if (conn.kind === 'http' && isUpgraded(conn)) upgraded++;
+  }
+  return { movable, upgraded };
 }
 
 function canMove(conn: Connection): boolean {
