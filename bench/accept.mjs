@@ -9,6 +9,8 @@
 
 import { fileURLToPath } from 'node:url';
 
+import WebSocket from 'ws';
+
 import { EXAMPLE_BASIC, Pm2Contender, naiveContender, superviseContender } from './lib/contenders.mjs';
 import { startLoad } from './lib/loadrun.mjs';
 import { freePort, killTree, sleep, spawnTracked, waitHttp } from './lib/procs.mjs';
@@ -16,6 +18,65 @@ import { runStandalone } from './lib/standalone.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
 const REUSEPORT_APP = fileURLToPath(new URL('./apps/reuseport-cluster.cjs', import.meta.url));
+const WS_APP = fileURLToPath(new URL('./apps/longlived-app.cjs', import.meta.url));
+
+/** Opens `n` WebSockets at once; resolves with how many each worker took (from the pid it sends first). */
+async function wsBurst(port, n) {
+  const sockets = [];
+  const pids = {};
+  await Promise.all(
+    Array.from({ length: n }, () => new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      sockets.push(ws);
+      const done = setTimeout(resolve, 10_000);
+      ws.once('message', (data) => {
+        pids[String(data)] = (pids[String(data)] ?? 0) + 1;
+        clearTimeout(done);
+        resolve();
+      });
+      ws.on('error', () => {});
+    })),
+  );
+  for (const ws of sockets) ws.terminate();
+  return Object.values(pids);
+}
+
+/**
+ * WebSockets never move once open: how a burst of them (clients reconnecting after a rollout) is spread is the
+ * accept path's alone. The long-lived bench's app, 4 workers, under supervise's two strategies and PM2.
+ */
+async function runWsBursts(cfg, { logDir, say }) {
+  if (!cfg.BENCH_ACCEPT_WS_CLIENTS) return '';
+  const workers = cfg.BENCH_ACCEPT_BALANCE_WORKERS;
+  const subjects = [
+    ['supervise --accept shared', (port) => superviseContender({ name: 'ws-shared', label: 'shared', script: WS_APP, workers, port, logDir, extraArgs: ['--accept', 'shared'] })],
+    ['supervise --accept round-robin', (port) => superviseContender({ name: 'ws-rr', label: 'round-robin', script: WS_APP, workers, port, logDir, extraArgs: ['--accept', 'round-robin'] })],
+    ['PM2 7 cluster (round-robin)', (port) => new Pm2Contender({ name: 'ws-pm2', label: 'pm2', workers, port, logDir, script: WS_APP, env: { PM2: '1' } })],
+  ];
+  const rows = [];
+  for (const [label, make] of subjects) {
+    const port = await freePort();
+    const subject = make(port);
+    const runs = [];
+    try {
+      await subject.start();
+      await sleep(500);
+      for (let b = 0; b < cfg.BENCH_ACCEPT_WS_BURSTS; b++) {
+        const counts = await wsBurst(port, cfg.BENCH_ACCEPT_WS_CLIENTS);
+        runs.push(spread(counts, workers));
+        say(`accept WebSocket burst ${b + 1} ${label}: ${[...counts].sort((x, y) => y - x).join('/')}`);
+        await sleep(300);
+      }
+    } finally {
+      await subject.stop();
+    }
+    rows.push([label, balanceCell(runs)]);
+  }
+  return [
+    `WebSocket bursts (${cfg.BENCH_ACCEPT_WS_CLIENTS} opened at once, ${workers} workers, ${cfg.BENCH_ACCEPT_WS_BURSTS} bursts; max/mean and min/mean of the WebSockets each worker took, median and worst burst; they never move):`,
+    table(['subject', 'WebSockets per worker'], rows),
+  ].join('\n');
+}
 
 export const ACCEPT_DEFAULTS = {
   BENCH_ACCEPT_WORKERS: 2, // workers for the throughput figures (the issue's table: 2)
@@ -25,6 +86,8 @@ export const ACCEPT_DEFAULTS = {
   BENCH_ACCEPT_ROUNDS: 3,
   BENCH_ACCEPT_CONNECTIONS: 50,
   BENCH_ACCEPT_ONLY: 'shared,round-robin,sticky,pm2,bare-shared,bare-reuseport,single',
+  BENCH_ACCEPT_WS_CLIENTS: 200, // WebSockets opened at once per burst (0: no WebSocket part)
+  BENCH_ACCEPT_WS_BURSTS: 3,
 };
 
 const SUBJECTS = {
@@ -183,9 +246,11 @@ export async function runAccept(cfg, { logDir, say }) {
     balanceCell(res[k].balanceKa, ['connBalance', 'connMin']),
     res[k].lost,
   ]);
+  const wsText = await runWsBursts(cfg, { logDir, say });
   const text = [
     `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers over ${cfg.BENCH_ACCEPT_BALANCE_ROUNDS} runs each: max/mean and min/mean of per-worker answers, median of the runs and the worst one; keep-alive connections: of where each of the ${cfg.BENCH_ACCEPT_CONNECTIONS} connections was at the end, what the accept path decides, the answers adding CPU scheduling):`,
     table(['subject', 'req/s, one per conn (median)', 'each round', 'vs PM2', 'vs limit', 'req/s keep-alive', 'vs PM2', 'balance, one per conn', 'balance, keep-alive', 'keep-alive connections', 'failed'], body),
+    ...(wsText ? ['', wsText] : []),
   ].join('\n');
   return { res, text };
 }

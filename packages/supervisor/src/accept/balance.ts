@@ -48,8 +48,9 @@ export function shedOrders(counts: readonly number[], tolerance = BALANCE_TOLERA
 
 /**
  * WebSockets cannot move, and a shared socket gives a burst of them (clients reconnecting after a rollout) to
- * whichever worker the kernel wakes: measured, 200 at once over 4 workers, from 0.12x to 2.36x the mean, where
- * round-robin dealt them 0.78x to 1.16x. Uneven: a worker 50 % above or below the mean of at least 5.
+ * whichever worker the kernel wakes: measured (bench:accept), 200 at once over 4 workers, 1.54x / 0.46x the
+ * mean (worst 1.94x / 0.30x), where round-robin dealt them 1.20x / 0.84x. Uneven: a worker 50 % above or below
+ * the mean of at least 5.
  */
 export function unevenUpgraded(counts: readonly number[]): boolean {
   const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
