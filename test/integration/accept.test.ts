@@ -129,9 +129,11 @@ describe('accept strategies', () => {
       const warning = await s.waitEvent('balance.uneven-upgraded', undefined, 10_000);
       expect(warning.level).toBe(40); // pino's warn
       expect(String(warning.msg)).toMatch(/^WebSockets are unevenly spread over the workers \(.*\): .*--accept round-robin deals new ones out in turn$/);
+      // It may come as soon as the first new worker serves: 20 on the first worker, none on the new ones.
       const counts = warning.upgraded as number[];
+      expect(counts.length).toBeGreaterThanOrEqual(2);
       expect(counts[(warning.pids as number[]).indexOf(first)]).toBe(20);
-      expect([...counts].sort((a, b) => a - b)).toEqual([0, 0, 0, 20]);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(20);
       expect(sockets.every((ws) => ws.readyState === WebSocket.OPEN)).toBe(true);
     } finally {
       for (const ws of sockets) ws.terminate();
