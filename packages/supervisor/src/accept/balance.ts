@@ -71,8 +71,8 @@ export interface Balancer {
   readonly moved: number;
 }
 
-/** Starts the balancing loop; returns its stop. A worker that was just told waits (its clients move). */
-export function startBalancer(host: BalanceHost, intervalMs: number, counts: { moved: number } = { moved: 0 }): () => void {
+/** Starts the balancing loop, counting its moves in `counts`; returns its stop. A worker just told waits (its clients move). */
+export function startBalancer(host: BalanceHost, intervalMs: number, counts: { moved: number }): () => void {
   const resting = new Map<WorkerProcess, number>();
   let warnedAt = -Infinity;
   const timer = setInterval(() => {
