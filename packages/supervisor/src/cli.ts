@@ -6,16 +6,16 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { addControlCommands } from './commands.js';
-import { ecosystemAppNames, findConfigFile, isEcosystemFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from './config-file.js';
+import { addControlCommands } from './cli/commands.js';
+import { ecosystemAppNames, findConfigFile, isEcosystemFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from './config/config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
-import { startOperations } from './ops.js';
-import { helpText, OPTION_KEYS, OPTIONS } from './option-table.js';
-import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './options.js';
-import { WATCH_OPTIONS } from './reconfigure.js';
-import { attachOutput } from './output.js';
-import { installSignals } from './signals.js';
-import { guardStdio, writeOut } from './stdio.js';
+import { startOperations } from './master/ops.js';
+import { helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
+import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './config/options.js';
+import { WATCH_OPTIONS } from './config/reconfigure.js';
+import { attachOutput } from './observe/output.js';
+import { installSignals } from './master/signals.js';
+import { guardStdio, writeOut } from './observe/stdio.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -152,7 +152,7 @@ async function prepare(script: string | undefined, args: string[], cmd: Command,
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
   const { options, configFile, flags, app, config } = await prepare(script, args, cmd);
   // Loaded here, not at the top: the control commands (`supervise status`) start in half the time without them.
-  const [{ Supervisor }, { FileWatcher }] = await Promise.all([import('./supervisor.js'), import('./watch.js')]);
+  const [{ Supervisor }, { FileWatcher }] = await Promise.all([import('./master/supervisor.js'), import('./master/watch.js')]);
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
   let watcher = options.watch ? new FileWatcher(options) : null;
   const supervisor = new Supervisor(options);
@@ -214,7 +214,7 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
   const name = take('--name');
   const user = take('--user') ?? os.userInfo().username;
   const program = buildProgram(async (script, args, cmd) => {
-    const { renderUnit, unitName } = await import('./systemd-unit.js');
+    const { renderUnit, unitName } = await import('./cli/systemd-unit.js');
     const picked = cmd.opts<{ app?: string }>().app;
     // An ecosystem file with several apps and none picked: one unit each (one master per app).
     const file = script !== undefined && isEcosystemFile(script) ? path.resolve(script) : cmd.opts<{ config?: string }>().config;

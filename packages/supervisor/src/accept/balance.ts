@@ -1,6 +1,6 @@
-import type { Logger } from '../logger.js';
-import type { SupervisorOptions } from '../options.js';
-import type { WorkerProcess } from '../worker.js';
+import type { Logger } from '../observe/logger.js';
+import type { SupervisorOptions } from '../config/options.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 
 /**
  * --accept shared: the kernel gives each new connection to whichever worker it wakes, and keep-alive connections

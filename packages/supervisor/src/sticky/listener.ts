@@ -3,10 +3,10 @@ import net from 'node:net';
 import { ENV, type MasterMessage, sendMessage } from '@supervise/worker-sdk/protocol';
 
 import { SuperviseError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { SupervisorOptions } from '../options.js';
-import { listenUrl } from '../text.js';
-import type { WorkerProcess } from '../worker.js';
+import type { Logger } from '../observe/logger.js';
+import type { SupervisorOptions } from '../config/options.js';
+import { listenUrl } from '../observe/text.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import { forwardedClient, headEnd, isTls, MAX_HEAD_BYTES } from './forwarded.js';
 import { clientKey, pickSlot } from './route.js';
 

@@ -1,5 +1,5 @@
-import type { Slot } from '../slot.js';
-import type { WorkerProcess } from '../worker.js';
+import type { Slot } from '../master/slot.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import type { StickyListener } from './listener.js';
 
 /**

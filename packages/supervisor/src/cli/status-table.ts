@@ -1,0 +1,49 @@
+import type { StatusReply } from '../control/reply.js';
+
+export function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+export function formatBytes(n: number | null): string {
+  if (n === null) return '-';
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/**
+ * Columns padded to their widest cell, two spaces apart; the columns from `rightFrom` on are right-aligned
+ * (numbers). For `supervise status`, `top` and `list`.
+ */
+export function formatTable(rows: readonly string[][], rightFrom = Infinity): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** What `supervise status` prints: a line about the master, then one row per worker. */
+export function formatStatus(s: StatusReply): string {
+  const m = s.master;
+  const head =
+    `master ${m.pid} ${m.phase}${m.rollout ? ' (rollout in progress)' : ''}: ${m.ready}/${m.workers} ready, ` +
+    `generation ${m.generation}, up ${formatDuration(m.uptimeMs)}, RSS ${formatBytes(m.rssBytes)}, node ${m.node}\n` +
+    `script ${m.script}, connections: ${m.accept}\n`;
+  const rows = [
+    ['SLOT', 'PID', 'STATE', 'GEN', 'UPTIME', 'RESTARTS', 'RSS', 'IN-FLIGHT'],
+    ...s.workers.map((w) => [
+      String(w.slot),
+      String(w.pid),
+      w.state,
+      String(w.generation),
+      formatDuration(w.uptimeMs),
+      String(w.restarts),
+      formatBytes(w.rssBytes),
+      String(w.inFlight),
+    ]),
+  ];
+  return `${head}\n${formatTable(rows)}\n`;
+}

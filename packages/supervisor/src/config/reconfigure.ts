@@ -1,0 +1,96 @@
+import { setupCluster } from '../worker/cluster-setup.js';
+import type { Logger } from '../observe/logger.js';
+import type { SupervisorOptions } from './options.js';
+
+/**
+ * What a reload may change of a running master (it re-reads its config file first, as gunicorn's HUP does):
+ * everything a new worker is started with, and the master's limits, but not what the master bound or chose at
+ * its start. Those are named, and wait for the next start.
+ */
+export const FIXED_OPTIONS: readonly (keyof SupervisorOptions)[] = [
+  'control',
+  'pidFile',
+  'healthPort',
+  'healthHost',
+  'logFormat',
+  'accept',
+  'sticky',
+  // Old and new workers would speak two encodings to the one master.
+  'ipcSerialization',
+];
+
+/** Options that a new FileWatcher must be built for. */
+export const WATCH_OPTIONS: readonly (keyof SupervisorOptions)[] = ['watch', 'ignore', 'watchDebounceMs', 'watchPoll'];
+
+export interface OptionsChange {
+  /** Keys whose value differs and that apply now. */
+  live: (keyof SupervisorOptions)[];
+  /** Keys whose value differs but that apply only at the next start of the master. */
+  fixed: (keyof SupervisorOptions)[];
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function diffOptions(current: SupervisorOptions, next: SupervisorOptions): OptionsChange {
+  const change: OptionsChange = { live: [], fixed: [] };
+  for (const key of Object.keys(next) as (keyof SupervisorOptions)[]) {
+    if (same(current[key], next[key])) continue;
+    (FIXED_OPTIONS.includes(key) ? change.fixed : change.live).push(key);
+  }
+  return change;
+}
+
+/** Copies the live keys of `next` into `target` (the supervisor's own options object, read at each use). */
+export function applyLive(target: SupervisorOptions, next: SupervisorOptions, keys: readonly (keyof SupervisorOptions)[]): void {
+  const t = target as unknown as Record<string, unknown>;
+  const n = next as unknown as Record<string, unknown>;
+  for (const key of keys) t[key] = n[key];
+}
+
+export interface ReconfigureHost {
+  source: () => Promise<SupervisorOptions>;
+  /** The supervisor's own options object: changed in place, read at each use. */
+  options: SupervisorOptions;
+  log: Logger;
+  slots(): number;
+  scale(target: number): Promise<void>;
+  changed(keys: (keyof SupervisorOptions)[]): void;
+}
+
+/** Re-reads the options before a rollout and applies them; returns why they were refused (nothing changes), or null. */
+export async function reloadOptions(host: ReconfigureHost): Promise<string | null> {
+  const { log, options } = host;
+  let next: SupervisorOptions;
+  try {
+    next = await host.source();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);
+    return why;
+  }
+  const change = diffOptions(options, next);
+  if (change.fixed.length > 0) {
+    log.warn(
+      { event: 'config.fixed', keys: change.fixed },
+      `changed in the configuration but applied only at the next start of the master: ${change.fixed.join(', ')}`,
+    );
+  }
+  const live = change.live.filter((k) => k !== 'workers');
+  applyLive(options, next, live);
+  if (live.includes('logLevel')) log.level = next.logLevel;
+  // node:cluster takes the new script, arguments, node options and directory for the forks to come.
+  if (live.some((k) => k === 'script' || k === 'args' || k === 'nodeArgs' || k === 'cwd')) setupCluster(options);
+  if (change.live.includes('workers') && next.workers !== host.slots()) {
+    // After this rollout (scale() waits for it), so that the new slots start with the new configuration.
+    const target = next.workers;
+    queueMicrotask(() =>
+      void host.scale(target).catch((err: unknown) => log.error({ event: 'scale.failed', error: String(err) }, `scale to ${target} failed: ${String(err)}`)),
+    );
+  }
+  log.info(
+    { event: 'config.reloaded', changed: change.live },
+    change.live.length ? `configuration re-read: ${change.live.join(', ')} changed` : 'configuration re-read: unchanged',
+  );
+  if (live.length > 0) host.changed(live);
+  return null;
+}

@@ -1,0 +1,82 @@
+import type { Logger } from '../observe/logger.js';
+import type { RolloutResult } from './policy.js';
+import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
+import { stillDraining } from '../observe/text.js';
+import { WorkerFailure } from '../worker/state.js';
+
+/**
+ * The triggers of the requests one rollout serves, once each. A watch trigger lists its files after a colon:
+ * it goes last, so that the other kinds stay readable.
+ */
+export function mergeTriggers(triggers: readonly string[]): string {
+  const isWatch = (t: string) => Number(t.startsWith('watch:'));
+  return [...new Set(triggers)].sort((a, b) => isWatch(a) - isWatch(b)).join(', ') || 'api';
+}
+
+/** The line a new user looks for first: where the app can be reached, and which pid to signal. */
+export function logMasterReady(log: Logger, r: { workers: number; durationMs: number; accept: string; urls: string[] }): void {
+  log.info(
+    { event: 'master.ready', ...r },
+    `${r.workers === 1 ? 'the worker is' : `all ${r.workers} workers are`} ready in ${r.durationMs} ms` +
+      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept})`,
+  );
+}
+
+/** What the log says at a rollout's end: one line, with the cause when it rolled back. */
+export function logRolloutEnd(
+  log: Logger,
+  r: {
+    result: RolloutResult<{ pid: number; slot: number; lastLines: string[] }>;
+    trigger: string;
+    workers: number;
+    cause: string | null;
+  },
+): void {
+  const { result, trigger, workers, cause } = r;
+  const { generation } = result;
+  const base = {
+    event: 'rollout.end',
+    generation,
+    trigger,
+    outcome: result.outcome,
+    replaced: result.replaced,
+    workers,
+    durationMs: result.durationMs,
+    draining: result.draining,
+  };
+  const draining = result.draining > 0 ? `; ${stillDraining(result.draining)}` : '';
+  if (!result.failure) {
+    log.info(base, `rollout ${generation} ${result.outcome}: ${result.replaced} of ${workers} workers replaced in ${result.durationMs} ms${draining}`);
+    return;
+  }
+  const { worker, error } = result.failure;
+  const why = error instanceof WorkerFailure ? error.reason : 'failed';
+  const message = error instanceof Error ? error.message : String(error);
+  log.error(
+    { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, cause, lastLines: worker.lastLines },
+    `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}${cause ? `: ${cause}` : ''}; ` +
+      `${result.replaced} of ${workers} workers replaced, the others keep serving${draining}` +
+      (worker.lastLines.length ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}` : ''),
+  );
+}
+
+/** Says when the old workers a rollout left draining have all exited (one line, for the pace and the logs). */
+export function logDrained(log: Logger, drained: Promise<void>, generation: number, startedAt: number): void {
+  void drained.then(() => {
+    const durationMs = Date.now() - startedAt;
+    log.info({ event: 'rollout.drained', generation, durationMs }, `rollout ${generation}: every old worker has exited (${durationMs} ms after the rollout began)`);
+  });
+}
+
+/** The rollout's result as the API and the control socket give it: workers as WorkerInfo, a failure's cause. */
+export function rolloutSummary(
+  result: RolloutResult<WorkerProcess>,
+  trigger: string,
+  info: (w: WorkerProcess) => WorkerInfo,
+  causeOf: (w: WorkerProcess) => string | null,
+): RolloutSummary {
+  const { failure, ...rest } = result;
+  if (!failure) return { ...rest, trigger };
+  return { ...rest, trigger, failure: { ...failure, worker: info(failure.worker), cause: causeOf(failure.worker), lines: failure.worker.lastLines } };
+}

@@ -1,0 +1,32 @@
+import { ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
+
+import { balancesSharedSocket } from '../accept/balance.js';
+import { acceptStrategy } from '../accept/index.js';
+import type { SupervisorOptions } from '../config/options.js';
+
+/**
+ * A worker's environment: the accept strategy's, then the user's, then the master's own (--sticky moves PORT
+ * to a private port), then what the protocol needs (which wins).
+ */
+export function workerEnv(
+  o: SupervisorOptions,
+  slot: number,
+  generation: number,
+  master: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...acceptStrategy(o.accept).workerEnv(),
+    // The instance number PM2 apps and the `config` package read (the user's own value wins).
+    NODE_APP_INSTANCE: String(slot),
+    ...o.env,
+    ...master,
+    [ENV.worker]: String(PROTOCOL_VERSION),
+    [ENV.slot]: String(slot),
+    [ENV.generation]: String(generation),
+    [ENV.drainTimeout]: String(o.drainTimeoutMs),
+    [ENV.idleGrace]: String(o.idleGrace),
+    [ENV.heartbeat]: String(o.heartbeatMs),
+    [ENV.autoDrain]: o.autoDrain ? '1' : '0',
+    ...(balancesSharedSocket(o) ? { [ENV.balance]: '1' } : {}),
+  };
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+
+import { DrainSet, type RolloutHost, RolloutQueue, runRollout } from '../../src/rollout/policy.js';
+
+interface FakeWorker {
+  id: string;
+  slot: number;
+  state: 'starting' | 'ready' | 'retired' | 'killed';
+}
+
+/**
+ * An in-memory host: workers become ready (or fail) when the test says, and every step is recorded. A retired
+ * worker drains until `drainFor` resolves (by default a moment); serving and draining workers are counted apart.
+ */
+function fakeHost(
+  slots: number,
+  behaviour: (w: FakeWorker) => Promise<void> = async () => {},
+  drainFor: (w: FakeWorker) => Promise<void> = () => new Promise((r) => setTimeout(r, 1)),
+) {
+  const current = new Map<number, FakeWorker>();
+  for (let i = 0; i < slots; i++) current.set(i, { id: `old${i}`, slot: i, state: 'ready' });
+  const log: string[] = [];
+  let alive = slots;
+  let maxAlive = slots;
+  let serving = slots;
+  let maxServing = slots;
+  let draining = 0;
+  let maxDraining = 0;
+  let aborted = false;
+  let n = 0;
+  const host: RolloutHost<FakeWorker> = {
+    slots: () => [...current.keys()],
+    current: (slot) => current.get(slot) ?? null,
+    start: (slot) => {
+      const w: FakeWorker = { id: `new${n++}`, slot, state: 'starting' };
+      alive++;
+      maxAlive = Math.max(maxAlive, alive);
+      serving++;
+      maxServing = Math.max(maxServing, serving);
+      log.push(`start ${w.id}@${slot}`);
+      return w;
+    },
+    waitReady: async (w) => {
+      await behaviour(w);
+      w.state = 'ready';
+    },
+    promote: (slot, w) => {
+      current.set(slot, w);
+      log.push(`promote ${w.id}@${slot}`);
+    },
+    retire: async (w) => {
+      log.push(`retire ${w.id}`);
+      w.state = 'retired';
+      serving--;
+      draining++;
+      maxDraining = Math.max(maxDraining, draining);
+      await drainFor(w);
+      draining--;
+      alive--;
+      log.push(`exited ${w.id}`);
+    },
+    discard: async (w) => {
+      log.push(`discard ${w.id}`);
+      w.state = 'killed';
+      serving--;
+      alive--;
+    },
+    aborted: () => aborted,
+  };
+  return {
+    host,
+    current,
+    log,
+    abort: () => (aborted = true),
+    maxAlive: () => maxAlive,
+    maxServing: () => maxServing,
+    maxDraining: () => maxDraining,
+  };
+}
+
+const opts = (surge: number, maxDraining = 1024) => ({ generation: 2, surge, maxDraining, drains: new DrainSet() });
+
+describe('runRollout', () => {
+  it('replaces one slot at a time: start, ready, promote, retire the old one', async () => {
+    const { host, log, maxServing } = fakeHost(3, undefined, () => new Promise(() => {}));
+    const r = await runRollout(host, opts(1));
+    expect(r.outcome).toBe('done');
+    expect(r.replaced).toBe(3);
+    // The next batch starts once the old worker began to drain, not once it exited.
+    expect(log).toEqual([
+      'start new0@0', 'promote new0@0', 'retire old0',
+      'start new1@1', 'promote new1@1', 'retire old1',
+      'start new2@2', 'promote new2@2', 'retire old2',
+    ]);
+    expect(r.draining).toBe(3);
+    expect(maxServing()).toBe(4);
+  });
+
+  it('with surge 2 never runs more than N + 2 serving workers; draining ones do not count against the surge', async () => {
+    const { host, maxServing, maxAlive } = fakeHost(5, undefined, () => new Promise((r) => setTimeout(r, 50)));
+    const r = await runRollout(host, opts(2));
+    expect(r.replaced).toBe(5);
+    expect(maxServing()).toBe(7);
+    expect(maxAlive()).toBeGreaterThan(7);
+  });
+
+  it('--max-draining: at the bound, the next batch waits until a drain ends', async () => {
+    const releases: (() => void)[] = [];
+    const f = fakeHost(3, undefined, () => new Promise<void>((r) => releases.push(r)));
+    const drains = new DrainSet();
+    const done = runRollout(f.host, { generation: 2, surge: 1, maxDraining: 2, drains });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(f.log).toEqual(['start new0@0', 'promote new0@0', 'retire old0', 'start new1@1', 'promote new1@1', 'retire old1']);
+    expect(drains.count).toBe(2);
+    releases[0]!();
+    const r = await done;
+    expect(f.log.slice(6)).toEqual(['exited old0', 'start new2@2', 'promote new2@2', 'retire old2']);
+    expect(f.maxDraining()).toBe(2);
+    expect(r.draining).toBe(2);
+    for (const release of releases.slice(1)) release();
+    await drains.idle();
+    expect(drains.count).toBe(0);
+  });
+
+  it('a batch never retires more old workers than the draining bound allows (surge above it)', async () => {
+    const f = fakeHost(4, undefined, () => new Promise((r) => setTimeout(r, 5)));
+    const r = await runRollout(f.host, opts(3, 1));
+    expect(r.replaced).toBe(4);
+    expect(f.maxDraining()).toBe(1);
+  });
+
+  it('rolls back when a new worker fails: it is discarded and the slots not yet replaced keep their workers', async () => {
+    const { host, current, log } = fakeHost(3, async (w) => {
+      if (w.id === 'new1') throw new Error('boom at boot');
+    });
+    const r = await runRollout(host, opts(1));
+    expect(r.outcome).toBe('rolled-back');
+    expect(r.replaced).toBe(1);
+    expect(r.failure?.slot).toBe(1);
+    expect(String(r.failure?.error)).toMatch(/boom at boot/);
+    expect(log).toContain('discard new1');
+    expect(current.get(0)?.id).toBe('new0');
+    expect(current.get(1)?.id).toBe('old1');
+    expect(current.get(2)?.id).toBe('old2');
+    expect(current.get(1)?.state).toBe('ready');
+  });
+
+  it('stops at the next step once aborted (a stop began)', async () => {
+    const f = fakeHost(3, async (w) => {
+      if (w.id === 'new0') f.abort();
+    });
+    const r = await runRollout(f.host, opts(1));
+    expect(r.outcome).toBe('aborted');
+    expect(r.replaced).toBe(0);
+    expect(f.log).toEqual(['start new0@0', 'discard new0']);
+  });
+});
+
+describe('RolloutQueue', () => {
+  it('merges every request made during a rollout into exactly one follow-up', async () => {
+    let runs = 0;
+    let release: () => void = () => {};
+    const q = new RolloutQueue(async () => {
+      const n = ++runs;
+      await new Promise<void>((r) => (release = r));
+      return n;
+    });
+    const first = q.request();
+    const followUps = Array.from({ length: 10 }, () => q.request());
+    expect(q.busy).toBe(true);
+    release();
+    expect(await first).toBe(1);
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    const results = await Promise.all(followUps);
+    expect(new Set(results)).toEqual(new Set([2]));
+    expect(runs).toBe(2);
+    await q.idle();
+    expect(q.busy).toBe(false);
+  });
+
+  it('runs a new rollout for a request made after the previous one ended', async () => {
+    let runs = 0;
+    const q = new RolloutQueue(async () => ++runs);
+    expect(await q.request()).toBe(1);
+    expect(await q.request()).toBe(2);
+  });
+});
