@@ -25,17 +25,21 @@ async function wsBurst(port, n) {
   const sockets = [];
   const pids = {};
   await Promise.all(
-    Array.from({ length: n }, () => new Promise((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-      sockets.push(ws);
-      const done = setTimeout(resolve, 10_000);
-      ws.once('message', (data) => {
-        pids[String(data)] = (pids[String(data)] ?? 0) + 1;
-        clearTimeout(done);
-        resolve();
-      });
-      ws.on('error', () => {});
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+          sockets.push(ws);
+          const done = setTimeout(resolve, 10_000);
+          ws.once('message', (data) => {
+            pids[String(data)] = (pids[String(data)] ?? 0) + 1;
+            clearTimeout(done);
+            resolve();
+          });
+          ws.on('error', () => {});
+        }),
+    ),
   );
   for (const ws of sockets) ws.terminate();
   return Object.values(pids);
@@ -49,9 +53,37 @@ async function runWsBursts(cfg, { logDir, say }) {
   if (!cfg.BENCH_ACCEPT_WS_CLIENTS) return '';
   const workers = cfg.BENCH_ACCEPT_BALANCE_WORKERS;
   const subjects = [
-    ['supervise --accept shared', (port) => superviseContender({ name: 'ws-shared', label: 'shared', script: WS_APP, workers, port, logDir, extraArgs: ['--accept', 'shared'] })],
-    ['supervise --accept round-robin', (port) => superviseContender({ name: 'ws-rr', label: 'round-robin', script: WS_APP, workers, port, logDir, extraArgs: ['--accept', 'round-robin'] })],
-    ['PM2 7 cluster (round-robin)', (port) => new Pm2Contender({ name: 'ws-pm2', label: 'pm2', workers, port, logDir, script: WS_APP, env: { PM2: '1' } })],
+    [
+      'supervise --accept shared',
+      (port) =>
+        superviseContender({
+          name: 'ws-shared',
+          label: 'shared',
+          script: WS_APP,
+          workers,
+          port,
+          logDir,
+          extraArgs: ['--accept', 'shared'],
+        }),
+    ],
+    [
+      'supervise --accept round-robin',
+      (port) =>
+        superviseContender({
+          name: 'ws-rr',
+          label: 'round-robin',
+          script: WS_APP,
+          workers,
+          port,
+          logDir,
+          extraArgs: ['--accept', 'round-robin'],
+        }),
+    ],
+    [
+      'PM2 7 cluster (round-robin)',
+      (port) =>
+        new Pm2Contender({ name: 'ws-pm2', label: 'pm2', workers, port, logDir, script: WS_APP, env: { PM2: '1' } }),
+    ],
   ];
   const rows = [];
   for (const [label, make] of subjects) {
@@ -103,7 +135,9 @@ const SUBJECTS = {
 /** Why `listen({ reusePort })` cannot run here (node < 22.12), or null. */
 function reusePortMissing() {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 12) ? null : `node ${process.versions.node} has no listen({ reusePort }) (22.12+)`;
+  return major > 22 || (major === 22 && minor >= 12)
+    ? null
+    : `node ${process.versions.node} has no listen({ reusePort }) (22.12+)`;
 }
 
 /** A process that serves the app and can say its worker pids; stop() kills it. */
@@ -111,9 +145,25 @@ function startSubject(key, workers, port, logDir) {
   switch (key) {
     case 'shared':
     case 'round-robin':
-      return superviseContender({ name: `accept-${key}-${workers}`, label: key, script: EXAMPLE_BASIC, workers, port, logDir, extraArgs: ['--accept', key] });
+      return superviseContender({
+        name: `accept-${key}-${workers}`,
+        label: key,
+        script: EXAMPLE_BASIC,
+        workers,
+        port,
+        logDir,
+        extraArgs: ['--accept', key],
+      });
     case 'sticky':
-      return superviseContender({ name: `accept-sticky-${workers}`, label: key, script: EXAMPLE_BASIC, workers, port, logDir, extraArgs: ['--sticky'] });
+      return superviseContender({
+        name: `accept-sticky-${workers}`,
+        label: key,
+        script: EXAMPLE_BASIC,
+        workers,
+        port,
+        logDir,
+        extraArgs: ['--sticky'],
+      });
     case 'pm2':
       return new Pm2Contender({ name: `accept-pm2-${workers}`, label: 'pm2', workers, port, logDir });
     case 'bare-shared': {
@@ -124,8 +174,12 @@ function startSubject(key, workers, port, logDir) {
     case 'bare-reuseport':
       return {
         async start() {
-          this.child = spawnTracked('accept-reuseport', process.execPath, [REUSEPORT_APP, '-w', String(workers)], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } });
-          const ready = new Promise((resolve) => this.child.stdout.on('data', (d) => String(d).includes('ready') && resolve(true)));
+          this.child = spawnTracked('accept-reuseport', process.execPath, [REUSEPORT_APP, '-w', String(workers)], {
+            env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+          });
+          const ready = new Promise((resolve) =>
+            this.child.stdout.on('data', (d) => String(d).includes('ready') && resolve(true)),
+          );
           const bound = sleep(20_000).then(() => false);
           if (!(await Promise.race([ready, bound]))) throw new Error('bare-reuseport: its workers did not all listen');
         },
@@ -136,7 +190,9 @@ function startSubject(key, workers, port, logDir) {
     case 'single':
       return {
         async start() {
-          this.child = spawnTracked('accept-single', process.execPath, [EXAMPLE_BASIC], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } });
+          this.child = spawnTracked('accept-single', process.execPath, [EXAMPLE_BASIC], {
+            env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+          });
           if (!(await waitHttp(port))) throw new Error('single: no answer');
         },
         stop() {
@@ -173,7 +229,10 @@ async function measure(port, { reset, seconds, connections, workers }) {
 function spread(counts, workers) {
   const all = [...counts, ...new Array(Math.max(0, workers - counts.length)).fill(0)];
   const mean = all.length ? all.reduce((a, b) => a + b, 0) / all.length : 0;
-  return { balance: mean ? round(Math.max(...all) / mean, 2) : null, minOverMean: mean ? round(Math.min(...all) / mean, 2) : null };
+  return {
+    balance: mean ? round(Math.max(...all) / mean, 2) : null,
+    minOverMean: mean ? round(Math.min(...all) / mean, 2) : null,
+  };
 }
 
 /** `max / min (worst max / min)` over the runs, of per-worker counts against their mean; '-' without runs. */
@@ -187,11 +246,13 @@ function balanceCell(runs, [hiKey, loKey] = ['balance', 'minOverMean']) {
 
 /** Runs every subject; returns { rows, text }. */
 export async function runAccept(cfg, { logDir, say }) {
-  const keys = cfg.BENCH_ACCEPT_ONLY.split(',').map((s) => s.trim()).filter((k) => {
-    const missing = SUBJECTS[k]?.needs?.();
-    if (missing) say(`accept: ${SUBJECTS[k].label} skipped: ${missing}`);
-    return SUBJECTS[k] && !missing;
-  });
+  const keys = cfg.BENCH_ACCEPT_ONLY.split(',')
+    .map((s) => s.trim())
+    .filter((k) => {
+      const missing = SUBJECTS[k]?.needs?.();
+      if (missing) say(`accept: ${SUBJECTS[k].label} skipped: ${missing}`);
+      return SUBJECTS[k] && !missing;
+    });
   const res = Object.fromEntries(keys.map((k) => [k, { cpr: [], ka: [], balanceCpr: [], balanceKa: [], lost: 0 }]));
   const run = async (key, workers, fn) => {
     const port = await freePort();
@@ -204,7 +265,12 @@ export async function runAccept(cfg, { logDir, say }) {
       await s.stop();
     }
   };
-  const opts = (reset, workers) => ({ reset, workers, seconds: cfg.BENCH_ACCEPT_SECONDS, connections: cfg.BENCH_ACCEPT_CONNECTIONS });
+  const opts = (reset, workers) => ({
+    reset,
+    workers,
+    seconds: cfg.BENCH_ACCEPT_SECONDS,
+    connections: cfg.BENCH_ACCEPT_CONNECTIONS,
+  });
   for (let round_ = 0; round_ < cfg.BENCH_ACCEPT_ROUNDS; round_++) {
     const order = keys.map((_, i) => keys[(i + round_) % keys.length]);
     for (const key of order) {
@@ -227,7 +293,9 @@ export async function runAccept(cfg, { logDir, say }) {
         res[key].balanceCpr.push(cpr);
         res[key].balanceKa.push(ka);
         res[key].lost += cpr.lost + ka.lost;
-        say(`accept balance round ${round_ + 1} ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} min/mean ${cpr.minOverMean} one per connection, ${ka.balance} ${ka.minOverMean} keep-alive, connections ${ka.connBalance} ${ka.connMin}`);
+        say(
+          `accept balance round ${round_ + 1} ${key} (${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers): max/mean ${cpr.balance} min/mean ${cpr.minOverMean} one per connection, ${ka.balance} ${ka.minOverMean} keep-alive, connections ${ka.connBalance} ${ka.connMin}`,
+        );
       });
     }
   }
@@ -249,7 +317,22 @@ export async function runAccept(cfg, { logDir, say }) {
   const wsText = await runWsBursts(cfg, { logDir, say });
   const text = [
     `Accept path (examples/http-basic, ${cfg.BENCH_ACCEPT_WORKERS} workers, undici ${cfg.BENCH_ACCEPT_CONNECTIONS} connections, ${cfg.BENCH_ACCEPT_SECONDS} s per run, ${cfg.BENCH_ACCEPT_ROUNDS} rounds in rotating order; balance with ${cfg.BENCH_ACCEPT_BALANCE_WORKERS} workers over ${cfg.BENCH_ACCEPT_BALANCE_ROUNDS} runs each: max/mean and min/mean of per-worker answers, median of the runs and the worst one; keep-alive connections: of where each of the ${cfg.BENCH_ACCEPT_CONNECTIONS} connections was at the end, what the accept path decides, the answers adding CPU scheduling):`,
-    table(['subject', 'req/s, one per conn (median)', 'each round', 'vs PM2', 'vs limit', 'req/s keep-alive', 'vs PM2', 'balance, one per conn', 'balance, keep-alive', 'keep-alive connections', 'failed'], body),
+    table(
+      [
+        'subject',
+        'req/s, one per conn (median)',
+        'each round',
+        'vs PM2',
+        'vs limit',
+        'req/s keep-alive',
+        'vs PM2',
+        'balance, one per conn',
+        'balance, keep-alive',
+        'keep-alive connections',
+        'failed',
+      ],
+      body,
+    ),
     ...(wsText ? ['', wsText] : []),
   ].join('\n');
   return { res, text };

@@ -8,12 +8,30 @@ import os from 'node:os';
 import { join } from 'node:path';
 
 import { readConfig } from './lib/config.mjs';
-import { EXAMPLE_BASIC, EXAMPLE_SDK, Pm2Contender, ROOT, SUPERVISE_CLI, naiveContender, superviseContender } from './lib/contenders.mjs';
+import {
+  EXAMPLE_BASIC,
+  EXAMPLE_SDK,
+  Pm2Contender,
+  ROOT,
+  SUPERVISE_CLI,
+  naiveContender,
+  superviseContender,
+} from './lib/contenders.mjs';
 import { slowRequest, startLoad } from './lib/loadrun.mjs';
 import { ACCEPT_DEFAULTS, runAccept } from './accept.mjs';
 import { LONGLIVED_DEFAULTS, runLongLived } from './longlived.mjs';
 import { METRICS_DEFAULTS, runMetrics } from './metrics.mjs';
-import { cleanupAll, cpuNs, freePort, installCleanup, killTree, now, rssKb, sleep, spawnTracked } from './lib/procs.mjs';
+import {
+  cleanupAll,
+  cpuNs,
+  freePort,
+  installCleanup,
+  killTree,
+  now,
+  rssKb,
+  sleep,
+  spawnTracked,
+} from './lib/procs.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
 const DEFAULTS = {
@@ -73,14 +91,26 @@ if (cfg.help) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
-const only = new Set(cfg.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean));
-const clients = cfg.BENCH_CLIENTS.split(',').map((s) => s.trim()).filter((c) => c === 'undici' || c === 'autocannon');
+const only = new Set(
+  cfg.BENCH_ONLY.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const clients = cfg.BENCH_CLIENTS.split(',')
+  .map((s) => s.trim())
+  .filter((c) => c === 'undici' || c === 'autocannon');
 const logDir = cfg.BENCH_LOG_DIR || mkdtempSync(join(os.tmpdir(), 'supervise-bench-logs-'));
 mkdirSync(logDir, { recursive: true });
 
 const results = {
   date: new Date().toISOString(),
-  machine: { nproc: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.type()} ${os.release()}`, memGb: round(os.totalmem() / 2 ** 30, 1) },
+  machine: {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    memGb: round(os.totalmem() / 2 ** 30, 1),
+  },
   config: { ...cfg, help: undefined },
   command: `${process.argv0} ${process.argv.slice(1).join(' ')}`,
   bareNodeRssKb: null,
@@ -220,7 +250,15 @@ async function overhead() {
   try {
     for (const v of variants) {
       const port = await freePort();
-      const c = superviseContender({ name: `overhead-${v.key}`, label: v.label, script: v.script, autoDrain: v.autoDrain, workers: 1, port, logDir });
+      const c = superviseContender({
+        name: `overhead-${v.key}`,
+        label: v.label,
+        script: v.script,
+        autoDrain: v.autoDrain,
+        workers: 1,
+        port,
+        logDir,
+      });
       masters.push(c);
       await c.start();
       v.origin = `http://127.0.0.1:${port}`;
@@ -279,10 +317,13 @@ async function overhead() {
         for (const v of order) record(v, (await measure([v], cfg.BENCH_OVERHEAD_SECONDS))[0]);
       }
       rounds.push(round_);
-      say(`overhead round ${i + 1}/${cfg.BENCH_OVERHEAD_ROUNDS}: ${variants.map((v) => `${v.key} ${round_[v.key]} req/s ${round_[`${v.key}Cpu`]} us/req`).join(', ')}`);
+      say(
+        `overhead round ${i + 1}/${cfg.BENCH_OVERHEAD_ROUNDS}: ${variants.map((v) => `${v.key} ${round_[v.key]} req/s ${round_[`${v.key}Cpu`]} us/req`).join(', ')}`,
+      );
     }
     const ratio = (k) => rounds.map((r) => round(r[k] / r.noauto, 3));
-    const cpuRatio = (k) => rounds.map((r) => (r[`${k}Cpu`] && r.noautoCpu ? round(r[`${k}Cpu`] / r.noautoCpu, 3) : null));
+    const cpuRatio = (k) =>
+      rounds.map((r) => (r[`${k}Cpu`] && r.noautoCpu ? round(r[`${k}Cpu`] / r.noautoCpu, 3) : null));
     return {
       seconds: cfg.BENCH_OVERHEAD_SECONDS,
       mode: concurrent ? 'concurrent' : 'alternate',
@@ -334,13 +375,30 @@ function report() {
   const W = cfg.BENCH_WORKERS;
   const out = [];
   out.push('');
-  out.push(`supervise bench: ${results.date}, ${results.machine.nproc} cores, node ${results.machine.node}, ${W} workers, ` +
-    `${cfg.BENCH_RELOADS} reloads per client, a ${cfg.BENCH_SLOW_MS} ms request in flight at each, ` +
-    `${cfg.BENCH_DURATION} s of load per client (undici ${cfg.BENCH_CONNECTIONS} conns, autocannon ${cfg.BENCH_AC_CONNECTIONS} conns); ` +
-    `load average at start ${results.loadavgStart?.join(' ')}${results.loadavgEnd ? `, at end ${results.loadavgEnd.join(' ')}` : ''}`);
+  out.push(
+    `supervise bench: ${results.date}, ${results.machine.nproc} cores, node ${results.machine.node}, ${W} workers, ` +
+      `${cfg.BENCH_RELOADS} reloads per client, a ${cfg.BENCH_SLOW_MS} ms request in flight at each, ` +
+      `${cfg.BENCH_DURATION} s of load per client (undici ${cfg.BENCH_CONNECTIONS} conns, autocannon ${cfg.BENCH_AC_CONNECTIONS} conns); ` +
+      `load average at start ${results.loadavgStart?.join(' ')}${results.loadavgEnd ? `, at end ${results.loadavgEnd.join(' ')}` : ''}`,
+  );
   out.push('');
   const longS = round(cfg.BENCH_LONG_MS / 1000, 1);
-  const header = ['contender', 'requests', 'lost (undici)', 'lost (autocannon)', 'p99 reload/steady', 'reload wall ms', 'boot ms idle/load', `reload / its ${W} boots`, `with ${longS} s req: wall ms, / its boots, lost`, 'req/s', 'req/s vs PM2', 'master RSS MB', 'vs PM2 daemon', 'vs bare node'];
+  const header = [
+    'contender',
+    'requests',
+    'lost (undici)',
+    'lost (autocannon)',
+    'p99 reload/steady',
+    'reload wall ms',
+    'boot ms idle/load',
+    `reload / its ${W} boots`,
+    `with ${longS} s req: wall ms, / its boots, lost`,
+    'req/s',
+    'req/s vs PM2',
+    'master RSS MB',
+    'vs PM2 daemon',
+    'vs bare node',
+  ];
   const body = rows.map((r) => {
     const u = r.undici;
     const a = r.autocannon;
@@ -353,7 +411,9 @@ function report() {
       a ? `${a.lostTotal}` : null,
       u?.p99Ratio != null ? `${u.p99Ratio} (${u.reload.p99}/${u.steady.p99} ms)` : null,
       wall != null ? Math.round(wall) : null,
-      boot != null ? `${r.firstBootMedianMs != null ? Math.round(r.firstBootMedianMs) : '-'}/${Math.round(boot)}` : null,
+      boot != null
+        ? `${r.firstBootMedianMs != null ? Math.round(r.firstBootMedianMs) : '-'}/${Math.round(boot)}`
+        : null,
       fmtRatio(bootRatio([...(u?.reloads ?? []), ...(a?.reloads ?? [])])),
       longColumn(r.long),
       u?.rps,
@@ -364,8 +424,12 @@ function report() {
     ];
   });
   out.push(table(header, body));
-  out.push(`bare node -e 'setInterval(()=>{},1000)': ${mb(bare)} MB RSS. PM2's "master" is its daemon (God); boot for PM2 is the app's process.uptime() at listen.`);
-  out.push('lost = errors + timeouts + non-2xx + failed long requests; the undici client honours Connection: close, autocannon re-sends (see README).');
+  out.push(
+    `bare node -e 'setInterval(()=>{},1000)': ${mb(bare)} MB RSS. PM2's "master" is its daemon (God); boot for PM2 is the app's process.uptime() at listen.`,
+  );
+  out.push(
+    'lost = errors + timeouts + non-2xx + failed long requests; the undici client honours Connection: close, autocannon re-sends (see README).',
+  );
   out.push('');
   out.push('Where the losses came from:');
   const lrows = [];
@@ -373,7 +437,10 @@ function report() {
     for (const kind of clients) {
       const x = r[kind];
       if (!x) continue;
-      const codes = Object.entries(x.errorCodes ?? {}).map(([k, v]) => `${k}:${v}`).join(' ') || '-';
+      const codes =
+        Object.entries(x.errorCodes ?? {})
+          .map(([k, v]) => `${k}:${v}`)
+          .join(' ') || '-';
       const per = (x.failuresPerReload ?? []).map((w) => (w.n ? `${w.n}@${w.firstMs}..${w.lastMs}ms` : '0')).join(', ');
       lrows.push([
         `${r.key} [${kind}]`,
@@ -387,11 +454,30 @@ function report() {
         x.failuresOutsideReloads,
         `${x.steady.p99}/${x.reload.p99}`,
         x.steadyRps,
-        x.reloads.map((z) => (z.outcome === 'done' ? z.wallMs : `${z.wallMs}(${z.outcome})`)).join(' ') + (x.error ? ` ERROR: ${x.error}` : ''),
+        x.reloads.map((z) => (z.outcome === 'done' ? z.wallMs : `${z.wallMs}(${z.outcome})`)).join(' ') +
+          (x.error ? ` ERROR: ${x.error}` : ''),
       ]);
     }
   }
-  out.push(table(['run', 'requests', 'errors', 'timeouts', 'non-2xx', 'long req ok', 'error codes', 'failures per reload (n@first..last after signal)', 'outside', 'p99 steady/reload ms', 'steady req/s', 'reload walls ms'], lrows));
+  out.push(
+    table(
+      [
+        'run',
+        'requests',
+        'errors',
+        'timeouts',
+        'non-2xx',
+        'long req ok',
+        'error codes',
+        'failures per reload (n@first..last after signal)',
+        'outside',
+        'p99 steady/reload ms',
+        'steady req/s',
+        'reload walls ms',
+      ],
+      lrows,
+    ),
+  );
   for (const r of rows) {
     if (r.error) out.push(`  ${r.label}: ERROR ${r.error}`);
     if (r.leftover?.length) out.push(`  ${r.label}: processes left after stop: ${r.leftover.join(' ')}`);
@@ -399,17 +485,35 @@ function report() {
   const o = results.overhead;
   if (o) {
     out.push('');
-    out.push(`Drain engine per-request overhead (supervise -w 1, autocannon ${cfg.BENCH_OVERHEAD_CONNECTIONS} conns per variant at ${cfg.BENCH_OVERHEAD_RATE ? `${cfg.BENCH_OVERHEAD_RATE} req/s` : 'full speed'}, ${o.seconds} s per run, ${o.rounds.length} rounds, ${o.mode === 'concurrent' ? 'the three variants loaded at the same time' : 'variants one after the other in a rotating order'}; ratios are per round, against --no-auto-drain in the same round):`);
-    out.push(table(['variant', 'median req/s', 'req/s ratio (median)', 'per-round req/s ratios', 'worker CPU us/req (median)', 'CPU/req ratio (median)', 'per-round CPU ratios', 'cost per request'], o.variants.map((v) => [
-      v.label,
-      v.medianRps,
-      v.key === 'noauto' ? '1 (baseline)' : v.medianRpsRatio?.toFixed(3),
-      v.rpsRatios ? v.rpsRatios.join(' ') : `${v.rps.join(' ')} req/s`,
-      v.medianCpuUs,
-      v.key === 'noauto' ? '1 (baseline)' : v.medianCpuRatio?.toFixed(3),
-      v.cpuRatios ? v.cpuRatios.join(' ') : `${v.cpuUsPerReq.join(' ')} us`,
-      v.key === 'noauto' || v.medianCpuRatio === null ? '-' : `${v.medianCpuRatio >= 1 ? '+' : ''}${round((v.medianCpuRatio - 1) * 100, 1)}% CPU`,
-    ])));
+    out.push(
+      `Drain engine per-request overhead (supervise -w 1, autocannon ${cfg.BENCH_OVERHEAD_CONNECTIONS} conns per variant at ${cfg.BENCH_OVERHEAD_RATE ? `${cfg.BENCH_OVERHEAD_RATE} req/s` : 'full speed'}, ${o.seconds} s per run, ${o.rounds.length} rounds, ${o.mode === 'concurrent' ? 'the three variants loaded at the same time' : 'variants one after the other in a rotating order'}; ratios are per round, against --no-auto-drain in the same round):`,
+    );
+    out.push(
+      table(
+        [
+          'variant',
+          'median req/s',
+          'req/s ratio (median)',
+          'per-round req/s ratios',
+          'worker CPU us/req (median)',
+          'CPU/req ratio (median)',
+          'per-round CPU ratios',
+          'cost per request',
+        ],
+        o.variants.map((v) => [
+          v.label,
+          v.medianRps,
+          v.key === 'noauto' ? '1 (baseline)' : v.medianRpsRatio?.toFixed(3),
+          v.rpsRatios ? v.rpsRatios.join(' ') : `${v.rps.join(' ')} req/s`,
+          v.medianCpuUs,
+          v.key === 'noauto' ? '1 (baseline)' : v.medianCpuRatio?.toFixed(3),
+          v.cpuRatios ? v.cpuRatios.join(' ') : `${v.cpuUsPerReq.join(' ')} us`,
+          v.key === 'noauto' || v.medianCpuRatio === null
+            ? '-'
+            : `${v.medianCpuRatio >= 1 ? '+' : ''}${round((v.medianCpuRatio - 1) * 100, 1)}% CPU`,
+        ]),
+      ),
+    );
   }
   for (const part of [results.accept, results.longlived, results.metrics]) {
     if (!part) continue;

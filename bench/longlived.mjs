@@ -152,8 +152,23 @@ async function runOne(key, cfg, logDir, say) {
   const workers = cfg.BENCH_LL_WORKERS;
   const c =
     key === 'pm2'
-      ? new Pm2Contender({ name: 'll-pm2', label: 'PM2 7 cluster, pm2 reload', workers, port, logDir, script: APP, env: { PM2: '1' } })
-      : superviseContender({ name: 'll-supervise', label: 'supervise, no SDK code', script: APP, workers, port, logDir });
+      ? new Pm2Contender({
+          name: 'll-pm2',
+          label: 'PM2 7 cluster, pm2 reload',
+          workers,
+          port,
+          logDir,
+          script: APP,
+          env: { PM2: '1' },
+        })
+      : superviseContender({
+          name: 'll-supervise',
+          label: 'supervise, no SDK code',
+          script: APP,
+          workers,
+          port,
+          logDir,
+        });
   const row = { key, label: c.label, wallsWithout: [], wallsWith: [], reconnectMs: [], notBack: 0 };
   const ws = { clean: 0, abnormal: {}, failedConnects: 0 };
   const sse = { clean: 0, cut: 0, failedConnects: 0 };
@@ -180,7 +195,9 @@ async function runOne(key, cfg, logDir, say) {
       const back = await until(() => users.every((u) => u.open), cfg.BENCH_LL_RECONNECT_MS);
       if (back) row.reconnectMs.push(now() - t0);
       else row.notBack += users.filter((u) => !u.open).length;
-      say(`${key}: rollout with ${users.length} long-lived clients ${r.wallMs} ms (${r.outcome}), every client back: ${back ? `${now() - t0} ms after the signal` : 'no'}`);
+      say(
+        `${key}: rollout with ${users.length} long-lived clients ${r.wallMs} ms (${r.outcome}), every client back: ${back ? `${now() - t0} ms after the signal` : 'no'}`,
+      );
       await sleep(1000);
     }
   } catch (err) {
@@ -198,7 +215,9 @@ async function runOne(key, cfg, logDir, say) {
 /** Runs every contender of BENCH_LL_ONLY; returns { rows, text }. */
 export async function runLongLived(cfg, { logDir, say }) {
   const rows = [];
-  for (const key of cfg.BENCH_LL_ONLY.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const key of cfg.BENCH_LL_ONLY.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     say(`long-lived: ${key}`);
     rows.push(await runOne(key, cfg, logDir, say));
   }
@@ -207,7 +226,9 @@ export async function runLongLived(cfg, { logDir, say }) {
     const without = median(r.wallsWithout);
     const withLl = median(r.wallsWith);
     const abnormal = Object.values(r.ws.abnormal).reduce((a, b) => a + b, 0);
-    const codes = Object.entries(r.ws.abnormal).map(([k, v]) => `${k}:${v}`).join(' ');
+    const codes = Object.entries(r.ws.abnormal)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
     return [
       r.label,
       `${without} (${fmt(r.wallsWithout)})`,
@@ -223,13 +244,24 @@ export async function runLongLived(cfg, { logDir, say }) {
   const lines = [
     `Long-lived clients through rollouts (${cfg.BENCH_LL_WORKERS} workers, ${cfg.BENCH_LL_WS} WebSocket clients + ${cfg.BENCH_LL_SSE} event streams that reconnect, beside ${cfg.BENCH_LL_CONNECTIONS} undici keep-alive connections; ${cfg.BENCH_LL_ROLLOUTS} rollouts without, then ${cfg.BENCH_LL_ROLLOUTS} with them; an app with no supervise code, PM2's pattern for PM2):`,
     table(
-      ['subject', 'rollout ms, none (median, each)', 'rollout ms, with clients', 'ratio', 'abnormal WS closes', 'SSE streams cut', 'clients not back', 'all back after (ms from signal)', 'HTTP lost'],
+      [
+        'subject',
+        'rollout ms, none (median, each)',
+        'rollout ms, with clients',
+        'ratio',
+        'abnormal WS closes',
+        'SSE streams cut',
+        'clients not back',
+        'all back after (ms from signal)',
+        'HTTP lost',
+      ],
       body,
     ),
   ];
   for (const r of rows) {
     if (r.error) lines.push(`  ${r.label}: ERROR ${r.error}`);
-    if (r.http && Object.keys(r.http.codes).length) lines.push(`  ${r.label}: HTTP errors ${JSON.stringify(r.http.codes)}`);
+    if (r.http && Object.keys(r.http.codes).length)
+      lines.push(`  ${r.label}: HTTP errors ${JSON.stringify(r.http.codes)}`);
     if (r.leftover?.length) lines.push(`  ${r.label}: processes left after stop: ${r.leftover.join(' ')}`);
   }
   return { rows, text: lines.join('\n') };

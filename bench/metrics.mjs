@@ -47,18 +47,33 @@ async function runOnce(key, cfg, logDir) {
     // Idle first: with no traffic, what the heartbeat and the scrapes cost a worker is not lost in the noise.
     const idlePids = descendants(c.pid);
     const idleBefore = new Map(idlePids.map((pid) => [pid, cpuNs(pid)]));
-    const idleScraper = setup.scrape ? setInterval(() => void fetch(`http://127.0.0.1:${health}/metrics`).then((r) => r.text()).catch(() => {}), 1000) : null;
+    const idleScraper = setup.scrape
+      ? setInterval(
+          () =>
+            void fetch(`http://127.0.0.1:${health}/metrics`)
+              .then((r) => r.text())
+              .catch(() => {}),
+          1000,
+        )
+      : null;
     const idleStart = Date.now();
     await sleep(cfg.BENCH_METRICS_IDLE_SECONDS * 1000);
     if (idleScraper) clearInterval(idleScraper);
     const idleSeconds = (Date.now() - idleStart) / 1000;
-    const idleUsed = idlePids.map((pid) => {
-      const a = idleBefore.get(pid);
-      const b = cpuNs(pid);
-      return a === null || a === undefined || b === null ? null : (b - a) / 1e9;
-    }).filter((v) => v !== null);
+    const idleUsed = idlePids
+      .map((pid) => {
+        const a = idleBefore.get(pid);
+        const b = cpuNs(pid);
+        return a === null || a === undefined || b === null ? null : (b - a) / 1e9;
+      })
+      .filter((v) => v !== null);
     const workerIdleCpu = idleUsed.length ? idleUsed.reduce((x, y) => x + y, 0) / idleUsed.length / idleSeconds : null;
-    const load = startLoad('undici', { origin: `http://127.0.0.1:${port}`, connections: cfg.BENCH_METRICS_CONNECTIONS, hardMs: cfg.BENCH_METRICS_SECONDS * 1000 + 60_000, timeoutMs: 10_000 });
+    const load = startLoad('undici', {
+      origin: `http://127.0.0.1:${port}`,
+      connections: cfg.BENCH_METRICS_CONNECTIONS,
+      hardMs: cfg.BENCH_METRICS_SECONDS * 1000 + 60_000,
+      timeoutMs: 10_000,
+    });
     const t0 = await load.started;
     let scrapes = 0;
     let scrapeFailures = 0;
@@ -116,12 +131,17 @@ export async function runMetrics(cfg, { logDir, say }) {
     for (const key of keys.map((_, i) => keys[(i + round_) % keys.length])) {
       const r = await runOnce(key, cfg, logDir);
       res[key].push(r);
-      say(`metrics round ${round_ + 1} ${key}: master ${round(r.masterCpuPerSec * 1000, 1)} ms CPU/s, RSS ${round(r.rssMb, 1)} MB, workers ${round(r.workerIdleCpuPerSec * 1000, 2)} ms CPU/s each idle, ${round(r.workerCpuPerWorkerSec * 1000, 1)} loaded, ${r.lost} lost of ${r.requests}${SETUPS[key].scrape ? `, ${r.scrapes} scrapes (${r.scrapeFailures} failed)` : ''}`);
+      say(
+        `metrics round ${round_ + 1} ${key}: master ${round(r.masterCpuPerSec * 1000, 1)} ms CPU/s, RSS ${round(r.rssMb, 1)} MB, workers ${round(r.workerIdleCpuPerSec * 1000, 2)} ms CPU/s each idle, ${round(r.workerCpuPerWorkerSec * 1000, 1)} loaded, ${r.lost} lost of ${r.requests}${SETUPS[key].scrape ? `, ${r.scrapes} scrapes (${r.scrapeFailures} failed)` : ''}`,
+      );
     }
   }
   const med = (k, f) => median(res[k].map((r) => r[f]).filter((v) => v !== null));
   const base = (f) => med('no-heartbeat', f);
-  const delta = (k, f, scale, unit) => (k === 'no-heartbeat' ? '-' : `${med(k, f) - base(f) >= 0 ? '+' : ''}${round((med(k, f) - base(f)) * scale, 1)} ${unit}`);
+  const delta = (k, f, scale, unit) =>
+    k === 'no-heartbeat'
+      ? '-'
+      : `${med(k, f) - base(f) >= 0 ? '+' : ''}${round((med(k, f) - base(f)) * scale, 1)} ${unit}`;
   const body = keys.map((k) => [
     SETUPS[k].label,
     round(med(k, 'masterCpuPerSec') * 1000, 1),
@@ -136,7 +156,21 @@ export async function runMetrics(cfg, { logDir, say }) {
   ]);
   const text = [
     `Observability cost (examples/prom-client, ${cfg.BENCH_METRICS_WORKERS} workers, undici keep-alive ${cfg.BENCH_METRICS_CONNECTIONS} connections; CPU over a steady ${cfg.BENCH_METRICS_SECONDS} s, then 3 rollouts for the losses; ${cfg.BENCH_METRICS_ROUNDS} rounds in rotating order; medians):`,
-    table(['setup', 'master CPU ms/s', 'vs off', 'master RSS MB', 'vs off', 'worker CPU ms/s each, idle', 'vs off', 'worker CPU ms/s each, loaded', 'lost per run', 'scrapes ok'], body),
+    table(
+      [
+        'setup',
+        'master CPU ms/s',
+        'vs off',
+        'master RSS MB',
+        'vs off',
+        'worker CPU ms/s each, idle',
+        'vs off',
+        'worker CPU ms/s each, loaded',
+        'lost per run',
+        'scrapes ok',
+      ],
+      body,
+    ),
   ].join('\n');
   return { res, text };
 }

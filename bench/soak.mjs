@@ -26,7 +26,13 @@ const DEFAULTS = {
 
 const cfg = readConfigOrExit('SOAK', DEFAULTS);
 if (cfg.help) {
-  process.stdout.write(`pnpm bench:soak [-- --duration 600 --reload-every 10 ...]; flags are also SOAK_* variables:\n${Object.entries(DEFAULTS).map(([k, v]) => `  ${k}=${v}`).join('\n')}\n`);
+  process.stdout.write(
+    `pnpm bench:soak [-- --duration 600 --reload-every 10 ...]; flags are also SOAK_* variables:\n${Object.entries(
+      DEFAULTS,
+    )
+      .map(([k, v]) => `  ${k}=${v}`)
+      .join('\n')}\n`,
+  );
   process.exit(0);
 }
 
@@ -55,7 +61,14 @@ function heapAfterGc() {
 
 function sample(label) {
   const pid = master?.masterPid();
-  const s = { label, t: Math.round((now() - t0) / 1000), rssKb: pid ? rssKb(pid) : null, fds: pid ? fdCount(pid) : null, workers: master ? master.workerPids().length : null, heapKb: heapAfterGc() };
+  const s = {
+    label,
+    t: Math.round((now() - t0) / 1000),
+    rssKb: pid ? rssKb(pid) : null,
+    fds: pid ? fdCount(pid) : null,
+    workers: master ? master.workerPids().length : null,
+    heapKb: heapAfterGc(),
+  };
   samples.push(s);
   return s;
 }
@@ -64,29 +77,63 @@ function report(partial = false) {
   const first = samples[0];
   const last = samples.at(-1);
   const out = [''];
-  out.push(`supervise soak${partial ? ' (interrupted)' : ''}: ${new Date().toISOString()}, ${os.availableParallelism()} cores, node ${process.version}, ` +
-    `${cfg.SOAK_WORKERS} workers of ${cfg.SOAK_SCRIPT}, a reload every ${cfg.SOAK_RELOAD_EVERY} s for ${cfg.SOAK_DURATION} s, ` +
-    `undici ${cfg.SOAK_CONNECTIONS} keep-alive conns pausing ${cfg.SOAK_PAUSE_MS} ms`);
+  out.push(
+    `supervise soak${partial ? ' (interrupted)' : ''}: ${new Date().toISOString()}, ${os.availableParallelism()} cores, node ${process.version}, ` +
+      `${cfg.SOAK_WORKERS} workers of ${cfg.SOAK_SCRIPT}, a reload every ${cfg.SOAK_RELOAD_EVERY} s for ${cfg.SOAK_DURATION} s, ` +
+      `undici ${cfg.SOAK_CONNECTIONS} keep-alive conns pausing ${cfg.SOAK_PAUSE_MS} ms`,
+  );
   const outcomes = {};
   for (const r of reloads) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   const walls = reloads.map((r) => r.wallMs).sort((a, b) => a - b);
-  out.push(`reloads: ${reloads.length} (${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}), ` +
-    `wall ms min/median/max ${walls[0] ?? '-'}/${walls[walls.length >> 1] ?? '-'}/${walls.at(-1) ?? '-'}`);
+  out.push(
+    `reloads: ${reloads.length} (${
+      Object.entries(outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }), ` + `wall ms min/median/max ${walls[0] ?? '-'}/${walls[walls.length >> 1] ?? '-'}/${walls.at(-1) ?? '-'}`,
+  );
   if (loadResult) {
-    const codes = Object.entries(loadResult.errorCodes).map(([k, v]) => `${k}:${v}`).join(' ') || 'none';
-    out.push(`requests: ${loadResult.requests}, lost: ${loadResult.lost} (errors ${loadResult.errors}, timeouts ${loadResult.timeouts}, non-2xx ${loadResult.non2xx}; codes ${codes}); ` +
-      `p99 steady ${loadResult.steady.p99} ms, during reloads ${loadResult.reload.p99} ms`);
+    const codes =
+      Object.entries(loadResult.errorCodes)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || 'none';
+    out.push(
+      `requests: ${loadResult.requests}, lost: ${loadResult.lost} (errors ${loadResult.errors}, timeouts ${loadResult.timeouts}, non-2xx ${loadResult.non2xx}; codes ${codes}); ` +
+        `p99 steady ${loadResult.steady.p99} ms, during reloads ${loadResult.reload.p99} ms`,
+    );
   }
   if (first && last) {
-    const delta = (a, b, f = (x) => x) => (a !== null && b !== null && a !== undefined && b !== undefined ? `${b - a >= 0 ? '+' : ''}${f(b - a)}` : null);
+    const delta = (a, b, f = (x) => x) =>
+      a !== null && b !== null && a !== undefined && b !== undefined ? `${b - a >= 0 ? '+' : ''}${f(b - a)}` : null;
     const heap = cfg.SOAK_GC_PROBE ? [(s) => mb(s.heapKb)] : [];
-    out.push(table(['', 'at s', 'master RSS MB', 'master open fds', 'processes under the master', ...(heap.length ? ['master heap after GC MB'] : [])], [
-      ['start', first.t, mb(first.rssKb), first.fds, first.workers, ...heap.map((f) => f(first))],
-      ['end', last.t, mb(last.rssKb), last.fds, last.workers, ...heap.map((f) => f(last))],
-      ['change', last.t - first.t, delta(first.rssKb, last.rssKb, mb), delta(first.fds, last.fds), null, ...(heap.length ? [delta(first.heapKb, last.heapKb, mb)] : [])],
-    ]));
+    out.push(
+      table(
+        [
+          '',
+          'at s',
+          'master RSS MB',
+          'master open fds',
+          'processes under the master',
+          ...(heap.length ? ['master heap after GC MB'] : []),
+        ],
+        [
+          ['start', first.t, mb(first.rssKb), first.fds, first.workers, ...heap.map((f) => f(first))],
+          ['end', last.t, mb(last.rssKb), last.fds, last.workers, ...heap.map((f) => f(last))],
+          [
+            'change',
+            last.t - first.t,
+            delta(first.rssKb, last.rssKb, mb),
+            delta(first.fds, last.fds),
+            null,
+            ...(heap.length ? [delta(first.heapKb, last.heapKb, mb)] : []),
+          ],
+        ],
+      ),
+    );
     const rss = samples.map((s) => s.rssKb).filter(Boolean);
-    out.push(`master RSS over the run (MB): min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}; fds min ${Math.min(...samples.map((s) => s.fds ?? Infinity))}, max ${Math.max(...samples.map((s) => s.fds ?? -Infinity))}`);
+    out.push(
+      `master RSS over the run (MB): min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}; fds min ${Math.min(...samples.map((s) => s.fds ?? Infinity))}, max ${Math.max(...samples.map((s) => s.fds ?? -Infinity))}`,
+    );
   }
   out.push(`master log: ${logDir}`);
   process.stdout.write(`${out.join('\n')}\n`);
@@ -95,7 +142,12 @@ function report(partial = false) {
 
 installCleanup(async () => {
   if (load && !loadResult) {
-    loadResult = await load.stop(reloads.map((r) => r.window), t0 + 1000).catch(() => null);
+    loadResult = await load
+      .stop(
+        reloads.map((r) => r.window),
+        t0 + 1000,
+      )
+      .catch(() => null);
   }
   report(true);
 });
@@ -103,9 +155,20 @@ installCleanup(async () => {
 async function main() {
   const port = await freePort();
   const probe = cfg.SOAK_GC_PROBE
-    ? { nodeArgs: ['--expose-gc', '--require', join(BENCH_DIR, 'lib/gc-probe.cjs')], env: { SUPERVISE_BENCH_GC_PROBE: probeFile } }
+    ? {
+        nodeArgs: ['--expose-gc', '--require', join(BENCH_DIR, 'lib/gc-probe.cjs')],
+        env: { SUPERVISE_BENCH_GC_PROBE: probeFile },
+      }
     : {};
-  master = superviseContender({ name: 'soak', label: 'supervise soak', script: cfg.SOAK_SCRIPT, workers: cfg.SOAK_WORKERS, port, logDir, ...probe });
+  master = superviseContender({
+    name: 'soak',
+    label: 'supervise soak',
+    script: cfg.SOAK_SCRIPT,
+    workers: cfg.SOAK_WORKERS,
+    port,
+    logDir,
+    ...probe,
+  });
   say(`starting ${cfg.SOAK_WORKERS} workers on port ${port}; logs in ${logDir}`);
   await master.start();
   await sleep(2000);
@@ -140,12 +203,17 @@ async function main() {
     }
     reloads.push({ ...r, window: [ws, now()] });
     const s = sample(`reload ${reloads.length}`);
-    say(`t=${s.t}s reload ${reloads.length}: ${r.outcome} in ${r.wallMs} ms; master RSS ${mb(s.rssKb)} MB, ${s.fds} fds, ${s.workers} processes` +
-      (s.heapKb !== null ? `, heap after GC ${mb(s.heapKb)} MB` : ''));
+    say(
+      `t=${s.t}s reload ${reloads.length}: ${r.outcome} in ${r.wallMs} ms; master RSS ${mb(s.rssKb)} MB, ${s.fds} fds, ${s.workers} processes` +
+        (s.heapKb !== null ? `, heap after GC ${mb(s.heapKb)} MB` : ''),
+    );
     next = Math.max(next + every, now() + 1000);
   }
   await sleep(Math.max(0, t0 + D - now()));
-  loadResult = await load.stop(reloads.map((r) => r.window), lt0 + 1000);
+  loadResult = await load.stop(
+    reloads.map((r) => r.window),
+    lt0 + 1000,
+  );
   await sleep(2000);
   sample('end');
   report();

@@ -17,7 +17,9 @@ const fail = (m) => {
   process.exit(1);
 };
 
-const tarballs = execFileSync(process.execPath, [join(root, 'scripts/pack.mjs')], { cwd: root, encoding: 'utf8' }).trim().split('\n');
+const tarballs = execFileSync(process.execPath, [join(root, 'scripts/pack.mjs')], { cwd: root, encoding: 'utf8' })
+  .trim()
+  .split('\n');
 const project = mkdtempSync(join(os.tmpdir(), 'supervise-install-'));
 let master = null;
 const cleanup = () => {
@@ -29,7 +31,10 @@ const timer = setTimeout(() => fail('took longer than 120 s'), 120_000);
 
 execSync('npm init -y', { cwd: project, stdio: 'ignore' });
 say(`npm install ${tarballs.map((t) => t.split('/').pop()).join(' ')}`);
-execSync(`npm install --no-audit --no-fund ${tarballs.map((t) => JSON.stringify(t)).join(' ')}`, { cwd: project, stdio: ['ignore', 'ignore', 'inherit'] });
+execSync(`npm install --no-audit --no-fund ${tarballs.map((t) => JSON.stringify(t)).join(' ')}`, {
+  cwd: project,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 writeFileSync(
   join(project, 'server.js'),
   `const http = require('node:http');
@@ -45,7 +50,11 @@ const port = await new Promise((resolve) => {
   });
 });
 // What `npx supervise` runs; started directly so that the SIGTERM reaches the master, not npm.
-master = spawn(join(project, 'node_modules/.bin/supervise'), ['server.js', '-w', '2'], { cwd: project, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+master = spawn(join(project, 'node_modules/.bin/supervise'), ['server.js', '-w', '2'], {
+  cwd: project,
+  env: { ...process.env, PORT: String(port) },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 let out = '';
 master.stdout.setEncoding('utf8').on('data', (c) => (out += c));
 const deadline = Date.now() + 30_000;
@@ -55,10 +64,15 @@ while (!/"event":"master.ready"/.test(out)) {
   await new Promise((r) => setTimeout(r, 100));
 }
 const body = await new Promise((resolve, reject) => {
-  http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-    let b = '';
-    res.setEncoding('utf8').on('data', (c) => (b += c)).on('end', () => resolve(b));
-  }).on('error', reject);
+  http
+    .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let b = '';
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => (b += c))
+        .on('end', () => resolve(b));
+    })
+    .on('error', reject);
 });
 if (!/^hello from \d+\n$/.test(body)) fail(`unexpected answer: ${JSON.stringify(body)}`);
 if (!/"usesSdk":true|"drain":"sdk"/.test(out)) fail(`the workers did not report the SDK:\n${out}`);

@@ -18,7 +18,12 @@ const pnpm = (() => {
   }
 })();
 for (const pkg of ['worker-sdk', 'supervisor']) {
-  execSync(`${pnpm} pack --pack-destination ${JSON.stringify(out)}`, { cwd: join(root, 'packages', pkg), stdio: ['ignore', 'ignore', 'inherit'] });
+  execSync(`${pnpm} pack --pack-destination ${JSON.stringify(out)}`, {
+    cwd: join(root, 'packages', pkg),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
-const files = readdirSync(out).filter((f) => f.endsWith('.tgz')).sort();
+const files = readdirSync(out)
+  .filter((f) => f.endsWith('.tgz'))
+  .sort();
 process.stdout.write(`${files.map((f) => join(out, f)).join('\n')}\n`);

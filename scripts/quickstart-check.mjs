@@ -29,7 +29,12 @@ const port = await new Promise((resolve) => {
   });
 });
 // Its own process group, as a shell's foreground job: Ctrl+C reaches npm, the master and the workers at once.
-demo = spawn('npm', ['run', 'demo'], { cwd: root, env: { ...process.env, PORT: String(port), FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+demo = spawn('npm', ['run', 'demo'], {
+  cwd: root,
+  env: { ...process.env, PORT: String(port), FORCE_COLOR: '0' },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+});
 let out = '';
 demo.stdout.setEncoding('utf8').on('data', (c) => (out += c));
 demo.stderr.setEncoding('utf8').on('data', () => {});
@@ -45,14 +50,22 @@ const waitFor = async (re, what, ms = 60_000) => {
 };
 const get = () =>
   new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-      let b = '';
-      res.setEncoding('utf8').on('data', (c) => (b += c)).on('end', () => resolve({ status: res.statusCode, body: b }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let b = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c) => (b += c))
+          .on('end', () => resolve({ status: res.statusCode, body: b }));
+      })
+      .on('error', reject);
   });
 
 // "all 4 workers are ready in 312 ms: http://127.0.0.1:3000 (master pid 4242, connections: shared)"
-const ready = await waitFor(/all 4 workers are ready in \d+ ms: (http:\/\/[^ ]+) \(master pid (\d+), connections: shared\)/, 'the ready line');
+const ready = await waitFor(
+  /all 4 workers are ready in \d+ ms: (http:\/\/[^ ]+) \(master pid (\d+), connections: shared\)/,
+  'the ready line',
+);
 if (ready[1] !== `http://127.0.0.1:${port}`) fail(`the ready line names ${ready[1]}, not http://127.0.0.1:${port}`);
 const pid = Number(ready[2]);
 const first = await get();
@@ -63,7 +76,9 @@ const second = await get();
 if (second.status !== 200) fail(`GET / after the rollout answered ${second.status}`);
 process.kill(-demo.pid, 'SIGINT');
 const code = await new Promise((resolve) => demo.once('exit', (c) => resolve(c)));
-await waitFor(/stopped in \d+ ms, exit code 0/, 'the master\'s stop line', 10_000);
+await waitFor(/stopped in \d+ ms, exit code 0/, "the master's stop line", 10_000);
 // npm itself dies of the SIGINT (code null) or exits 130; the master's own exit code is in its stop line.
 if (code !== null && code !== 0 && code !== 130) fail(`npm run demo exited with ${code}`);
-say(`ok: ready line at ${ready[1]} (master pid ${pid}), a rolling restart, Ctrl+C: the master stopped with exit code 0`);
+say(
+  `ok: ready line at ${ready[1]} (master pid ${pid}), a rolling restart, Ctrl+C: the master stopped with exit code 0`,
+);

@@ -44,14 +44,22 @@ function newest(dir, keep = () => true) {
 const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
 
 // Up to date (a second `npm run demo`): skip what is. CI and a fresh clone always do both steps.
-const manifests = ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', ...['packages', 'examples'].flatMap((d) =>
-  existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(d, p, 'package.json')) : [],
-), 'bench/package.json'].map((f) => mtime(join(root, f)));
+const manifests = [
+  'package.json',
+  'pnpm-lock.yaml',
+  'pnpm-workspace.yaml',
+  ...['packages', 'examples'].flatMap((d) =>
+    existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(d, p, 'package.json')) : [],
+  ),
+  'bench/package.json',
+].map((f) => mtime(join(root, f)));
 // Written after each install: pnpm leaves its own files alone when nothing changed.
 const stamp = join(root, 'node_modules', '.supervise-setup');
 const installed = mtime(stamp);
 const packages = ['worker-sdk', 'supervisor'].map((p) => join(root, 'packages', p));
-const built = packages.every((dir) => newest(join(dir, 'dist')) >= Math.max(newest(join(dir, 'src')), mtime(join(dir, 'tsconfig.json'))));
+const built = packages.every(
+  (dir) => newest(join(dir, 'dist')) >= Math.max(newest(join(dir, 'src')), mtime(join(dir, 'tsconfig.json'))),
+);
 
 if (process.env.CI || !installed || installed < Math.max(...manifests)) {
   const frozen = existsSync(join(root, 'pnpm-lock.yaml')) ? ' --frozen-lockfile' : '';

@@ -15,7 +15,8 @@ if (!script || !(n > 0)) {
   process.exit(2);
 }
 
-const log = (fields) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...fields })}\n`);
+const log = (fields) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...fields })}\n`);
 
 cluster.setupPrimary({ exec: resolve(script) });
 

@@ -21,7 +21,8 @@ export function readConfig(prefix, defaults, argv = process.argv.slice(2)) {
     } else out[key] = raw;
   }
   for (const key of Object.keys(flags)) {
-    if (key !== 'help' && !(key in defaults)) throw new Error(`unknown option ${key} (known: ${Object.keys(defaults).join(', ')})`);
+    if (key !== 'help' && !(key in defaults))
+      throw new Error(`unknown option ${key} (known: ${Object.keys(defaults).join(', ')})`);
   }
   out.help = flags.help === 'true';
   return out;

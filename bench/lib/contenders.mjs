@@ -5,7 +5,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { descendants, killTree, learnPid, now, onCleanup, onLines, running, runCmd, sleep, spawnTracked, waitGone, waitHttp } from './procs.mjs';
+import {
+  descendants,
+  killTree,
+  learnPid,
+  now,
+  onCleanup,
+  onLines,
+  running,
+  runCmd,
+  sleep,
+  spawnTracked,
+  waitGone,
+  waitHttp,
+} from './procs.mjs';
 import { median } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,10 +30,6 @@ export const EXAMPLE_BASIC = join(ROOT, 'examples/http-basic/server.js');
 const NAIVE_MASTER = join(BENCH_DIR, 'apps/naive-master.mjs');
 const PM2_APP = join(BENCH_DIR, 'apps/pm2-server.cjs');
 const PM2_BIN = join(BENCH_DIR, 'node_modules/pm2/bin/pm2');
-
-function note(msg) {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
 
 /**
  * A master that logs JSON lines with an `event` field on stdout: supervise (--log-format json) or the naive
@@ -140,7 +149,18 @@ class JsonLogMaster {
 }
 
 /** nodeArgs: options for the master's own node (not its workers'); env: extra environment for the master. */
-export function superviseContender({ name, label, script, autoDrain = true, workers, port, logDir, nodeArgs = [], env = {}, extraArgs = [] }) {
+export function superviseContender({
+  name,
+  label,
+  script,
+  autoDrain = true,
+  workers,
+  port,
+  logDir,
+  nodeArgs = [],
+  env = {},
+  extraArgs = [],
+}) {
   const args = [...nodeArgs, SUPERVISE_CLI, script, '-w', String(workers), '--log-format', 'json', ...extraArgs];
   if (!autoDrain) args.push('--no-auto-drain');
   return new JsonLogMaster({
@@ -194,7 +214,11 @@ export class Pm2Contender {
   }
 
   pm2(args, timeoutMs = 60_000) {
-    return runCmd(`pm2 ${args[0]}`, process.execPath, [PM2_BIN, ...args], { env: this.env, timeoutMs, cwd: BENCH_DIR }).then((r) => {
+    return runCmd(`pm2 ${args[0]}`, process.execPath, [PM2_BIN, ...args], {
+      env: this.env,
+      timeoutMs,
+      cwd: BENCH_DIR,
+    }).then((r) => {
       this.log.write(`$ pm2 ${args.join(' ')}  (exit ${r.code}, ${r.ms} ms)\n${r.stdout}${r.stderr}\n`);
       return r;
     });
@@ -209,7 +233,10 @@ export class Pm2Contender {
   }
 
   async start() {
-    const r = await this.pm2(['start', this.script, '--name', this.app, '-i', String(this.workers), '--wait-ready', '--kill-timeout', '5000'], 90_000);
+    const r = await this.pm2(
+      ['start', this.script, '--name', this.app, '-i', String(this.workers), '--wait-ready', '--kill-timeout', '5000'],
+      90_000,
+    );
     this.daemonPid = this.readDaemonPid();
     if (this.daemonPid) learnPid(this.daemonPid, 'PM2');
     if (r.code !== 0) throw new Error(`pm2 start failed (exit ${r.code}): ${r.stderr.slice(-500)}`);
@@ -232,7 +259,9 @@ export class Pm2Contender {
     const r = await this.pm2(['reload', this.app], 120_000);
     this.learnWorkers();
     this.reloads++;
-    const bootSumMs = this.boots().later.slice(before).reduce((a, b) => a + b, 0);
+    const bootSumMs = this.boots()
+      .later.slice(before)
+      .reduce((a, b) => a + b, 0);
     return { wallMs: r.ms, observedMs: r.ms, outcome: r.code === 0 ? 'done' : `exit ${r.code}`, bootSumMs };
   }
 

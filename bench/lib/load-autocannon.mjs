@@ -58,7 +58,10 @@ async function finish(msg) {
   finished = true;
   const t1 = epoch();
   instance.stop();
-  const { err, result } = await Promise.race([done, new Promise((r) => setTimeout(() => r({ err: new Error('autocannon did not stop') }), 15_000))]);
+  const { err, result } = await Promise.race([
+    done,
+    new Promise((r) => setTimeout(() => r({ err: new Error('autocannon did not stop') }), 15_000)),
+  ]);
   const stats = analyze(rec, { windows: msg.windows ?? [], warmupUntil: msg.warmupUntil ?? t0, t0, t1 });
   const r = result ?? {};
   const errors = (r.errors ?? 0) - (r.timeouts ?? 0);

@@ -41,7 +41,10 @@ const sources = Math.max(1, Math.min(cfg.fromAddresses ?? 1, cfg.connections, 25
 const pools =
   sources === 1
     ? [new Pool(cfg.origin, poolOptions(cfg.connections))]
-    : Array.from({ length: sources }, (_, i) => new Pool(cfg.origin, poolOptions(Math.ceil(cfg.connections / sources), `127.0.0.${i + 2}`)));
+    : Array.from(
+        { length: sources },
+        (_, i) => new Pool(cfg.origin, poolOptions(Math.ceil(cfg.connections / sources), `127.0.0.${i + 2}`)),
+      );
 
 const rec = { start: [], lat: [], status: [], errAt: [] };
 const pids = {};

@@ -37,7 +37,12 @@ export function startLoad(kind, cfg) {
     started,
     stop(windows, warmupUntil) {
       if (child.connected) child.send({ type: 'stop', windows, warmupUntil });
-      const bound = new Promise((_, reject) => setTimeout(() => reject(new Error(`load client ${kind}: no result`)), (cfg.timeoutMs ?? 10_000) + 30_000).unref());
+      const bound = new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`load client ${kind}: no result`)),
+          (cfg.timeoutMs ?? 10_000) + 30_000,
+        ).unref(),
+      );
       return Promise.race([result, bound]);
     },
   };

@@ -40,15 +40,23 @@ export async function pidsAnswering(port: number, n = 40): Promise<Set<number>> 
  */
 export async function untilAnswering(port: number, n: number, timeoutMs = 10_000): Promise<Set<number>> {
   const seen = new Set<number>();
-  await until(async () => {
-    for (const pid of await pidsAnswering(port, 10)) seen.add(pid);
-    return seen.size >= n;
-  }, timeoutMs, `${n} pids answering`);
+  await until(
+    async () => {
+      for (const pid of await pidsAnswering(port, 10)) seen.add(pid);
+      return seen.size >= n;
+    },
+    timeoutMs,
+    `${n} pids answering`,
+  );
   return seen;
 }
 
 /** Polls until `fn` returns true (or a value) or the time runs out. */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -78,7 +86,14 @@ export interface LoadResult {
  */
 export function load(
   port: number,
-  opts: { connections?: number; path?: string; maxMs?: number; maxRequests?: number; reset?: boolean; from?: string } = {},
+  opts: {
+    connections?: number;
+    path?: string;
+    maxMs?: number;
+    maxRequests?: number;
+    reset?: boolean;
+    from?: string;
+  } = {},
 ) {
   const connections = opts.connections ?? 20;
   // from: the loopback source address, for tests where the client's address matters (--sticky).
@@ -96,7 +111,13 @@ export function load(
     for (let i = 0; i < perLoop && !stopped; i++) {
       try {
         // reset: one request per connection (Connection: close), as clients without keep-alive do.
-        const res = await pool.request({ path: opts.path ?? '/', method: 'GET', headersTimeout: 15_000, bodyTimeout: 15_000, reset: opts.reset ?? false });
+        const res = await pool.request({
+          path: opts.path ?? '/',
+          method: 'GET',
+          headersTimeout: 15_000,
+          bodyTimeout: 15_000,
+          reset: opts.reset ?? false,
+        });
         const body = await res.body.text();
         result.statuses[res.statusCode] = (result.statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -147,5 +168,11 @@ export function cannon(port: number, opts: { connections?: number; path?: string
   });
   let responses = 0;
   instance.on('response', () => responses++);
-  return { responses: () => responses, stop: () => (instance.stop(), result) };
+  return {
+    responses: () => responses,
+    stop: () => {
+      instance.stop();
+      return result;
+    },
+  };
 }

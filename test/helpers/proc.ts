@@ -7,11 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 /** Live children of `pid` (Linux: /proc/<pid>/task/<pid>/children; the master forks from its main thread). */
 export function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -71,7 +67,8 @@ export function isRunning(pid: number): boolean {
 export async function waitExited(pids: number[], timeoutMs: number): Promise<number> {
   const start = Date.now();
   while (pids.some(isRunning)) {
-    if (Date.now() - start > timeoutMs) throw new Error(`still running after ${timeoutMs} ms: ${pids.filter(isRunning).join(', ')}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`still running after ${timeoutMs} ms: ${pids.filter(isRunning).join(', ')}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - start;

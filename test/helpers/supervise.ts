@@ -59,7 +59,8 @@ export class Supervised {
         resolve({ code, signal });
         // Nothing more will be logged: fail the waits now rather than at their timeouts.
         setTimeout(() => {
-          for (const w of this.waiters) w.reject(new Error(`master exited (code ${code}) before the awaited line:\n${this.tail()}`));
+          for (const w of this.waiters)
+            w.reject(new Error(`master exited (code ${code}) before the awaited line:\n${this.tail()}`));
           this.waiters = [];
         }, 50);
       });
@@ -106,7 +107,12 @@ export class Supervised {
     });
   }
 
-  waitEvent(event: string, extra: (l: LogLine) => boolean = () => true, timeoutMs = 15_000, after = 0): Promise<LogLine> {
+  waitEvent(
+    event: string,
+    extra: (l: LogLine) => boolean = () => true,
+    timeoutMs = 15_000,
+    after = 0,
+  ): Promise<LogLine> {
     return this.waitFor((l) => l.event === event && extra(l), timeoutMs, after);
   }
 
@@ -194,7 +200,10 @@ export class Supervised {
   async waitExit(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`master did not exit within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`master did not exit within ${timeoutMs} ms:\n${this.tail()}`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.exited, timeout]);
@@ -297,13 +306,19 @@ export interface CliRun {
 }
 
 /** Runs `supervise <args>` (a client command) without blocking this process; `user` runs it as that user. */
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; user?: string } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; user?: string } = {},
+): Promise<CliRun> {
   const [file, argv] = opts.user
     ? ['/usr/sbin/runuser', ['-u', opts.user, '--', process.execPath, CLI, ...args]]
     : [process.execPath, [CLI, ...args]];
   return new Promise((resolve) => {
-    execFile(file, argv, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    execFile(
+      file,
+      argv,
+      { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
 }

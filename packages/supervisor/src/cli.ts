@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 
 import { addControlCommands } from './cli/commands.js';
-import { ecosystemAppNames, findConfigFile, isEcosystemFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from './config/config-file.js';
+import {
+  ecosystemAppNames,
+  findConfigFile,
+  isEcosystemFile,
+  type LoadedConfig,
+  loadConfig,
+  loadConfigFile,
+  mergeOptions,
+} from './config/config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { startOperations } from './master/ops.js';
 import { helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
@@ -61,7 +69,10 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     FLAGS[option.attributeName()] = key;
   }
   program
-    .option('--config <path>', 'config file (default: supervise.config.{json,js,mjs} in the working directory); a PM2 ecosystem file works too')
+    .option(
+      '--config <path>',
+      'config file (default: supervise.config.{json,js,mjs} in the working directory); a PM2 ecosystem file works too',
+    )
     .option('--app <name>', 'the app of a PM2 ecosystem file with several (one master per app)')
     .addHelpText('after', HELP_AFTER)
     .showHelpAfterError(false)
@@ -69,7 +80,7 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .action(async (script: string | undefined, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
   addControlCommands(program);
   // `supervise help status`: without it, "help" would be taken for the script.
-  program.helpCommand("help [command]", "show the help of a command");
+  program.helpCommand('help [command]', 'show the help of a command');
   return program;
 }
 
@@ -122,13 +133,22 @@ interface Prepared {
 }
 
 /** From the command line and the config file to validated options: shared by a run and `supervise systemd`. */
-async function prepare(script: string | undefined, args: string[], cmd: Command, appOverride?: string): Promise<Prepared> {
+async function prepare(
+  script: string | undefined,
+  args: string[],
+  cmd: Command,
+  appOverride?: string,
+): Promise<Prepared> {
   const { config: explicit, app: appFlag } = cmd.opts<{ config?: string; app?: string }>();
   const app = appOverride ?? appFlag;
   let configFile = findConfigFile(explicit);
   // `supervise ecosystem.config.js`, as `pm2 start ecosystem.config.js`: the file is the configuration.
   if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(script))) {
-    if (explicit !== undefined) throw new SuperviseError('ERR_USAGE', `${script} is a PM2 ecosystem file, and --config names another: give one of them`);
+    if (explicit !== undefined)
+      throw new SuperviseError(
+        'ERR_USAGE',
+        `${script} is a PM2 ecosystem file, and --config names another: give one of them`,
+      );
     configFile = path.resolve(script);
     script = undefined;
   }
@@ -143,22 +163,31 @@ async function prepare(script: string | undefined, args: string[], cmd: Command,
   }
   const flags: RawOptions = { ...given, script, args };
   const config = configFile ? await loadConfig(configFile, app) : null;
-  if (app !== undefined && !config) throw new SuperviseError('ERR_USAGE', '--app names an app of a PM2 ecosystem file: give the file');
+  if (app !== undefined && !config)
+    throw new SuperviseError('ERR_USAGE', '--app names an app of a PM2 ecosystem file: give the file');
   const raw: RawOptions = mergeOptions(config?.raw ?? {}, flags);
-  if (raw.script === undefined) throw new SuperviseError('ERR_USAGE', "missing required argument 'script' (or a config file that names it)");
+  if (raw.script === undefined)
+    throw new SuperviseError('ERR_USAGE', "missing required argument 'script' (or a config file that names it)");
   return { options: resolveOptions(raw), configFile, flags, app, config };
 }
 
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
   const { options, configFile, flags, app, config } = await prepare(script, args, cmd);
   // Loaded here, not at the top: the control commands (`supervise status`) start in half the time without them.
-  const [{ Supervisor }, { FileWatcher }] = await Promise.all([import('./master/supervisor.js'), import('./master/watch.js')]);
+  const [{ Supervisor }, { FileWatcher }] = await Promise.all([
+    import('./master/supervisor.js'),
+    import('./master/watch.js'),
+  ]);
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
   let watcher = options.watch ? new FileWatcher(options) : null;
   const supervisor = new Supervisor(options);
   if (configFile) {
-    supervisor.log.info({ event: 'config.loaded', file: configFile, app: config?.app ?? undefined }, `configuration from ${configFile}`);
-    for (const note of config?.notes ?? []) supervisor.log.info({ event: 'config.note', file: configFile }, `${path.basename(configFile)}: ${note}`);
+    supervisor.log.info(
+      { event: 'config.loaded', file: configFile, app: config?.app ?? undefined },
+      `configuration from ${configFile}`,
+    );
+    for (const note of config?.notes ?? [])
+      supervisor.log.info({ event: 'config.note', file: configFile }, `${path.basename(configFile)}: ${note}`);
     // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
     supervisor.setOptionsSource(async () => {
       const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app), flags));
@@ -170,11 +199,18 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
       const previous = watcher;
       watcher = supervisor.options.watch ? new FileWatcher(supervisor.options) : null;
       const next = watcher;
-      const failed = (err: unknown) => supervisor.log.error({ event: 'watch.failed', error: String(err) }, `the new file watcher failed: ${err instanceof Error ? err.message : String(err)}`);
+      const failed = (err: unknown) =>
+        supervisor.log.error(
+          { event: 'watch.failed', error: String(err) },
+          `the new file watcher failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
       void Promise.resolve(previous?.close())
         .then(() => next?.start(supervisor))
         .catch(failed);
-      supervisor.log.info({ event: 'watch.changed', paths: watcher?.roots ?? [] }, watcher ? `watching ${watcher.roots.join(', ')}` : 'no longer watching files');
+      supervisor.log.info(
+        { event: 'watch.changed', paths: watcher?.roots ?? [] },
+        watcher ? `watching ${watcher.roots.join(', ')}` : 'no longer watching files',
+      );
     });
   }
   // From here on the master serves: a lost stdout or stderr must not take it down.
@@ -207,7 +243,8 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
     const i = rest.indexOf(flag);
     if (i === -1) return undefined;
     const value = rest[i + 1];
-    if (value === undefined || value.startsWith('-')) throw new SuperviseError('ERR_USAGE', `systemd: ${flag} needs a value`);
+    if (value === undefined || value.startsWith('-'))
+      throw new SuperviseError('ERR_USAGE', `systemd: ${flag} needs a value`);
     rest.splice(i, 2);
     return value;
   };
@@ -217,14 +254,22 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
     const { renderUnit, unitName } = await import('./cli/systemd-unit.js');
     const picked = cmd.opts<{ app?: string }>().app;
     // An ecosystem file with several apps and none picked: one unit each (one master per app).
-    const file = script !== undefined && isEcosystemFile(script) ? path.resolve(script) : cmd.opts<{ config?: string }>().config;
-    const names = picked === undefined && file !== undefined && isFile(path.resolve(file)) ? await ecosystemAppNames(path.resolve(file)) : [];
+    const file =
+      script !== undefined && isEcosystemFile(script) ? path.resolve(script) : cmd.opts<{ config?: string }>().config;
+    const names =
+      picked === undefined && file !== undefined && isFile(path.resolve(file))
+        ? await ecosystemAppNames(path.resolve(file))
+        : [];
     const apps = names.length > 1 ? names : [undefined];
     const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
     const units = [];
     for (const a of apps) {
       const { options, config } = await prepare(script, args, cmd, a);
-      const environment = Object.fromEntries(['PORT', 'HOST', 'NODE_ENV'].filter((k) => process.env[k] && options.env[k] === undefined).map((k) => [k, process.env[k]!]));
+      const environment = Object.fromEntries(
+        ['PORT', 'HOST', 'NODE_ENV']
+          .filter((k) => process.env[k] && options.env[k] === undefined)
+          .map((k) => [k, process.env[k]!]),
+      );
       const appName = config?.app ?? null;
       const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(process.cwd())));
       const text = renderUnit({
@@ -239,12 +284,19 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
       });
       units.push({ unit, text });
     }
-    writeOut(1, units.map((u) => (units.length > 1 ? `# ---- /etc/systemd/system/${u.unit}.service ----\n${u.text}` : u.text)).join('\n'));
+    writeOut(
+      1,
+      units
+        .map((u) => (units.length > 1 ? `# ---- /etc/systemd/system/${u.unit}.service ----\n${u.text}` : u.text))
+        .join('\n'),
+    );
     const unitNames = units.map((u) => u.unit);
     writeOut(
       2,
       `\nTo install and start ${unitNames.length > 1 ? 'them (save each unit to its file)' : 'it'}:\n` +
-        (unitNames.length === 1 ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${unitNames[0]}.service\n` : '') +
+        (unitNames.length === 1
+          ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${unitNames[0]}.service\n`
+          : '') +
         `  sudo systemctl daemon-reload && sudo systemctl enable --now ${unitNames.join(' ')}\n` +
         `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${process.cwd()}).\n`,
     );
@@ -276,7 +328,8 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        process.exit(0);
       process.exit(EXIT.usage);
     }
     if (err instanceof SuperviseError) fail(err.message, err.exitCode);

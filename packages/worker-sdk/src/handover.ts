@@ -1,7 +1,14 @@
 import dc from 'node:diagnostics_channel';
 import type net from 'node:net';
 
-import { ENV, isMasterMessage, type MasterMessage, receiveMessages, sendMessage, type WorkerMessage } from './protocol.js';
+import {
+  ENV,
+  isMasterMessage,
+  type MasterMessage,
+  receiveMessages,
+  sendMessage,
+  type WorkerMessage,
+} from './protocol.js';
 
 /** What the handover needs from the drain engine, when there is one (not with --no-auto-drain). */
 export interface HandoverEngine {

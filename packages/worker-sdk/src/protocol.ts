@@ -120,7 +120,14 @@ export function isSuperviseMessage(value: unknown): value is { $supervise: numbe
 
 // Every type of each side, checked against the unions above: a message added there and not here fails to compile,
 // rather than being dropped at the other end as foreign traffic.
-const MASTER_TYPES: Record<MasterMessage['type'], true> = { drain: true, signal: true, exit: true, connection: true, shed: true, metrics: true };
+const MASTER_TYPES: Record<MasterMessage['type'], true> = {
+  drain: true,
+  signal: true,
+  exit: true,
+  connection: true,
+  shed: true,
+  metrics: true,
+};
 const WORKER_TYPES: Record<WorkerMessage['type'], true> = {
   hello: true,
   ready: true,
@@ -161,7 +168,9 @@ export interface Channel {
 }
 
 function open(channel: Channel): boolean {
-  return typeof channel.send === 'function' && (channel.isConnected ? channel.isConnected() : channel.connected !== false);
+  return (
+    typeof channel.send === 'function' && (channel.isConnected ? channel.isConnected() : channel.connected !== false)
+  );
 }
 
 /**

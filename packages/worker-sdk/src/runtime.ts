@@ -78,9 +78,7 @@ export class Runtime {
     this.mode = 'sdk';
     if (!this.wired) this.wire(options.handleSignals !== false);
     if (first || options.manualReady !== undefined) {
-      this.send(
-        { type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid },
-      );
+      this.send({ type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid });
     }
   }
 
@@ -196,14 +194,12 @@ export class Runtime {
         };
         lastElu = elu;
         dueAt = now + heartbeatMs;
-        this.send(
-          {
-            type: 'heartbeat',
-            requests: this.engine.requestsTotal,
-            inFlight: this.engine.inFlight,
-            load,
-          },
-        );
+        this.send({
+          type: 'heartbeat',
+          requests: this.engine.requestsTotal,
+          inFlight: this.engine.inFlight,
+          load,
+        });
       }, heartbeatMs);
       beat.unref();
     }

@@ -2,7 +2,14 @@ import type { Socket } from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { closeFrame, type Connection, idleCloseDelay, isEventStream, isUpgraded, lastUnsent } from '../src/drain/connections.js';
+import {
+  closeFrame,
+  type Connection,
+  idleCloseDelay,
+  isEventStream,
+  isUpgraded,
+  lastUnsent,
+} from '../src/drain/connections.js';
 
 describe('idleCloseDelay (the idle rule)', () => {
   it('a socket quiet for longer than the grace closes now', () => {

@@ -16,7 +16,9 @@ describe('accept strategies', () => {
   for (const strategy of ['shared', 'round-robin'] as const) {
     it(`--accept ${strategy}: 3 rollouts of 4 workers, 0 failed with one request per connection and with keep-alive`, async () => {
       const port = await freePort();
-      const s = supervise([example('http-basic/server.js'), '-w', '4', '--accept', strategy], { env: { PORT: String(port) } });
+      const s = supervise([example('http-basic/server.js'), '-w', '4', '--accept', strategy], {
+        env: { PORT: String(port) },
+      });
       const ready = await s.ready();
       expect(ready.accept).toBe(strategy);
       const sock = (await s.waitEvent('control.listening')).path as string;
@@ -25,12 +27,19 @@ describe('accept strategies', () => {
       const perConnection = load(port, { connections: 20, reset: true, maxMs: 40_000 });
       const keepAlive = load(port, { connections: 20, maxMs: 40_000 });
       const ac = cannon(port, { connections: 20 });
-      await until(() => perConnection.result.ok > 200 && keepAlive.result.ok > 200 && ac.responses() > 200, 10_000, 'the loads to warm up');
+      await until(
+        () => perConnection.result.ok > 200 && keepAlive.result.ok > 200 && ac.responses() > 200,
+        10_000,
+        'the loads to warm up',
+      );
       const old = s.forkedPids();
       for (let round = 1; round <= 3; round++) {
         const mark = s.lines.length;
         s.signal('SIGHUP');
-        expect(await s.waitEvent('rollout.end', undefined, 20_000, mark)).toMatchObject({ outcome: 'done', replaced: 4 });
+        expect(await s.waitEvent('rollout.end', undefined, 20_000, mark)).toMatchObject({
+          outcome: 'done',
+          replaced: 4,
+        });
       }
       await waitGone(old, 15_000);
       const after = perConnection.result.ok;
@@ -40,9 +49,16 @@ describe('accept strategies', () => {
       expect(p.failed).toBe(0);
       expect(k.errors).toEqual([]);
       expect(k.failed).toBe(0);
-      expect({ errors: a.errors, timeouts: a.timeouts, non2xx: a.non2xx }).toEqual({ errors: 0, timeouts: 0, non2xx: 0 });
+      expect({ errors: a.errors, timeouts: a.timeouts, non2xx: a.non2xx }).toEqual({
+        errors: 0,
+        timeouts: 0,
+        non2xx: 0,
+      });
       // Every worker of the last generation answered one-per-connection requests.
-      const last = s.events('worker.fork').filter((l) => l.generation === 4).map((l) => l.pid as number);
+      const last = s
+        .events('worker.fork')
+        .filter((l) => l.generation === 4)
+        .map((l) => l.pid as number);
       for (const pid of last) expect(p.pids.has(pid)).toBe(true);
       s.signal('SIGTERM');
       expect((await s.waitExit()).code).toBe(0);
@@ -58,11 +74,17 @@ describe('accept strategies', () => {
   for (const { clients: n, band, what } of spreads) {
     it(`--accept shared: ${n} keep-alive clients on one worker spread over 4 after a scale up, ${what}, 0 failed`, async () => {
       const [port, health] = [await freePort(), await freePort()];
-      const s = supervise([example('http-basic/server.js'), '-w', '1', '--accept', 'shared', '--health-port', String(health)], { env: { PORT: String(port) } });
+      const s = supervise(
+        [example('http-basic/server.js'), '-w', '1', '--accept', 'shared', '--health-port', String(health)],
+        { env: { PORT: String(port) } },
+      );
       await s.ready();
       const sock = (await s.waitEvent('control.listening')).path as string;
       // One connection per client, each remembering which worker answered it last.
-      const clients = Array.from({ length: n }, () => new Client(`http://127.0.0.1:${port}`, { pipelining: 1, keepAliveTimeout: 30_000 }));
+      const clients = Array.from(
+        { length: n },
+        () => new Client(`http://127.0.0.1:${port}`, { pipelining: 1, keepAliveTimeout: 30_000 }),
+      );
       const last = new Array<number>(clients.length).fill(0);
       const errors: string[] = [];
       let stopped = false;
@@ -89,10 +111,14 @@ describe('accept strategies', () => {
           for (const pid of last) counts.set(pid, (counts.get(pid) ?? 0) + 1);
           return [...counts.values()];
         };
-        await until(() => {
-          const counts = perWorker();
-          return counts.length === 4 && counts.every((c) => c >= band[0] && c <= band[1]);
-        }, 15_000, `the clients spread ${what}`);
+        await until(
+          () => {
+            const counts = perWorker();
+            return counts.length === 4 && counts.every((c) => c >= band[0] && c <= band[1]);
+          },
+          15_000,
+          `the clients spread ${what}`,
+        );
       } finally {
         stopped = true;
         clearTimeout(hardStop);
@@ -111,16 +137,22 @@ describe('accept strategies', () => {
 
   it('--accept shared: WebSockets piled on one worker are named in a warning that points to round-robin', async () => {
     const port = await freePort();
-    const s = supervise([example('websocket-plain/server.js'), '-w', '1', '--accept', 'shared'], { env: { PORT: String(port) } });
+    const s = supervise([example('websocket-plain/server.js'), '-w', '1', '--accept', 'shared'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const sock = (await s.waitEvent('control.listening')).path as string;
     const first = s.forkedPids()[0]!;
     const sockets = await Promise.all(
-      Array.from({ length: 20 }, () => new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-        ws.once('message', () => resolve(ws));
-        ws.once('error', reject);
-      })),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+            ws.once('message', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
     );
     try {
       const up = await runCli(['scale', '4', '--control', sock]);
@@ -128,7 +160,9 @@ describe('accept strategies', () => {
       // The 20 stay where they are (nothing can move a WebSocket); the master says so, once.
       const warning = await s.waitEvent('balance.uneven-upgraded', undefined, 10_000);
       expect(warning.level).toBe(40); // pino's warn
-      expect(String(warning.msg)).toMatch(/^WebSockets are unevenly spread over the workers \(.*\): .*--accept round-robin deals new ones out in turn$/);
+      expect(String(warning.msg)).toMatch(
+        /^WebSockets are unevenly spread over the workers \(.*\): .*--accept round-robin deals new ones out in turn$/,
+      );
       // It may come as soon as the first new worker serves: 20 on the first worker, none on the new ones.
       const counts = warning.upgraded as number[];
       expect(counts.length).toBeGreaterThanOrEqual(2);

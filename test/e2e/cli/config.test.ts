@@ -42,14 +42,32 @@ describe('config file', () => {
   it('a bad config file: one line naming the key, exit 2', async () => {
     const app = fixture('ops-app.js');
     await Promise.all([
-      expectConfigError([], project('unknown', 'supervise.config.json', JSON.stringify({ script: app, wrokers: 2 })),
-        /^supervise: supervise\.config\.json: unknown key "wrokers" \(did you mean "workers"\?\)$/),
-      expectConfigError([], project('value', 'supervise.config.mjs', `export default { script: ${JSON.stringify(app)}, killTimeoutMs: 'soon' };`),
-        /^supervise: supervise\.config\.mjs: killTimeoutMs must be a duration such as 500, 500ms, 30s or 5m, got "soon"$/),
-      expectConfigError([], project('json', 'supervise.config.json', '{ "workers": 2, }'), /^supervise: supervise\.config\.json: invalid JSON at line 1, column 17: /),
+      expectConfigError(
+        [],
+        project('unknown', 'supervise.config.json', JSON.stringify({ script: app, wrokers: 2 })),
+        /^supervise: supervise\.config\.json: unknown key "wrokers" \(did you mean "workers"\?\)$/,
+      ),
+      expectConfigError(
+        [],
+        project(
+          'value',
+          'supervise.config.mjs',
+          `export default { script: ${JSON.stringify(app)}, killTimeoutMs: 'soon' };`,
+        ),
+        /^supervise: supervise\.config\.mjs: killTimeoutMs must be a duration such as 500, 500ms, 30s or 5m, got "soon"$/,
+      ),
+      expectConfigError(
+        [],
+        project('json', 'supervise.config.json', '{ "workers": 2, }'),
+        /^supervise: supervise\.config\.json: invalid JSON at line 1, column 17: /,
+      ),
       expectConfigError(['--config', 'missing.json'], tmp, /--config: no such file: .*missing\.json/),
       // Flags are checked after the merge like always: a bad flag still names the flag.
-      expectConfigError(['-w', 'zero'], project('flag', 'supervise.config.json', JSON.stringify({ script: app })), /--workers must be a positive integer or "max", got "zero"/),
+      expectConfigError(
+        ['-w', 'zero'],
+        project('flag', 'supervise.config.json', JSON.stringify({ script: app })),
+        /--workers must be a positive integer or "max", got "zero"/,
+      ),
     ]);
   });
 

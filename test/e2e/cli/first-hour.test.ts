@@ -11,7 +11,17 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { get, until } from '../../helpers/http.js';
-import { CLI, example, fixture, freePort, killAll, runCli, supervise, tempDir, trackPid } from '../../helpers/supervise.js';
+import {
+  CLI,
+  example,
+  fixture,
+  freePort,
+  killAll,
+  runCli,
+  supervise,
+  tempDir,
+  trackPid,
+} from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -27,7 +37,11 @@ describe('the first hour', () => {
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
     await until(() => /ready in \d+ ms/.test(out), 15_000, 'the ready line');
     const ready = out.split('\n').find((l) => /ready in \d+ ms/.test(l))!;
-    expect(ready).toMatch(new RegExp(`INFO: all 2 workers are ready in \\d+ ms: http://127\\.0\\.0\\.1:${port} \\(master pid ${child.pid}, connections: shared\\)$`));
+    expect(ready).toMatch(
+      new RegExp(
+        `INFO: all 2 workers are ready in \\d+ ms: http://127\\.0\\.0\\.1:${port} \\(master pid ${child.pid}, connections: shared\\)$`,
+      ),
+    );
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const lines = out.split('\n').filter(Boolean);
@@ -42,21 +56,31 @@ describe('the first hour', () => {
     const s = supervise([fixture('env-app.js'), '-w', '3'], { env: { PORT: String(port) } });
     await s.ready();
     const seen = new Map<number, Record<string, string>>();
-    await until(async () => {
-      const body = JSON.parse((await get(port, '/')).body) as Record<string, string> & { pid: number };
-      seen.set(body.pid, body);
-      return seen.size === 3;
-    }, 10_000, 'all three workers to answer');
+    await until(
+      async () => {
+        const body = JSON.parse((await get(port, '/')).body) as Record<string, string> & { pid: number };
+        seen.set(body.pid, body);
+        return seen.size === 3;
+      },
+      10_000,
+      'all three workers to answer',
+    );
     for (const fork of s.events('worker.fork')) {
       const env = seen.get(fork.pid as number)!;
-      expect(env).toMatchObject({ SUPERVISE_SLOT: String(fork.slot), NODE_APP_INSTANCE: String(fork.slot), SUPERVISE_GENERATION: '1' });
+      expect(env).toMatchObject({
+        SUPERVISE_SLOT: String(fork.slot),
+        NODE_APP_INSTANCE: String(fork.slot),
+        SUPERVISE_GENERATION: '1',
+      });
     }
   });
 
   it('scale: `max` works as -w max does; a count that leaves no worker says so once, exit 2', async () => {
     const port = await freePort();
     const sock = path.join(tempDir('supervise-hour-'), 'ctl.sock');
-    const s = supervise([example('http-basic/server.js'), '-w', '1', '--control', sock], { env: { PORT: String(port) } });
+    const s = supervise([example('http-basic/server.js'), '-w', '1', '--control', sock], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const zero = await runCli(['scale', '0', '--control', sock]);
     expect(zero.code).toBe(2);
@@ -93,7 +117,12 @@ describe('finding your way', () => {
     const list = await runCli(['list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^PID +DIRECTORY +SCRIPT +WORKERS +UPTIME +STATE$/m);
-    expect(list.stdout).toMatch(new RegExp(`^${s.pid} +${project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\S*server\\.js +2/2 +\\d+s +running$`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^${s.pid} +${project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\S*server\\.js +2/2 +\\d+s +running$`,
+        'm',
+      ),
+    );
 
     const help = await runCli(['help', 'status']);
     expect(help.code).toBe(0);
@@ -101,7 +130,11 @@ describe('finding your way', () => {
 
     const nowhere = await runCli(['status', '--json'], { cwd: os.tmpdir() });
     expect(nowhere.code).toBe(5);
-    expect(JSON.parse(nowhere.stdout)).toMatchObject({ ok: false, code: 'ERR_CONTROL', error: expect.stringMatching(/^no supervise master was started from /) });
+    expect(JSON.parse(nowhere.stdout)).toMatchObject({
+      ok: false,
+      code: 'ERR_CONTROL',
+      error: expect.stringMatching(/^no supervise master was started from /),
+    });
   });
 
   it('--help shows examples, the signals and the exit codes', async () => {
@@ -138,11 +171,16 @@ describe('from PM2', () => {
 
   it('an ecosystem file with several apps: one line saying one master per app; --app picks one', async () => {
     const dir = tempDir();
-    writeFileSync(path.join(dir, 'ecosystem.config.js'), `module.exports = { apps: [{ name: 'api', script: 'a.js' }, { name: 'jobs', script: 'b.js' }] };\n`);
+    writeFileSync(
+      path.join(dir, 'ecosystem.config.js'),
+      `module.exports = { apps: [{ name: 'api', script: 'a.js' }, { name: 'jobs', script: 'b.js' }] };\n`,
+    );
     for (const f of ['a.js', 'b.js']) writeFileSync(path.join(dir, f), '');
     const both = await runCli(['ecosystem.config.js'], { cwd: dir });
     expect(both.code).toBe(2);
-    expect(both.stderr).toBe('supervise: ecosystem.config.js: apps: 2 apps (api, jobs): supervise runs one master per app; pick one with --app <name>\n');
+    expect(both.stderr).toBe(
+      'supervise: ecosystem.config.js: apps: 2 apps (api, jobs): supervise runs one master per app; pick one with --app <name>\n',
+    );
     const units = await runCli(['systemd', 'ecosystem.config.js'], { cwd: dir });
     expect(units.code).toBe(0);
     expect(units.stdout.match(/^\[Service\]$/gm)).toHaveLength(2);
@@ -152,7 +190,10 @@ describe('from PM2', () => {
 
   it('supervise systemd prints a unit that systemd-analyze verify accepts', async (ctx) => {
     const dir = tempDir();
-    const run = await runCli(['systemd', '--name', 'myapp', example('http-basic/server.js'), '-w', '4', '--kill-timeout', '20s'], { cwd: dir, env: { PORT: '3000' } });
+    const run = await runCli(
+      ['systemd', '--name', 'myapp', example('http-basic/server.js'), '-w', '4', '--kill-timeout', '20s'],
+      { cwd: dir, env: { PORT: '3000' } },
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Type=notify$/m);
     expect(run.stdout).toMatch(/^NotifyAccess=all$/m);

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ROOT, fixture, freePort, isAlive, waitGone } from '../../helpers/supervise.js';
+import { ROOT, fixture, freePort, waitGone } from '../../helpers/supervise.js';
 
 const HOST = path.join(ROOT, 'packages/supervisor/test/fixtures/api-host.mjs');
 const started: number[] = [];
@@ -47,7 +47,10 @@ describe('programmatic API', () => {
       }
     });
     const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the host did not end within 20 s:\n${JSON.stringify(lines)}\n${stderr}`)), 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`the host did not end within 20 s:\n${JSON.stringify(lines)}\n${stderr}`)),
+        20_000,
+      );
       child.once('exit', (c) => {
         clearTimeout(timer);
         resolve(c);
@@ -70,9 +73,15 @@ describe('programmatic API', () => {
     expect(count('worker:ready')).toBe(5);
     expect(count('worker:draining')).toBe(5);
     expect(count('worker:exit')).toBe(5);
-    expect(lines.filter((l) => l.event?.startsWith('rollout:')).map((l) => l.event)).toEqual(['rollout:start', 'rollout:done']);
+    expect(lines.filter((l) => l.event?.startsWith('rollout:')).map((l) => l.event)).toEqual([
+      'rollout:start',
+      'rollout:done',
+    ]);
     expect(lines.find((l) => l.event === 'rollout:done')?.outcome).toBe('done');
-    expect(lines.filter((l) => l.event === 'stopping' || l.event === 'stopped').map((l) => l.event)).toEqual(['stopping', 'stopped']);
+    expect(lines.filter((l) => l.event === 'stopping' || l.event === 'stopped').map((l) => l.event)).toEqual([
+      'stopping',
+      'stopped',
+    ]);
     const pids = started.slice(1);
     // Every worker has exited (waitGone throws otherwise).
     await waitGone(pids);
@@ -81,7 +90,10 @@ describe('programmatic API', () => {
   it('stop() during boot: start() rejects with ERR_STOPPED once the stop is done, stop() resolves 0, the process ends', async () => {
     const port = await freePort();
     const host = path.join(ROOT, 'packages/supervisor/test/fixtures/api-stop-during-boot.mjs');
-    const child = spawn(process.execPath, [host, fixture('ops-app.js'), String(port)], { cwd: path.dirname(host), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [host, fixture('ops-app.js'), String(port)], {
+      cwd: path.dirname(host),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.push(child.pid!);
     let stdout = '';
     let stderr = '';
@@ -96,7 +108,10 @@ describe('programmatic API', () => {
     });
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const steps = stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const steps = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
     expect(steps).toEqual([
       { step: 'stop resolved', code: 0 },
       { step: 'start rejected', code: 'ERR_STOPPED', message: 'stopped before every worker was ready' },

@@ -6,7 +6,17 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
-import { CLI, type CliRun, example, fixture, freePort, killAll, runCli, supervise, waitGone } from '../../helpers/supervise.js';
+import {
+  CLI,
+  type CliRun,
+  example,
+  fixture,
+  freePort,
+  killAll,
+  runCli,
+  supervise,
+  waitGone,
+} from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -21,16 +31,30 @@ const asNobody = process.getuid?.() === 0 && existsSync('/usr/sbin/runuser');
  */
 const nobodyRunsCli =
   asNobody &&
-  spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, '-e', 'require("fs").accessSync(process.argv[1], 4)', CLI]).status === 0;
+  spawnSync('/usr/sbin/runuser', [
+    '-u',
+    'nobody',
+    '--',
+    process.execPath,
+    '-e',
+    'require("fs").accessSync(process.argv[1], 4)',
+    CLI,
+  ]).status === 0;
 if (asNobody && !nobodyRunsCli) {
-  console.warn(`control test: user nobody cannot read ${CLI} (a private checkout): the socket is tried with a plain connect as nobody`);
+  console.warn(
+    `control test: user nobody cannot read ${CLI} (a private checkout): the socket is tried with a plain connect as nobody`,
+  );
 }
 
 /** As user nobody, a plain connect to the socket: what the kernel answers (EACCES when the mode refuses). */
 function connectAsNobody(sock: string): Promise<string> {
-  const probe = 'require("net").connect(process.argv[1]).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })';
+  const probe =
+    'require("net").connect(process.argv[1]).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })';
   return new Promise((resolve) => {
-    const child = spawn('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe, sock], { cwd: '/', stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe, sock], {
+      cwd: '/',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('exit', () => resolve(out.trim()));
@@ -78,12 +102,18 @@ describe('control socket', () => {
       nobodyRunsCli ? ctl(['stop', '--control', sock], { user: 'nobody', cwd: '/' }) : null,
     ]);
     expectOneLine(second, 2, /in use by another running master/);
-    if (stranger) expectOneLine(stranger, 5, /cannot reach a supervise master at .*ctl\.sock: permission denied \(the master runs as another user\)/);
+    if (stranger)
+      expectOneLine(
+        stranger,
+        5,
+        /cannot reach a supervise master at .*ctl\.sock: permission denied \(the master runs as another user\)/,
+      );
     else if (asNobody) expect(await connectAsNobody(sock)).toBe('EACCES');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^master \d+ running: 2\/2 ready, generation 1/);
     expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT/);
-    for (const pid of s.forkedPids()) expect(table.stdout).toMatch(new RegExp(`\\n\\d+\\s+${pid}\\s+ready\\s+1\\s+\\d+s\\s+0\\s+[\\d.]+ MB\\s+\\d+`));
+    for (const pid of s.forkedPids())
+      expect(table.stdout).toMatch(new RegExp(`\\n\\d+\\s+${pid}\\s+ready\\s+1\\s+\\d+s\\s+0\\s+[\\d.]+ MB\\s+\\d+`));
 
     const traffic = load(port, { connections: 10, maxMs: 30_000 });
     await until(() => traffic.result.ok > 100, 10_000, 'load to warm up');
@@ -110,7 +140,9 @@ describe('control socket', () => {
 
     const reload = await ctl(['reload', '--control', sock]);
     expect(reload.code).toBe(0);
-    expect(reload.stdout).toMatch(/^rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\n$/);
+    expect(reload.stdout).toMatch(
+      /^rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\n$/,
+    );
 
     const stop = await ctl(['stop', '--control', sock]);
     expect(stop.code).toBe(0);
@@ -121,10 +153,14 @@ describe('control socket', () => {
     await waitGone([s.pid, ...s.forkedPids()]);
 
     // systemd-notify runs in the background; the stop's line may land just after the master exits.
-    const notified = await until(() => {
-      const text = existsSync(notifyLog) ? readFileSync(notifyLog, 'utf8') : '';
-      return /STOPPING=1/.test(text) ? text.trim().split('\n') : null;
-    }, 5_000, 'STOPPING=1');
+    const notified = await until(
+      () => {
+        const text = existsSync(notifyLog) ? readFileSync(notifyLog, 'utf8') : '';
+        return /STOPPING=1/.test(text) ? text.trim().split('\n') : null;
+      },
+      5_000,
+      'STOPPING=1',
+    );
     expect(notified[0]).toMatch(new RegExp(`^--pid=${s.pid} READY=1 MAINPID=${s.pid} STATUS=2/2 workers ready`));
     expect(notified.findIndex((l) => /RELOADING=1 MONOTONIC_USEC=\d+/.test(l))).toBeGreaterThan(0);
     expect(notified.filter((l) => /READY=1/.test(l))).toHaveLength(2);
@@ -151,7 +187,11 @@ describe('control socket', () => {
     expectOneLine(elsewhere, 5, /no supervise master was started from /);
 
     const reload = await ctl(['reload'], { cwd, env });
-    expectOneLine(reload, 1, /rollout 2 rolled back after 0 replaced: worker \d+ \(slot 0\): .*exited with code 1.*the old workers keep serving/);
+    expectOneLine(
+      reload,
+      1,
+      /rollout 2 rolled back after 0 replaced: worker \d+ \(slot 0\): .*exited with code 1.*the old workers keep serving/,
+    );
     expect(s.servingPids()).toEqual(s.forkedPids().slice(0, 1));
 
     s.signal('SIGTERM');

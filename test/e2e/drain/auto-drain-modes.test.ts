@@ -14,7 +14,10 @@ import { example, fixture, freePort, killAll, type Supervised, supervise, waitGo
 
 afterEach(() => killAll());
 
-async function startOne(args: string[], opts: { cwd?: string } = {}): Promise<{ s: Supervised; port: number; mode: unknown }> {
+async function startOne(
+  args: string[],
+  opts: { cwd?: string } = {},
+): Promise<{ s: Supervised; port: number; mode: unknown }> {
   const port = await freePort();
   const s = supervise([...args, '-w', '1', '--kill-timeout', '3000'], { env: { PORT: String(port) }, ...opts });
   await s.ready();
@@ -57,7 +60,8 @@ describe('auto drain: which apps get the preload', () => {
     await Promise.all(apps.map(({ s }) => s.waitFor((l) => l.src === 'worker' && l.msg === 'slow request: 1000 ms')));
     const codes = await Promise.all(apps.map(({ s }) => stop(s)));
     expect(codes).toEqual([0, 0]);
-    for (const answer of await Promise.all(slow)) expect(answer).toMatchObject({ status: 200, headers: { connection: 'close' } });
+    for (const answer of await Promise.all(slow))
+      expect(answer).toMatchObject({ status: 200, headers: { connection: 'close' } });
     for (const { s } of apps) {
       expect(s.lines.some((l) => l.src === 'worker' && /shutdown hook ran/.test(String(l.msg)))).toBe(true);
     }
@@ -82,9 +86,12 @@ describe('auto drain: which apps get the preload', () => {
 
   it('without the SDK, an HTTP/2 session gets GOAWAY, and a non-WebSocket upgrade is forced at the deadline with the log naming it', async () => {
     const [port, h2cPort] = await Promise.all([freePort(), freePort()]);
-    const s = supervise([fixture('sdk-none-longlived.js'), '-w', '1', '--kill-timeout', '2500', '--drain-timeout', '1000'], {
-      env: { PORT: String(port), H2C_PORT: String(h2cPort) },
-    });
+    const s = supervise(
+      [fixture('sdk-none-longlived.js'), '-w', '1', '--kill-timeout', '2500', '--drain-timeout', '1000'],
+      {
+        env: { PORT: String(port), H2C_PORT: String(h2cPort) },
+      },
+    );
     await s.ready();
     const upgraded = net.connect(port, '127.0.0.1');
     upgraded.on('error', () => {});
@@ -100,8 +107,15 @@ describe('auto drain: which apps get the preload', () => {
     s.signal('SIGTERM');
     const exit = await s.waitEvent('worker.exit');
     expect(exit.killed).toBe(false);
-    expect(exit.drain).toMatchObject({ forced: 1, forcedKinds: { upgraded: 1, http2: 0, websocket: 0 }, closedLongLived: 1, timedOut: true });
-    expect(String(exit.msg)).toMatch(/forced at the deadline: 1 upgraded \(not WebSocket\); close raw protocol connections in an onDrain hook/);
+    expect(exit.drain).toMatchObject({
+      forced: 1,
+      forcedKinds: { upgraded: 1, http2: 0, websocket: 0 },
+      closedLongLived: 1,
+      timedOut: true,
+    });
+    expect(String(exit.msg)).toMatch(
+      /forced at the deadline: 1 upgraded \(not WebSocket\); close raw protocol connections in an onDrain hook/,
+    );
     expect((await s.waitExit()).code).toBe(1);
     upgraded.destroy();
     session.destroy();

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { cannon, get, load, until } from '../../helpers/http.js';
-import { example, freePort, isAlive, killAll, supervise, waitGone } from '../../helpers/supervise.js';
+import { example, freePort, killAll, supervise, waitGone } from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -27,7 +27,12 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
         env: { PORT: String(port) },
       });
       await s.ready();
-      expect(s.events('worker.state').filter((l) => l.to === 'ready').map((l) => l.drain)).toEqual(Array(4).fill('preload'));
+      expect(
+        s
+          .events('worker.state')
+          .filter((l) => l.to === 'ready')
+          .map((l) => l.drain),
+      ).toEqual(Array(4).fill('preload'));
 
       const undici = load(port, { connections: 50, maxMs: 40_000 });
       const ac = cannon(port);
@@ -62,15 +67,21 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
       clearInterval(watch);
       const answers = await Promise.all(slow);
       const exits = s.events('worker.exit').filter((l) => old.includes(l.pid as number));
-      const drains = exits.map((e) => e.drain as { closedIdle: number; durationMs: number } | undefined).filter((d) => !!d);
+      const drains = exits
+        .map((e) => e.drain as { closedIdle: number; durationMs: number } | undefined)
+        .filter((d) => !!d);
       console.log(
         `${app.name}: undici ${u.ok} ok / ${u.failed} failed; autocannon ${a['2xx']} 2xx, ${a.errors} errors, ` +
-          `${a.timeouts} timeouts, ${a.non2xx} non-2xx; rollouts ${s.events('rollout.end').map((l) => l.durationMs).join('/')} ms; ` +
+          `${a.timeouts} timeouts, ${a.non2xx} non-2xx; rollouts ${s
+            .events('rollout.end')
+            .map((l) => l.durationMs)
+            .join('/')} ms; ` +
           `drains ${Math.min(...drains.map((d) => d.durationMs))}-${Math.max(...drains.map((d) => d.durationMs))} ms, ` +
           `${drains.reduce((n, d) => n + d.closedIdle, 0)} idle sockets closed` +
           (u.failed > 0
             ? `; timeline: ${timeline.join(', ')}; drains began at ` +
-              s.events('worker.state')
+              s
+                .events('worker.state')
                 .filter((l) => l.to === 'draining')
                 .map((l) => `+${Date.parse(String(l.time)) - t0}`)
                 .join(' ') +
@@ -81,7 +92,11 @@ describe('zero-code drain: 3 SIGHUP rollouts of 4 workers under 2 x 50 keep-aliv
       expect(u.errors).toEqual([]);
       expect(u.failed).toBe(0);
       expect(u.ok).toBeGreaterThan(1_000);
-      expect({ errors: a.errors, timeouts: a.timeouts, non2xx: a.non2xx }).toEqual({ errors: 0, timeouts: 0, non2xx: 0 });
+      expect({ errors: a.errors, timeouts: a.timeouts, non2xx: a.non2xx }).toEqual({
+        errors: 0,
+        timeouts: 0,
+        non2xx: 0,
+      });
       expect(a['2xx']).toBeGreaterThan(1_000);
       for (const answer of answers) {
         expect(answer.status).toBe(200);

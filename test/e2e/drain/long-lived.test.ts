@@ -16,7 +16,11 @@ afterEach(() => killAll());
 const serving = (s: Supervised) => new Set(s.servingPids());
 
 /** Waits for all of `users` to be connected somewhere other than `old`, within `ms`. */
-async function allMoved(users: { movedFrom(p: Set<number>): Promise<void> }[], old: Set<number>, ms: number): Promise<void> {
+async function allMoved(
+  users: { movedFrom(p: Set<number>): Promise<void> }[],
+  old: Set<number>,
+  ms: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`not every client reconnected to a new worker within ${ms} ms`)), ms);
@@ -58,7 +62,8 @@ describe('long-lived connections without the SDK', () => {
         expect(u.errors).toEqual([]);
       }
       if (deflate) expect(users.every((u) => u.echoes > 0)).toBe(true);
-      for (const exit of s.events('worker.exit')) expect(exit.drain).toMatchObject({ forced: 0, closedLongLived: expect.any(Number) });
+      for (const exit of s.events('worker.exit'))
+        expect(exit.drain).toMatchObject({ forced: 0, closedLongLived: expect.any(Number) });
       await waitGone([...old]);
       for (const u of users) u.end();
     });

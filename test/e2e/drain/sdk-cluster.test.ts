@@ -19,12 +19,15 @@ interface WsClient {
 }
 const WebSocket = createRequire(example('websocket/package.json'))('ws') as new (url: string) => WsClient;
 
-const workerSaid = (text: string) => (l: { src?: string; msg?: unknown }) => l.src === 'worker' && String(l.msg).includes(text);
+const workerSaid = (text: string) => (l: { src?: string; msg?: unknown }) =>
+  l.src === 'worker' && String(l.msg).includes(text);
 
 describe('SDK apps under supervise', () => {
   it('ws: every WebSocket client receives close code 1001 "going away", and nothing is forced', async () => {
     const port = await freePort();
-    const s = supervise([example('websocket/server.js'), '-w', '1', '--kill-timeout', '4000'], { env: { PORT: String(port) } });
+    const s = supervise([example('websocket/server.js'), '-w', '1', '--kill-timeout', '4000'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     expect(s.events('worker.state').find((l) => l.to === 'ready')?.drain).toBe('sdk');
     const clients = await Promise.all(
@@ -92,7 +95,9 @@ describe('SDK apps under supervise', () => {
 
   it('Fastify: a fresh connection during a drain reaches a new worker; fastify.close() runs its onClose hooks at the end', async () => {
     const port = await freePort();
-    const s = supervise([example('fastify/server-sdk.js'), '-w', '2', '--surge', '2', '--log-level', 'debug'], { env: { PORT: String(port) } });
+    const s = supervise([example('fastify/server-sdk.js'), '-w', '2', '--surge', '2', '--log-level', 'debug'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const old = s.forkedPids();
     const slow = get(port, '/slow?ms=2500');

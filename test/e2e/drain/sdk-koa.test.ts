@@ -10,7 +10,12 @@ describe('a Koa app with the SDK', () => {
     const port = await freePort();
     const s = supervise([example('koa/server.js'), '-w', '2', '--heartbeat', '50'], { env: { PORT: String(port) } });
     await s.ready();
-    expect(s.events('worker.state').filter((l) => l.to === 'ready').map((l) => l.drain)).toEqual(['sdk', 'sdk']);
+    expect(
+      s
+        .events('worker.state')
+        .filter((l) => l.to === 'ready')
+        .map((l) => l.drain),
+    ).toEqual(['sdk', 'sdk']);
     expect((await get(port, '/ready')).status).toBe(200);
 
     const traffic = load(port, { connections: 10, maxMs: 20_000 });
@@ -26,7 +31,9 @@ describe('a Koa app with the SDK', () => {
     const result = await traffic.stop();
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
-    expect(s.lines.some((l) => l.src === 'worker' && /koa worker \d+: shutdown hook ran/.test(String(l.msg)))).toBe(true);
+    expect(s.lines.some((l) => l.src === 'worker' && /koa worker \d+: shutdown hook ran/.test(String(l.msg)))).toBe(
+      true,
+    );
 
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);

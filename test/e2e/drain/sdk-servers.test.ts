@@ -51,7 +51,13 @@ function httpsSlow(port: number, ms: number) {
 }
 
 beforeAll(async () => {
-  const [port, httpsPort, h2Port, h2cPort, netPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [port, httpsPort, h2Port, h2cPort, netPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   child = spawn(process.execPath, [example('servers/server.js')], {
     env: {
       ...process.env,
@@ -80,7 +86,8 @@ beforeAll(async () => {
     line.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
     line.on('close', () => resolve(error));
   });
-  for (const ms of [1100, 1200, 1300, 1400]) await until(() => stdout.includes(`slow ${ms} started`), 5_000, `slow ${ms}`);
+  for (const ms of [1100, 1200, 1300, 1400])
+    await until(() => stdout.includes(`slow ${ms} started`), 5_000, `slow ${ms}`);
   await until(() => lineData.startsWith('hello'), 5_000, 'the net greeting');
 
   const t0 = Date.now();

@@ -68,12 +68,14 @@ beforeAll(async () => {
   // A streaming response that is not an event stream: 10 chunks, 100 ms apart.
   const events: string[] = [];
   const stream = new Promise<{ events: string[]; error: string | null }>((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/stream?n=10&ms=100', agent: false }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => events.push(...c.split('\n\n').filter(Boolean)));
-      res.on('end', () => resolve({ events, error: null }));
-      res.on('error', (e) => resolve({ events, error: e.message }));
-    }).on('error', (e) => resolve({ events, error: e.message }));
+    http
+      .get({ host: '127.0.0.1', port, path: '/stream?n=10&ms=100', agent: false }, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => events.push(...c.split('\n\n').filter(Boolean)));
+        res.on('end', () => resolve({ events, error: null }));
+        res.on('error', (e) => resolve({ events, error: e.message }));
+      })
+      .on('error', (e) => resolve({ events, error: e.message }));
   });
   // A server-sent event stream that never ends by itself (the app keeps writing after the drain ended it).
   const sse = raw(port);
@@ -185,7 +187,9 @@ describe('standalone SDK app: SIGTERM drains every HTTP/1 connection, then exits
     const closed = await sse.closed;
     expect(closed.error).toBeNull();
     // Whole events only, then the chunked body's terminator: the client's EventSource reconnects elsewhere.
-    expect(sse.data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(?:[0-9a-f]+\r\nid: \d+\ndata: \d+\n\n\r\n)+0\r\n\r\n$/);
+    expect(sse.data).toMatch(
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(?:[0-9a-f]+\r\nid: \d+\ndata: \d+\n\n\r\n)+0\r\n\r\n$/,
+    );
     expect(closed.at - sigtermAt).toBeLessThan(2_000);
   });
 

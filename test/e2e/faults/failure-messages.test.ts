@@ -19,7 +19,9 @@ describe('failures name their cause', () => {
     const cause = 'Error: boom: DATABASE_URL is not set (test/fixtures/boom-app.js:4)';
     const own = ownStderr(s.stderr);
     expect(own).toHaveLength(1);
-    expect(own[0]).toMatch(/^supervise: workers keep failing before they are ready \(5 times within 60000 ms\): worker \d+ exited with code 1 before it was ready: /);
+    expect(own[0]).toMatch(
+      /^supervise: workers keep failing before they are ready \(5 times within 60000 ms\): worker \d+ exited with code 1 before it was ready: /,
+    );
     expect(own[0]!.endsWith(cause)).toBe(true);
     expect(s.events('master.fatal')[0]).toMatchObject({ code: 'ERR_BOOT_FAILURE', cause });
     // Six workers failed the same way: the stack shows once, as the first one's own output.
@@ -38,7 +40,11 @@ describe('failures name their cause', () => {
 
     s.signal('SIGHUP');
     const end = await s.waitEvent('rollout.end', (l) => l.outcome === 'rolled-back');
-    expect(String(end.msg)).toMatch(new RegExp(`^rollout 2 rolled back after \\d+ ms: worker \\d+ exited with code 1 before it was ready: ${cause.source}; `));
+    expect(String(end.msg)).toMatch(
+      new RegExp(
+        `^rollout 2 rolled back after \\d+ ms: worker \\d+ exited with code 1 before it was ready: ${cause.source}; `,
+      ),
+    );
     expect(end.cause).toMatch(cause);
 
     const listening = await s.waitEvent('control.listening');
@@ -47,7 +53,11 @@ describe('failures name their cause', () => {
     expect(reload.code).toBe(1);
     const lines = reload.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^supervise: rollout 3 rolled back after 0 replaced: worker \\d+ \\(slot 0\\): .*: ${cause.source}; the old workers keep serving$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^supervise: rollout 3 rolled back after 0 replaced: worker \\d+ \\(slot 0\\): .*: ${cause.source}; the old workers keep serving$`,
+      ),
+    );
 
     const json = await runCli(['reload', '--json', '--control', sock]);
     expect(json.code).toBe(1);
@@ -61,7 +71,9 @@ describe('failures name their cause', () => {
 
   it('a .ts script without a TypeScript loader: a one-line hint where node cannot run it, a running app where it can', async () => {
     const port = await freePort();
-    const s = supervise([example('typescript/plain.ts'), '-w', '1', '--crash-limit', '2'], { env: { PORT: String(port) } });
+    const s = supervise([example('typescript/plain.ts'), '-w', '1', '--crash-limit', '2'], {
+      env: { PORT: String(port) },
+    });
     const strips = Boolean((process.features as { typescript?: unknown }).typescript);
     if (strips) {
       // This node strips types itself (22.18+, 24): the app runs as it is.
@@ -72,7 +84,9 @@ describe('failures name their cause', () => {
       expect((await s.waitExit(15_000)).code).toBe(3);
       const own = ownStderr(s.stderr);
       expect(own).toHaveLength(1);
-      expect(own[0]).toMatch(/: plain\.ts is TypeScript and node ran it without a loader: add --node-args "--import tsx" \(npm i -D tsx\), or compile it first$/);
+      expect(own[0]).toMatch(
+        /: plain\.ts is TypeScript and node ran it without a loader: add --node-args "--import tsx" \(npm i -D tsx\), or compile it first$/,
+      );
     }
   });
 
@@ -82,7 +96,9 @@ describe('failures name their cause', () => {
     expect((await s.waitExit(10_000)).code).toBe(2);
     const own = ownStderr(s.stderr);
     expect(own).toHaveLength(1);
-    expect(own[0]).toMatch(/^supervise: worker \d+ speaks supervise protocol 99, this master 1: the app loads another release of @supervise\/worker-sdk than the master's; install the same release of both$/);
+    expect(own[0]).toMatch(
+      /^supervise: worker \d+ speaks supervise protocol 99, this master 1: the app loads another release of @supervise\/worker-sdk than the master's; install the same release of both$/,
+    );
     expect(s.events('worker.restart-scheduled')).toHaveLength(0);
     await waitGone([s.pid, ...s.forkedPids()]);
   });

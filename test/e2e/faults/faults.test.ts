@@ -63,7 +63,9 @@ describe('faults: crashes', () => {
     const s = supervise([example('http-basic/server.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
     const { code } = await s.waitExit(10_000);
     expect(code).toBe(4);
-    expect(ownStderr(s.stderr)).toEqual([`supervise: port ${port} is already in use (EADDRINUSE): is another instance running?`]);
+    expect(ownStderr(s.stderr)).toEqual([
+      `supervise: port ${port} is already in use (EADDRINUSE): is another instance running?`,
+    ]);
     expect(s.events('worker.restart-scheduled')).toHaveLength(0); // no retry loop on a taken port
     await waitGone([s.pid, ...s.forkedPids()]);
   });
@@ -76,7 +78,9 @@ describe('faults: crashes', () => {
     const s = supervise([fixture('express-listen-callback.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
     const { code } = await s.waitExit(5_000);
     expect(code).toBe(4);
-    expect(ownStderr(s.stderr)).toEqual([`supervise: port ${port} is already in use (EADDRINUSE): is another instance running?`]);
+    expect(ownStderr(s.stderr)).toEqual([
+      `supervise: port ${port} is already in use (EADDRINUSE): is another instance running?`,
+    ]);
     // The worker lived on (the app handled the error): the engine's report, not a crash, ended its boot.
     expect(String(s.events('worker.boot-failed')[0]?.reason)).toMatch(/^worker \d+ could not listen: .*EADDRINUSE/);
     await waitGone([s.pid, ...s.forkedPids()]);
@@ -97,10 +101,14 @@ describe('faults: crashes', () => {
     expect(scheduled.delayMs).toBeGreaterThanOrEqual(25);
     expect(scheduled.delayMs).toBeLessThanOrEqual(50);
     const fresh = await s.waitEvent('worker.state', (l) => l.to === 'ready' && l.slot === crash.slot, 10_000, mark);
-    const pids = await until(async () => {
-      const seen = await pidsAnswering(port, 12);
-      return seen.size === 2 ? seen : null;
-    }, 5_000, 'two pids answering');
+    const pids = await until(
+      async () => {
+        const seen = await pidsAnswering(port, 12);
+        return seen.size === 2 ? seen : null;
+      },
+      5_000,
+      'two pids answering',
+    );
     expect([...pids].sort()).toEqual([survivor, fresh.pid as number].sort());
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
@@ -112,7 +120,16 @@ describe('faults: workers that ignore shutdown', () => {
   it('SIGTERM at the drain deadline, SIGKILL at the kill timeout, and the master exits 1', async () => {
     const port = await freePort();
     const s = supervise(
-      [fixture('fault-ignore-term.js'), '-w', '1', '--no-auto-drain', '--drain-timeout', '600', '--kill-timeout', '1500'],
+      [
+        fixture('fault-ignore-term.js'),
+        '-w',
+        '1',
+        '--no-auto-drain',
+        '--drain-timeout',
+        '600',
+        '--kill-timeout',
+        '1500',
+      ],
       { env: { PORT: String(port) } },
     );
     await s.ready();
@@ -260,7 +277,9 @@ describe('faults: master loss', () => {
 describe('faults: signal storms', () => {
   it('20 SIGHUPs in a second with --max-draining 1: never more than N + surge serving and 1 draining, then a clean exit 0', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', ...FAST], { env: { PORT: String(port) } });
+    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', ...FAST], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const procs = sampleChildren(s.pid);
     await repeat(20, 50, () => s.signal('SIGHUP'));
@@ -298,7 +317,9 @@ describe('faults: signal storms', () => {
 
   it('SIGHUP then SIGTERM during boot, before the workers are ready: exit 0 and no process left', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port), BOOT_MS: '2000' } });
+    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
+      env: { PORT: String(port), BOOT_MS: '2000' },
+    });
     await s.waitFor(() => s.forkedPids().length === 2, 5_000);
     const procs = sampleChildren(s.pid);
     s.signal('SIGHUP');

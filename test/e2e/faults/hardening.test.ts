@@ -9,7 +9,17 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, pidsAnswering, until, untilAnswering } from '../../helpers/http.js';
-import { CLI, example, fixture, freePort, isAlive, killAll, supervise, tempDir, trackPid } from '../../helpers/supervise.js';
+import {
+  CLI,
+  example,
+  fixture,
+  freePort,
+  isAlive,
+  killAll,
+  supervise,
+  tempDir,
+  trackPid,
+} from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -65,13 +75,17 @@ describe('hardening: the control socket', () => {
   it('hostile requests, 300 idle connections and 100 concurrent statuses: the master stays up, its workers answer, every framed request gets an error line, and a stop exits 0', async () => {
     const port = await freePort();
     const sock = path.join(tempDir('supervise-hard-'), 'ctl.sock');
-    const s = supervise([example('http-basic/server.js'), '-w', '2', '--control', sock], { env: { PORT: String(port) } });
+    const s = supervise([example('http-basic/server.js'), '-w', '2', '--control', sock], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const workers = new Set(s.servingPids());
     const traffic = load(port, { connections: 4, maxMs: 60_000 });
 
     // Every malformed line, newline-terminated, gets exactly one error line, then the connection closes.
-    const answers = await Promise.all(MALFORMED.map((m) => send(sock, Buffer.concat([Buffer.from(m), Buffer.from('\n')]))));
+    const answers = await Promise.all(
+      MALFORMED.map((m) => send(sock, Buffer.concat([Buffer.from(m), Buffer.from('\n')]))),
+    );
     for (const [i, a] of answers.entries()) {
       const lines = a.split('\n').filter(Boolean);
       expect(lines, `request ${i}: ${String(MALFORMED[i]).slice(0, 60)}`).toHaveLength(1);
@@ -94,7 +108,8 @@ describe('hardening: the control socket', () => {
     });
     await until(() => idle.every((c) => !c.connecting), 5_000, 'the idle connections to open');
     const statuses = await Promise.all(Array.from({ length: 100 }, () => send(sock, '{"cmd":"status"}\n')));
-    for (const st of statuses) expect(JSON.parse(st.trim())).toMatchObject({ ok: true, master: { pid: s.pid, workers: 2 } });
+    for (const st of statuses)
+      expect(JSON.parse(st.trim())).toMatchObject({ ok: true, master: { pid: s.pid, workers: 2 } });
     for (const c of idle) c.destroy();
 
     expect(isAlive(s.pid)).toBe(true);
@@ -135,10 +150,14 @@ describe('hardening: lost outputs', () => {
     expect(before.size).toBe(2);
     // Every line the master and its workers log now meets a closed pipe (EPIPE).
     child.kill('SIGHUP');
-    await until(async () => {
-      const now = await pidsAnswering(port, 10);
-      return now.size === 2 && [...now].every((p) => !before.has(p));
-    }, 15_000, 'new workers after the SIGHUP');
+    await until(
+      async () => {
+        const now = await pidsAnswering(port, 10);
+        return now.size === 2 && [...now].every((p) => !before.has(p));
+      },
+      15_000,
+      'new workers after the SIGHUP',
+    );
     expect(child.exitCode).toBeNull();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

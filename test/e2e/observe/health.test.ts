@@ -90,8 +90,12 @@ describe('--health-port', () => {
     await new Promise((r) => taken.once('listening', r));
     try {
       const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-        execFile(process.execPath, [CLI, fixture('ops-app.js'), '-w', '1', '--health-port', String(port), '--log-format', 'json'], { timeout: 10_000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [CLI, fixture('ops-app.js'), '-w', '1', '--health-port', String(port), '--log-format', 'json'],
+          { timeout: 10_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
         );
       });
       expect(r.code).toBe(4);

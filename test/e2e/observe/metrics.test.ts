@@ -39,9 +39,12 @@ function promtool(text: string): Promise<{ missing: boolean; output: string }> {
 describe('/metrics', () => {
   it("sums the app's own counter over 2 workers, counts workers, rollouts and restarts; promtool is silent about supervise_", async () => {
     const [port, health] = [await freePort(), await freePort()];
-    const s = supervise([example('prom-client/server.js'), '-w', '2', '--health-port', String(health), '--heartbeat', '100'], {
-      env: { PORT: String(port) },
-    });
+    const s = supervise(
+      [example('prom-client/server.js'), '-w', '2', '--health-port', String(health), '--heartbeat', '100'],
+      {
+        env: { PORT: String(port) },
+      },
+    );
     await s.ready();
     // 200 requests, one per connection: both workers answer some.
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
@@ -69,7 +72,11 @@ describe('/metrics', () => {
     // The app's default metrics are summed too (prom-client's aggregators: one value for the cluster).
     expect(first.text).toMatch(/^process_cpu_user_seconds_total \d/m);
     // The heartbeat carries each slot's load (after two beats).
-    await until(async () => sample((await scrape(health)).text, 'supervise_worker_resident_memory_bytes{slot="1"}'), 5000, 'per-slot memory');
+    await until(
+      async () => sample((await scrape(health)).text, 'supervise_worker_resident_memory_bytes{slot="1"}'),
+      5000,
+      'per-slot memory',
+    );
 
     const lint = await promtool(first.text);
     if (lint.missing) {

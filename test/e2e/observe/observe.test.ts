@@ -14,7 +14,9 @@ afterEach(() => killAll());
 
 function sh(file: string, args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }));
+    execFile(file, args, { timeout: 10_000 }, (err, stdout) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+    );
   });
 }
 
@@ -31,20 +33,40 @@ describe('supervise top', () => {
     const server = `supervise-top-${process.pid}`;
     const tmux = (...args: string[]) => sh('tmux', ['-L', server, ...args]);
     try {
-      const started = await tmux('new-session', '-d', '-s', 'top', '-x', '160', '-y', '30', `${process.execPath} ${CLI} top --control ${sock} --interval 300`);
+      const started = await tmux(
+        'new-session',
+        '-d',
+        '-s',
+        'top',
+        '-x',
+        '160',
+        '-y',
+        '30',
+        `${process.execPath} ${CLI} top --control ${sock} --interval 300`,
+      );
       expect(started.code).toBe(0);
       const pane = async () => (await tmux('capture-pane', '-p', '-t', 'top')).stdout;
       const pids = s.servingPids();
-      const first = await until(async () => {
-        const text = await pane();
-        return pids.every((p) => text.includes(String(p))) && /CPU%/.test(text) && /\d+\.\d +\d+(\.\d)? MB/.test(text) ? text : null;
-      }, 10_000, 'top to show every worker with its load');
+      const first = await until(
+        async () => {
+          const text = await pane();
+          return pids.every((p) => text.includes(String(p))) && /CPU%/.test(text) && /\d+\.\d +\d+(\.\d)? MB/.test(text)
+            ? text
+            : null;
+        },
+        10_000,
+        'top to show every worker with its load',
+      );
       expect(first).toMatch(/3\/3 ready, generation 1/);
       expect(first).toMatch(/SLOT +PID +STATE +GEN +UPTIME +CPU% +RSS +HEAP +REQ\/S +IN-FLIGHT +LOOP +LAG/);
       // It refreshes: traffic shows up as a request rate.
       const traffic = setInterval(() => void get(port).catch(() => {}), 5);
       try {
-        await until(async () => /ready +1 +\S+ +\S+ +\S+ +\S+ +[1-9][\d.]* /.test(await pane()), 10_000, 'a request rate above 0');
+        await until(
+          async () => /ready +1 +\S+ +\S+ +\S+ +\S+ +[1-9][\d.]* /.test(await pane()),
+          10_000,
+          'a request rate above 0',
+        );
       } finally {
         clearInterval(traffic);
       }
@@ -70,7 +92,7 @@ describe('supervise top', () => {
 });
 
 describe('supervise logs', () => {
-  it('-n 20 and -f show the workers\' lines while the master\'s stdout goes to /dev/null', async () => {
+  it("-n 20 and -f show the workers' lines while the master's stdout goes to /dev/null", async () => {
     const port = await freePort();
     const sock = path.join(tempDir(), 'master.sock');
     const master = spawn(process.execPath, [CLI, fixture('chatty-app.js'), '-w', '2', '--control', sock], {
@@ -78,28 +100,46 @@ describe('supervise logs', () => {
       stdio: 'ignore',
     });
     trackPid(master.pid);
-    await until(async () => (await runCli(['status', '--control', sock])).stdout.includes('2/2 ready'), 15_000, 'the master to be ready');
+    await until(
+      async () => (await runCli(['status', '--control', sock])).stdout.includes('2/2 ready'),
+      15_000,
+      'the master to be ready',
+    );
     for (let i = 0; i < 5; i++) expect((await get(port)).status).toBe(200);
 
-    const tail = await until(async () => {
-      const run = await runCli(['logs', '-n', '20', '--control', sock]);
-      return (run.stdout.match(/served request/g) ?? []).length >= 5 ? run : null;
-    }, 5000, 'the five request lines in the buffer');
+    const tail = await until(
+      async () => {
+        const run = await runCli(['logs', '-n', '20', '--control', sock]);
+        return (run.stdout.match(/served request/g) ?? []).length >= 5 ? run : null;
+      },
+      5000,
+      'the five request lines in the buffer',
+    );
     expect(tail.code).toBe(0);
     const lines = tail.stdout.trimEnd().split('\n');
     expect(lines.length).toBeLessThanOrEqual(20);
     expect(tail.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[\d:\d+\] served request \d+ in \d+$/m);
     expect(tail.stdout).toMatch(/master info: all 2 workers are ready/);
 
-    const follower = spawn(process.execPath, [CLI, 'logs', '-f', '-n', '0', '--control', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [CLI, 'logs', '-f', '-n', '0', '--control', sock], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     trackPid(follower.pid);
     let followed = '';
     follower.stdout.setEncoding('utf8').on('data', (c: string) => (followed += c));
     // Once the master has the follower (its own log says so), every new line reaches it.
-    await until(async () => (await runCli(['logs', '-n', '5', '--control', sock])).stdout.includes('control: logs'), 5000, 'the follower');
+    await until(
+      async () => (await runCli(['logs', '-n', '5', '--control', sock])).stdout.includes('control: logs'),
+      5000,
+      'the follower',
+    );
     await new Promise((r) => setTimeout(r, 100));
     const answer = await get(port);
-    await until(() => followed.includes(`served request`) && followed.includes(`in ${answer.body.trim()}`), 5000, 'the followed line');
+    await until(
+      () => followed.includes(`served request`) && followed.includes(`in ${answer.body.trim()}`),
+      5000,
+      'the followed line',
+    );
     // -n 0: only what came after, not the five lines before.
     expect(followed.match(/served request/g)).toHaveLength(1);
     follower.kill('SIGINT');

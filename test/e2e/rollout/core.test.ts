@@ -10,10 +10,14 @@ describe('supervise app.js -w N', () => {
     const port = await freePort();
     const s = supervise([example('http-basic/server.js'), '-w', '4'], { env: { PORT: String(port) } });
     await s.ready();
-    const pids = await until(async () => {
-      const seen = await pidsAnswering(port, 40);
-      return seen.size === 4 ? seen : null;
-    }, 10_000, '4 distinct pids');
+    const pids = await until(
+      async () => {
+        const seen = await pidsAnswering(port, 40);
+        return seen.size === 4 ? seen : null;
+      },
+      10_000,
+      '4 distinct pids',
+    );
     expect([...pids].sort()).toEqual([...s.forkedPids()].sort());
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
@@ -50,7 +54,9 @@ describe('supervise app.js -w N', () => {
 
   it('a request in flight when SIGTERM arrives completes with its body; then the master exits 0', async () => {
     const port = await freePort();
-    const s = supervise([example('http-basic/server.js'), '-w', '2', '--heartbeat', '50'], { env: { PORT: String(port) } });
+    const s = supervise([example('http-basic/server.js'), '-w', '2', '--heartbeat', '50'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const slow = get(port, '/slow?ms=2500');
     // The request is in flight once a worker reports it.

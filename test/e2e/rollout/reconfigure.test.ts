@@ -25,7 +25,14 @@ describe('reload re-reads the config file', () => {
     const port = await freePort();
     const file = path.join(dir, 'supervise.config.json');
     const config = (foo: string, extra: object = {}) =>
-      writeFileSync(file, JSON.stringify({ script: fixture('env-app.js'), workers: 2, env: { FOO: foo, PORT: String(port) }, ...extra }, null, 2));
+      writeFileSync(
+        file,
+        JSON.stringify(
+          { script: fixture('env-app.js'), workers: 2, env: { FOO: foo, PORT: String(port) }, ...extra },
+          null,
+          2,
+        ),
+      );
     config('a');
     const s = supervise([], { cwd: dir });
     await s.ready();
@@ -69,7 +76,10 @@ describe('reload re-reads the config file', () => {
     const dir = tempDir();
     const port = await freePort();
     const file = path.join(dir, 'supervise.config.json');
-    writeFileSync(file, JSON.stringify({ script: fixture('env-app.js'), workers: 2, env: { FOO: 'a', PORT: String(port) } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ script: fixture('env-app.js'), workers: 2, env: { FOO: 'a', PORT: String(port) } }),
+    );
     const s = supervise([], { cwd: dir });
     await s.ready();
     const sock = (await s.waitEvent('control.listening')).path as string;
@@ -79,10 +89,14 @@ describe('reload re-reads the config file', () => {
     const hup = s.lines.length;
     s.signal('SIGHUP');
     const refused = await s.waitEvent('config.invalid', undefined, 10_000, hup);
-    expect(refused.msg).toMatch(/^reload refused, the running configuration stays: supervise\.config\.json: invalid JSON at line 4, column 1: /);
+    expect(refused.msg).toMatch(
+      /^reload refused, the running configuration stays: supervise\.config\.json: invalid JSON at line 4, column 1: /,
+    );
     const viaCli = await runCli(['reload', '--control', sock]);
     expect(viaCli.code).toBe(2);
-    expect(viaCli.stderr).toMatch(/^supervise: reload refused, nothing was restarted: supervise\.config\.json: invalid JSON at line 4, column 1/);
+    expect(viaCli.stderr).toMatch(
+      /^supervise: reload refused, nothing was restarted: supervise\.config\.json: invalid JSON at line 4, column 1/,
+    );
 
     writeFileSync(file, JSON.stringify({ script: fixture('env-app.js'), workers: 'many' }));
     const bad = await runCli(['reload', '--control', sock]);

@@ -17,7 +17,9 @@ const LONG_MS = 8_000;
 describe('rollout pace', () => {
   it('-w 4 under a steady stream of 8 s requests: only new workers answer before one long request could end, every long request gets 200, each old worker exits when its last one ends', async () => {
     const port = await freePort();
-    const s = supervise([example('http-basic/server.js'), '-w', '4', '--kill-timeout', '20000'], { env: { PORT: String(port) } });
+    const s = supervise([example('http-basic/server.js'), '-w', '4', '--kill-timeout', '20000'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const old = new Set(s.servingPids());
 
@@ -29,11 +31,21 @@ describe('rollout pace', () => {
     const stream = (async () => {
       while (streaming && long.length < 80) {
         // A failure is an answer too (status 0): the assertions below count it, nothing is left unhandled.
-        long.push(get(port, `/slow?ms=${LONG_MS}`, 30_000).catch((err: Error) => ({ status: 0, body: err.message, headers: {} })));
+        long.push(
+          get(port, `/slow?ms=${LONG_MS}`, 30_000).catch((err: Error) => ({
+            status: 0,
+            body: err.message,
+            headers: {},
+          })),
+        );
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    await until(() => undici.result.ok > 200 && ac.responses() > 200 && long.length >= 8, 10_000, 'the loads to warm up');
+    await until(
+      () => undici.result.ok > 200 && ac.responses() > 200 && long.length >= 8,
+      10_000,
+      'the loads to warm up',
+    );
 
     const hup = s.lines.length;
     const t0 = Date.now();
@@ -77,20 +89,29 @@ describe('rollout pace', () => {
     const port = await freePort();
     const sock = path.join(tempDir('supervise-pace-'), 'ctl.sock');
     // round-robin: the four slow requests below must reach both workers, which a shared socket leaves to chance.
-    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'], {
-      env: { PORT: String(port) },
-    });
+    const s = supervise(
+      [fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'],
+      {
+        env: { PORT: String(port) },
+      },
+    );
     await s.ready();
     const ctl = runCli;
     const slowStarted = (after: number, n: number) =>
-      until(() => s.lines.slice(after).filter((l) => l.src === 'worker' && /slow request/.test(String(l.msg))).length >= n, 5_000, `${n} slow requests to start`);
+      until(
+        () => s.lines.slice(after).filter((l) => l.src === 'worker' && /slow request/.test(String(l.msg))).length >= n,
+        5_000,
+        `${n} slow requests to start`,
+      );
     // Both workers hold 1.5 s requests (round-robin spreads the four).
     let mark = s.lines.length;
     const slow = Array.from({ length: 4 }, () => get(port, '/slow?ms=1500'));
     await slowStarted(mark, 4);
     const reload = await ctl(['reload', '--control', sock]);
     expect(reload.code).toBe(0);
-    expect(reload.stdout).toMatch(/^rollout 2 done: 2 workers replaced in \d+ ms; 1 old worker is still draining \(--wait-drained waits for them\)\n$/);
+    expect(reload.stdout).toMatch(
+      /^rollout 2 done: 2 workers replaced in \d+ ms; 1 old worker is still draining \(--wait-drained waits for them\)\n$/,
+    );
     // With a bound of 1, slot 1 was replaced only after slot 0's old worker had exited.
     const exits = s.events('worker.exit');
     const forks = s.events('worker.fork').filter((l) => l.generation === 2);
@@ -103,11 +124,19 @@ describe('rollout pace', () => {
     await slowStarted(mark, 4);
     const waited = await ctl(['reload', '--wait-drained', '--json', '--control', sock]);
     expect(waited.code).toBe(0);
-    const summary = JSON.parse(waited.stdout) as { outcome: string; draining: number; drainedMs?: number; durationMs: number };
+    const summary = JSON.parse(waited.stdout) as {
+      outcome: string;
+      draining: number;
+      drainedMs?: number;
+      durationMs: number;
+    };
     expect(summary).toMatchObject({ outcome: 'done', draining: 1 });
     expect(summary.drainedMs).toBeGreaterThan(summary.durationMs);
     // When --wait-drained returned, every old worker had exited: only the newest two are alive.
-    const gen3 = s.events('worker.fork').filter((l) => l.generation === 3).map((l) => l.pid as number);
+    const gen3 = s
+      .events('worker.fork')
+      .filter((l) => l.generation === 3)
+      .map((l) => l.pid as number);
     expect(s.servingPids().sort()).toEqual(gen3.sort());
     expect(s.events('worker.exit')).toHaveLength(4);
     for (const a of await Promise.all(again)) expect(a.status).toBe(200);

@@ -31,17 +31,23 @@ function release(mode: string): { file: string; set: (mode: string) => void } {
 async function startApp(mode: string, extra: string[], env: Record<string, string> = {}) {
   const port = await freePort();
   const rel = release(mode);
-  const s = supervise([fixture('fault-app.js'), ...extra], { env: { PORT: String(port), MODE_FILE: rel.file, ...env } });
+  const s = supervise([fixture('fault-app.js'), ...extra], {
+    env: { PORT: String(port), MODE_FILE: rel.file, ...env },
+  });
   await s.ready();
   return { s, port, rel };
 }
 
 /** Every pid that answers over fresh connections is one of `expected`, and all of them answer. */
 async function expectServing(port: number, expected: number[]): Promise<void> {
-  const seen = await until(async () => {
-    const pids = await pidsAnswering(port, 12);
-    return pids.size === expected.length ? pids : null;
-  }, 5_000, `${expected.length} pids answering`);
+  const seen = await until(
+    async () => {
+      const pids = await pidsAnswering(port, 12);
+      return pids.size === expected.length ? pids : null;
+    },
+    5_000,
+    `${expected.length} pids answering`,
+  );
   expect([...seen].sort()).toEqual([...expected].sort());
 }
 

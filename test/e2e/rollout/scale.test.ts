@@ -23,20 +23,24 @@ async function openSockets(port: number, n: number): Promise<{ socket: net.Socke
   const all: { socket: net.Socket; data: string; closed: boolean }[] = [];
   for (let i = 0; i < n; i += 250) {
     await Promise.all(
-      Array.from({ length: Math.min(250, n - i) }, () => new Promise<void>((resolve, reject) => {
-        const socket = net.connect(port, '127.0.0.1');
-        const entry = { socket, data: '', closed: false };
-        all.push(entry);
-        socket.setEncoding('utf8');
-        socket.on('data', (d: string) => {
-          entry.data += d;
-          if (entry.data.includes('\r\n\r\n')) resolve();
-        });
-        socket.on('error', () => {});
-        socket.on('close', () => (entry.closed = true));
-        socket.once('connect', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
-        setTimeout(() => reject(new Error('no first answer within 10 s')), 10_000).unref();
-      })),
+      Array.from(
+        { length: Math.min(250, n - i) },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const socket = net.connect(port, '127.0.0.1');
+            const entry = { socket, data: '', closed: false };
+            all.push(entry);
+            socket.setEncoding('utf8');
+            socket.on('data', (d: string) => {
+              entry.data += d;
+              if (entry.data.includes('\r\n\r\n')) resolve();
+            });
+            socket.on('error', () => {});
+            socket.on('close', () => (entry.closed = true));
+            socket.once('connect', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+            setTimeout(() => reject(new Error('no first answer within 10 s')), 10_000).unref();
+          }),
+      ),
     );
   }
   return all;
@@ -75,7 +79,9 @@ describe(`${SOCKETS} keep-alive sockets and a client that stalls as the drain be
   it('the default idle rule (the keep-alive timeout the app advertises) answers every request; the old 1 s grace answers none', async () => {
     const keepAlive = await run([]);
     const oneSecond = await run(['--idle-grace', '1s']);
-    console.log(`stalled client, ${SOCKETS} sockets: default rule ${keepAlive.answered} answered; --idle-grace 1s ${oneSecond.answered} answered`);
+    console.log(
+      `stalled client, ${SOCKETS} sockets: default rule ${keepAlive.answered} answered; --idle-grace 1s ${oneSecond.answered} answered`,
+    );
     expect(keepAlive.answered).toBe(SOCKETS);
     expect(keepAlive.closeHeaders).toBe(SOCKETS);
     // The same client under the 1 s grace: its requests met sockets the drain had already closed.

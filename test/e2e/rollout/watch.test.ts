@@ -6,7 +6,16 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { get, load, until } from '../../helpers/http.js';
-import { CLI, fixture, freePort, killAll, type LogLine, supervise, type Supervised, waitGone } from '../../helpers/supervise.js';
+import {
+  CLI,
+  fixture,
+  freePort,
+  killAll,
+  type LogLine,
+  supervise,
+  type Supervised,
+  waitGone,
+} from '../../helpers/supervise.js';
 
 const dirs: string[] = [];
 afterEach(() => killAll());
@@ -24,7 +33,11 @@ function appDir(): string {
 
 const versionSource = (v: string) => `module.exports = '${v}';\n`;
 
-async function start(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ s: Supervised; port: number }> {
+async function start(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ s: Supervised; port: number }> {
   const port = await freePort();
   const s = supervise([path.join(dir, 'server.js'), ...args, '--watch', dir], { env: { PORT: String(port), ...env } });
   await s.ready();
@@ -46,7 +59,8 @@ describe('supervise --watch', () => {
     const t0 = Date.now();
     // Ten bursts of twenty, each gap shorter than the debounce: a build writing its output.
     for (let burst = 0; burst < 10; burst++) {
-      for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, 'lib', `m${burst * 20 + i}.js`), `exports.n = ${i};\n`);
+      for (let i = 0; i < 20; i++)
+        fs.writeFileSync(path.join(dir, 'lib', `m${burst * 20 + i}.js`), `exports.n = ${i};\n`);
       await quietFor(40);
     }
     expect(Date.now() - t0).toBeLessThan(1_000);
@@ -94,10 +108,14 @@ describe('supervise --watch', () => {
     const fixed = await next(s, 'rollout.end');
     expect(fixed.outcome).toBe('done');
     expect(fixed.trigger).toBe('watch: version.js');
-    const answers = await until(async () => {
-      const bodies = await Promise.all(Array.from({ length: 6 }, () => get(port, '/')));
-      return bodies.every((b) => b.status === 200 && b.body.startsWith('v3 ')) ? bodies : null;
-    }, 5_000, 'the new code to answer');
+    const answers = await until(
+      async () => {
+        const bodies = await Promise.all(Array.from({ length: 6 }, () => get(port, '/')));
+        return bodies.every((b) => b.status === 200 && b.body.startsWith('v3 ')) ? bodies : null;
+      },
+      5_000,
+      'the new code to answer',
+    );
     for (const a of answers) expect(old.has(Number(a.body.trim().split(' ')[1]))).toBe(false);
     expect(s.events('rollout.start')).toHaveLength(2);
   });
@@ -113,7 +131,12 @@ describe('supervise --watch', () => {
     fs.writeFileSync(path.join(dir, 'other.js'), 'exports.x = 1;\n');
     await s.waitEvent('rollout.queued', undefined, 5_000, s.lines.length);
     fs.writeFileSync(path.join(dir, 'version.js'), versionSource('v4'));
-    await s.waitEvent('watch.change', (l) => (l.files as string[]).includes(path.join(dir, 'version.js')), 5_000, s.lines.length);
+    await s.waitEvent(
+      'watch.change',
+      (l) => (l.files as string[]).includes(path.join(dir, 'version.js')),
+      5_000,
+      s.lines.length,
+    );
     // All three arrived while rollout 2 was still running.
     expect(s.events('rollout.end')).toHaveLength(0);
 
@@ -135,8 +158,19 @@ describe('supervise --watch', () => {
       fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
       fs.writeFileSync(path.join(dir, p), 'x\n');
     };
-    for (const p of ['node_modules/dep/lib/index.js', 'node_modules/new/index.js', '.git/HEAD', 'logs/today.txt',
-      'app.log', 'dist/bundle.js', 'build/x.js', 'scratch/notes.js', 'db/data.sqlite', '.server.js.swp', 'server.js~']) {
+    for (const p of [
+      'node_modules/dep/lib/index.js',
+      'node_modules/new/index.js',
+      '.git/HEAD',
+      'logs/today.txt',
+      'app.log',
+      'dist/bundle.js',
+      'build/x.js',
+      'scratch/notes.js',
+      'db/data.sqlite',
+      '.server.js.swp',
+      'server.js~',
+    ]) {
       write(p);
     }
     // Absence can only be shown by waiting: a bounded wait, five times the debounce.
@@ -152,7 +186,10 @@ describe('supervise --watch', () => {
 
   it('a --watch path that does not exist, or a malformed --ignore, is a one-line usage error before any fork', async () => {
     const dir = appDir();
-    for (const args of [['--watch', path.join(dir, 'nope')], ['--ignore', '{a', '--watch']]) {
+    for (const args of [
+      ['--watch', path.join(dir, 'nope')],
+      ['--ignore', '{a', '--watch'],
+    ]) {
       const s = supervise([path.join(dir, 'server.js'), ...args]);
       expect((await s.waitExit()).code).toBe(2);
       expect(s.stderr.trim().split('\n')).toHaveLength(1);
@@ -165,23 +202,44 @@ describe('supervise --watch', () => {
   const LIMIT = 'echo 20 > /proc/sys/user/max_inotify_watches';
   const canLimit = process.platform === 'linux' && spawnSync('unshare', ['-U', '-r', 'sh', '-c', LIMIT]).status === 0;
 
-  it.skipIf(!canLimit)('the inotify limit (ENOSPC) at start: one line on how to raise it or use --watch-poll, exit 2', async () => {
-    const dir = appDir();
-    for (let i = 0; i < 40; i++) fs.mkdirSync(path.join(dir, `d${i}`));
-    const port = await freePort();
-    const run = spawnSync(
-      'unshare',
-      ['-U', '-r', 'sh', '-c', `${LIMIT} && exec "$0" "$@"`, process.execPath, CLI, path.join(dir, 'server.js'), '-w', '1',
-        '--log-format', 'json', '--watch'],
-      { env: { ...process.env, PORT: String(port) }, encoding: 'utf8', timeout: 15_000 },
-    );
-    expect(run.status).toBe(2);
-    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^supervise: .*ENOSPC.*max_user_watches.*--watch-poll$/)]);
-    // The workers saw their master go and drained themselves.
-    const pids = run.stdout.split('\n').filter((l) => l.includes('"worker.fork"')).map((l) => (JSON.parse(l) as LogLine).pid as number);
-    expect(pids).toHaveLength(1);
-    await waitGone(pids, 5_000);
-  });
+  it.skipIf(!canLimit)(
+    'the inotify limit (ENOSPC) at start: one line on how to raise it or use --watch-poll, exit 2',
+    async () => {
+      const dir = appDir();
+      for (let i = 0; i < 40; i++) fs.mkdirSync(path.join(dir, `d${i}`));
+      const port = await freePort();
+      const run = spawnSync(
+        'unshare',
+        [
+          '-U',
+          '-r',
+          'sh',
+          '-c',
+          `${LIMIT} && exec "$0" "$@"`,
+          process.execPath,
+          CLI,
+          path.join(dir, 'server.js'),
+          '-w',
+          '1',
+          '--log-format',
+          'json',
+          '--watch',
+        ],
+        { env: { ...process.env, PORT: String(port) }, encoding: 'utf8', timeout: 15_000 },
+      );
+      expect(run.status).toBe(2);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^supervise: .*ENOSPC.*max_user_watches.*--watch-poll$/),
+      ]);
+      // The workers saw their master go and drained themselves.
+      const pids = run.stdout
+        .split('\n')
+        .filter((l) => l.includes('"worker.fork"'))
+        .map((l) => (JSON.parse(l) as LogLine).pid as number);
+      expect(pids).toHaveLength(1);
+      await waitGone(pids, 5_000);
+    },
+  );
 
   it('a watch-triggered reload under a keep-alive load of 20 connections loses no request', async () => {
     const dir = appDir();

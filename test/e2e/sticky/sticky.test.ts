@@ -11,7 +11,16 @@ import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { cannon, get, load, until } from '../../helpers/http.js';
-import { example, fixture, freePort, killAll, runCli, type Supervised, supervise, waitGone } from '../../helpers/supervise.js';
+import {
+  example,
+  fixture,
+  freePort,
+  killAll,
+  runCli,
+  type Supervised,
+  supervise,
+  waitGone,
+} from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -28,7 +37,12 @@ async function start(app: string, workers: number, extra: string[] = ['--sticky'
 /** A socket.io client with the library's default transports, connecting from one loopback address. */
 function client(port: number, from: string): { c: Client; connectErrors: string[]; upgraded: Promise<void> } {
   const agent = new http.Agent({ localAddress: from });
-  const c = io(`http://127.0.0.1:${port}`, { agent, localAddress: from, reconnectionDelay: 50, reconnectionDelayMax: 200 } as never);
+  const c = io(`http://127.0.0.1:${port}`, {
+    agent,
+    localAddress: from,
+    reconnectionDelay: 50,
+    reconnectionDelayMax: 200,
+  } as never);
   const connectErrors: string[] = [];
   c.on('connect_error', (err) => connectErrors.push(err.message));
   const upgraded = new Promise<void>((resolve) => {
@@ -99,14 +113,18 @@ describe('--sticky', () => {
     clients[0]!.c.emit('shout', 'to everyone');
     const got = await Promise.race([
       Promise.all(news),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a client got no broadcast within 3 s')), 3000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('a client got no broadcast within 3 s')), 3000),
+      ),
     ]);
     for (const n of got) expect(n).toEqual({ text: 'to everyone', from: pids[0] });
     const bytes = clients.map((k) => new Promise<Buffer>((resolve) => k.c.once('news-binary', resolve)));
     clients[5]!.c.emit('shout-binary', 'raw bytes');
     const binary = await Promise.race([
       Promise.all(bytes),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a client got no binary broadcast within 3 s')), 3000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('a client got no binary broadcast within 3 s')), 3000),
+      ),
     ]);
     // Bytes, not their JSON picture ({ type: 'Buffer', data: [...] }), on every client, whichever worker it is on.
     for (const b of binary) {
@@ -125,7 +143,12 @@ describe('--sticky', () => {
     const seen: string[] = [];
     try {
       for (let i = 0; i < 20; i++) {
-        const res = await pool.request({ path: '/count', method: 'GET', headers: cookie ? { cookie } : {}, reset: true });
+        const res = await pool.request({
+          path: '/count',
+          method: 'GET',
+          headers: cookie ? { cookie } : {},
+          reset: true,
+        });
         cookie ??= String(res.headers['set-cookie']).split(';')[0];
         seen.push((await res.body.text()).trim());
       }
@@ -145,7 +168,9 @@ describe('--sticky', () => {
     expect((await runCli(['status', '--control', sock])).stdout).toMatch(/connections: sticky\n/);
     // Clients from several addresses, so that several slots carry load (autocannon's come from 127.0.0.1).
     const keepAlive = addresses(4).map((from) => load(port, { connections: 5, maxMs: 40_000, from }));
-    const perConnection = addresses(8).slice(4).map((from) => load(port, { connections: 3, reset: true, maxMs: 40_000, from }));
+    const perConnection = addresses(8)
+      .slice(4)
+      .map((from) => load(port, { connections: 3, reset: true, maxMs: 40_000, from }));
     const loads = [...keepAlive, ...perConnection];
     const ok = () => loads.reduce((n, l) => n + l.result.ok, 0);
     const ac = cannon(port, { connections: 20 });
@@ -178,7 +203,12 @@ describe('--sticky', () => {
     const { s, port } = await start('http-basic/server.js', 4, ['--sticky', '--trust-proxy']);
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
     const pidOf = async (client: string) => {
-      const res = await pool.request({ path: '/', method: 'GET', headers: { 'x-forwarded-for': `${client}, 10.9.9.9` }, reset: true });
+      const res = await pool.request({
+        path: '/',
+        method: 'GET',
+        headers: { 'x-forwarded-for': `${client}, 10.9.9.9` },
+        reset: true,
+      });
       expect(res.statusCode).toBe(200);
       return Number((await res.body.text()).trim());
     };
@@ -202,14 +232,19 @@ describe('--sticky', () => {
 
   it('a release that cannot start rolls back: the old workers keep serving on the port, /health stays 200', async () => {
     const [port, health] = [await freePort(), await freePort()];
-    const s = supervise([fixture('bad-release.js'), '-w', '2', '--sticky', '--health-port', String(health)], { env: { PORT: String(port) } });
+    const s = supervise([fixture('bad-release.js'), '-w', '2', '--sticky', '--health-port', String(health)], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const old = s.servingPids().sort();
     const traffic = load(port, { connections: 4, reset: true, maxMs: 20_000, from: '127.0.0.9' });
     await until(() => traffic.result.ok > 50, 10_000, 'the load to warm up');
     const hup = s.lines.length;
     s.signal('SIGHUP');
-    expect(await s.waitEvent('rollout.end', undefined, 20_000, hup)).toMatchObject({ outcome: 'rolled-back', replaced: 0 });
+    expect(await s.waitEvent('rollout.end', undefined, 20_000, hup)).toMatchObject({
+      outcome: 'rolled-back',
+      replaced: 0,
+    });
     const after = traffic.result.ok;
     await until(() => traffic.result.ok > after + 50, 10_000, 'load after the rollback');
     const r = await traffic.stop();
@@ -218,7 +253,8 @@ describe('--sticky', () => {
     expect(s.servingPids().sort()).toEqual(old);
     expect((await fetch(`http://127.0.0.1:${health}/health`)).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
-    const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
+    const value = (name: string) =>
+      Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
     expect(value('supervise_sticky_handovers_total')).toBeGreaterThanOrEqual(r.ok);
     expect(value('supervise_sticky_dropped_total')).toBe(0);
     expect(value('supervise_sticky_waiting_connections')).toBe(0);
@@ -228,7 +264,9 @@ describe('--sticky', () => {
 
   it('-w 1: connections that arrive while the only worker is restarted after a crash wait in the master, and are served', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '1', '--sticky', '--restart-delay', '300'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('fault-app.js'), '-w', '1', '--sticky', '--restart-delay', '300'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const [first] = s.servingPids();
     expect((await get(port, '/crash')).status).toBe(200);
@@ -243,7 +281,9 @@ describe('--sticky', () => {
 
   it('an SDK app that says ready() before it listens: connections handed to it in between wait for its server', async () => {
     const port = await freePort();
-    const s = supervise([fixture('ready-early-app.js'), '-w', '2', '--sticky'], { env: { PORT: String(port), LISTEN_DELAY_MS: '300' } });
+    const s = supervise([fixture('ready-early-app.js'), '-w', '2', '--sticky'], {
+      env: { PORT: String(port), LISTEN_DELAY_MS: '300' },
+    });
     await s.ready();
     const pids = new Set(s.servingPids());
     const hup = s.lines.length;
@@ -272,7 +312,9 @@ describe('--sticky', () => {
       env: { PORT: String(port), APP_FIXED_PORT: String(port) },
     });
     expect(ignores.code).toBe(2);
-    expect(ignores.stderr).toContain(`supervise: --sticky: the app listens on port ${port} itself; it must listen on process.env.PORT`);
+    expect(ignores.stderr).toContain(
+      `supervise: --sticky: the app listens on port ${port} itself; it must listen on process.env.PORT`,
+    );
     const elsewhere = await runCli([fixture('fixed-port-app.js'), '-w', '1', '--sticky'], {
       env: { PORT: String(port), APP_FIXED_PORT: String(await freePort()) },
     });

@@ -93,7 +93,10 @@ export function startBalancer(host: BalanceHost, intervalMs: number, counts: { m
       const count = orders[i]!;
       if (count === 0) return;
       resting.set(w, REST_ROUNDS);
-      host.log.debug({ event: 'balance.shed', pid: w.pid, slot: w.slot, count, connections: w.connections }, `moving ${count} connections off worker ${w.pid}`);
+      host.log.debug(
+        { event: 'balance.shed', pid: w.pid, slot: w.slot, count, connections: w.connections },
+        `moving ${count} connections off worker ${w.pid}`,
+      );
       w.shed(count);
       counts.moved += count;
     });
@@ -118,7 +121,11 @@ export function balanceSharedSocket(master: {
 }): Balancer | null {
   const o = master.options;
   if (!balancesSharedSocket(o)) return null;
-  const host = { serving: () => master.liveWorkers().filter((w) => w.state === 'ready'), log: master.log, running: () => master.phase === 'running' };
+  const host = {
+    serving: () => master.liveWorkers().filter((w) => w.state === 'ready'),
+    log: master.log,
+    running: () => master.phase === 'running',
+  };
   const counts = { moved: 0 };
   master.once('stopping', startBalancer(host, BALANCE_INTERVAL_MS, counts));
   return counts;

@@ -36,7 +36,11 @@ async function controlPathFor(opts: GlobalOpts): Promise<string> {
 }
 
 /** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-async function request(opts: GlobalOpts, req: ControlRequest, onReply: (body: Record<string, unknown>) => void = () => {}): Promise<Record<string, unknown>[]> {
+async function request(
+  opts: GlobalOpts,
+  req: ControlRequest,
+  onReply: (body: Record<string, unknown>) => void = () => {},
+): Promise<Record<string, unknown>[]> {
   const file = await controlPathFor(opts);
   const replies: Record<string, unknown>[] = [];
   await sendRequest(file, req, (body) => {
@@ -49,7 +53,8 @@ async function request(opts: GlobalOpts, req: ControlRequest, onReply: (body: Re
     replies.push(body);
     onReply(body);
   });
-  if (replies.length === 0) throw new SuperviseError('ERR_CONTROL', `${req.cmd}: the master closed the connection without an answer`);
+  if (replies.length === 0)
+    throw new SuperviseError('ERR_CONTROL', `${req.cmd}: the master closed the connection without an answer`);
   return replies;
 }
 
@@ -76,7 +81,9 @@ function optsOf(cmd: Command): GlobalOpts {
 async function status(cmd: Command): Promise<void> {
   const opts = optsOf(cmd);
   const [reply] = await request(opts, { cmd: 'status' });
-  process.stdout.write(opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply as unknown as StatusReply));
+  process.stdout.write(
+    opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply as unknown as StatusReply),
+  );
 }
 
 interface RolloutReply {
@@ -105,12 +112,16 @@ async function reload(cmd: Command): Promise<void> {
           : r.draining > 0
             ? `; ${stillDraining(r.draining)} (--wait-drained waits for them)`
             : '';
-      process.stdout.write(`rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`);
+      process.stdout.write(
+        `rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`,
+      );
     }
     return;
   }
   if (r.outcome === 'invalid-config') {
-    process.stderr.write(`supervise: reload refused, nothing was restarted: ${r.configError ?? 'invalid configuration'}\n`);
+    process.stderr.write(
+      `supervise: reload refused, nothing was restarted: ${r.configError ?? 'invalid configuration'}\n`,
+    );
     process.exitCode = EXIT.usage;
     return;
   }
@@ -135,7 +146,8 @@ async function stop(cmd: Command): Promise<void> {
 }
 
 async function scale(spec: string, cmd: Command): Promise<void> {
-  if (!/^\s*(?:[+-]?\d+|max)\s*$/.test(spec)) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
+  if (!/^\s*(?:[+-]?\d+|max)\s*$/.test(spec))
+    throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
   const [reply] = await request(optsOf(cmd), { cmd: 'scale', target: spec.trim() });
   process.stdout.write(`scaled from ${String(reply!.from)} to ${String(reply!.to)} workers\n`);
 }
@@ -143,7 +155,8 @@ async function scale(spec: string, cmd: Command): Promise<void> {
 async function logs(cmd: Command): Promise<void> {
   const opts = optsOf(cmd) as GlobalOpts & { lines?: string; follow?: boolean };
   const spec = opts.lines ?? '50';
-  if (!/^\d{1,6}$/.test(spec) || Number(spec) > 100_000) throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to 100000, got "${spec}"`);
+  if (!/^\d{1,6}$/.test(spec) || Number(spec) > 100_000)
+    throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to 100000, got "${spec}"`);
   const print = (entry: LogEntry) => writeOut(1, `${opts.json ? JSON.stringify(entry) : formatEntry(entry)}\n`);
   await request(opts, { cmd: 'logs', lines: Number(spec), follow: opts.follow === true }, (body) => {
     if (body.entry) print(body.entry as LogEntry);
@@ -152,7 +165,8 @@ async function logs(cmd: Command): Promise<void> {
 
 async function top(cmd: Command): Promise<void> {
   const opts = optsOf(cmd) as GlobalOpts & { interval?: string };
-  const interval = opts.interval === undefined ? 1000 : parseDuration(opts.interval, '--interval', { allowZero: false });
+  const interval =
+    opts.interval === undefined ? 1000 : parseDuration(opts.interval, '--interval', { allowZero: false });
   const { runTop } = await import('./top.js');
   await runTop(async () => (await request(opts, { cmd: 'status' }))[0] as unknown as StatusReply, interval);
 }
@@ -171,7 +185,11 @@ async function list(cmd: Command): Promise<void> {
   const opts = optsOf(cmd);
   const masters = await Promise.all(liveSockets().map(async (s) => ({ ...s, status: await statusOf(s.file) })));
   if (opts.json) {
-    const rows = masters.map((m) => ({ pid: m.pid, control: m.file, ...(m.status ? { master: m.status.master } : { error: 'no answer' }) }));
+    const rows = masters.map((m) => ({
+      pid: m.pid,
+      control: m.file,
+      ...(m.status ? { master: m.status.master } : { error: 'no answer' }),
+    }));
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
@@ -184,7 +202,14 @@ async function list(cmd: Command): Promise<void> {
     ...masters.map((m) => {
       const s = m.status?.master;
       return s
-        ? [String(m.pid), s.cwd, path.relative(s.cwd, s.script) || s.script, `${s.ready}/${s.workers}`, formatDuration(s.uptimeMs), s.phase]
+        ? [
+            String(m.pid),
+            s.cwd,
+            path.relative(s.cwd, s.script) || s.script,
+            `${s.ready}/${s.workers}`,
+            formatDuration(s.uptimeMs),
+            s.phase,
+          ]
         : [String(m.pid), '?', '?', '?', '?', 'no answer'];
     }),
   ];

@@ -12,7 +12,9 @@ export function formatTop(s: StatusReply, now = new Date()): string {
   if (m.rollout) {
     const renewed = s.workers.filter((w) => w.generation === m.generation && w.state === 'ready').length;
     const draining = s.workers.filter((w) => w.state === 'draining').length;
-    lines.push(`rollout to generation ${m.generation}: ${renewed} of ${m.workers} slots renewed${draining ? `, ${draining} draining` : ''}`);
+    lines.push(
+      `rollout to generation ${m.generation}: ${renewed} of ${m.workers} slots renewed${draining ? `, ${draining} draining` : ''}`,
+    );
   } else {
     const draining = s.workers.filter((w) => w.state === 'draining').length;
     lines.push(draining ? `${draining} old worker${draining === 1 ? '' : 's'} draining` : '');

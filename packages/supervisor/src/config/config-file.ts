@@ -17,9 +17,12 @@ import type { OptionKey, RawOptions } from './options.js';
 export const CONFIG_NAMES = ['supervise.config.json', 'supervise.config.js', 'supervise.config.mjs'] as const;
 
 /** The config file's keys and their checks: the option table's (option-table.ts). */
-const CHECKS: Record<OptionKey, Check> = Object.fromEntries(OPTION_KEYS.map((k) => [k, OPTIONS[k].check])) as Record<OptionKey, Check>;
+const CHECKS: Record<OptionKey, Check> = Object.fromEntries(OPTION_KEYS.map((k) => [k, OPTIONS[k].check])) as Record<
+  OptionKey,
+  Check
+>;
 
-export const CONFIG_KEYS = Object.keys(CHECKS) as (OptionKey)[];
+export const CONFIG_KEYS = Object.keys(CHECKS) as OptionKey[];
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -93,7 +96,10 @@ export function findConfigFile(explicit: string | undefined, cwd = process.cwd()
   }
   const found = CONFIG_NAMES.map((n) => path.join(cwd, n)).filter((f) => existsSync(f));
   if (found.length > 1) {
-    throw new SuperviseError('ERR_CONFIG', `several config files in ${cwd} (${found.map((f) => path.basename(f)).join(', ')}): keep one, or pass --config`);
+    throw new SuperviseError(
+      'ERR_CONFIG',
+      `several config files in ${cwd} (${found.map((f) => path.basename(f)).join(', ')}): keep one, or pass --config`,
+    );
   }
   return found[0] ?? null;
 }
@@ -142,7 +148,8 @@ export async function loadConfig(file: string, app?: string): Promise<LoadedConf
       const notes = [`PM2 app "${picked.name}"`, ...picked.ignored.map((i) => `ignored ${i}`)];
       return { raw: picked.raw, notes, app: picked.name, apps: apps.map((a) => a.name) };
     }
-    if (app !== undefined) throw new SuperviseError('ERR_CONFIG', '--app applies to PM2 ecosystem files (a list of apps) only');
+    if (app !== undefined)
+      throw new SuperviseError('ERR_CONFIG', '--app applies to PM2 ecosystem files (a list of apps) only');
     return { raw: validateConfig(value, path.dirname(file)), notes: [], app: null, apps: [] };
   });
 }
@@ -158,7 +165,8 @@ export async function ecosystemAppNames(file: string): Promise<string[]> {
 /** The file's value: parsed JSON, or a module's export, read anew each time (a reload re-reads the file). */
 async function readConfigValue(file: string): Promise<unknown> {
   if (file.endsWith('.json')) return JSON.parse(readFileSync(file, 'utf8'));
-  if (!/\.(c|m)?js$/.test(file)) throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
+  if (!/\.(c|m)?js$/.test(file))
+    throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
   // Past node's module caches: CJS by file name, ESM by URL.
   delete requireCache[file];
   const mod = (await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown };

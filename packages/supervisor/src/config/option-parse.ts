@@ -13,8 +13,10 @@ export const MAX_WORKERS = 1024;
 
 /** A scale target from the API (the control socket's is checked as text first). */
 export function checkScaleTarget(target: number): void {
-  if (!Number.isInteger(target) || target < 1) throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');
-  if (target > MAX_WORKERS) throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
+  if (!Number.isInteger(target) || target < 1)
+    throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');
+  if (target > MAX_WORKERS)
+    throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
 }
 
 /** A value as the user wrote it: a string in quotes, a number or anything else as JSON (0, not "0"). */
@@ -75,7 +77,9 @@ export function parseIdleGrace(value: unknown, flag = '--idle-grace'): 'keep-ali
 export function parseCount(value: unknown, flag: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
   const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(String(value)) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    usage(`${flag} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${shown(value)}`);
+    usage(
+      `${flag} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${shown(value)}`,
+    );
   }
   return n;
 }
@@ -137,7 +141,6 @@ export function splitArgs(value: unknown): string[] {
   if (inWord) out.push(word);
   return out;
 }
-
 
 export function parseBool(value: unknown, flag: string): boolean {
   if (typeof value === 'boolean') return value;

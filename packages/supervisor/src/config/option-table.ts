@@ -41,8 +41,14 @@ function bad(key: string, what: string, value: unknown): never {
   throw new SuperviseError('ERR_CONFIG', `${key} must be ${what}, got ${shown(value)}`);
 }
 
-const duration = (allowZero = true): Check => (v, k) => void parseDuration(v, k, { allowZero });
-const count = (min = 0, max?: number): Check => (v, k) => void parseCount(v, k, max === undefined ? { min } : { min, max });
+const duration =
+  (allowZero = true): Check =>
+  (v, k) =>
+    void parseDuration(v, k, { allowZero });
+const count =
+  (min = 0, max?: number): Check =>
+  (v, k) =>
+    void parseCount(v, k, max === undefined ? { min } : { min, max });
 const bool: Check = (v, k) => {
   if (typeof v !== 'boolean') bad(k, 'true or false', v);
 };
@@ -53,7 +59,8 @@ const textOrNull: Check = (v, k) => {
   if (v !== null) text(v, k);
 };
 const textList: Check = (v, k) => {
-  if (!(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))) bad(k, 'a string or a list of strings', v);
+  if (!(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))))
+    bad(k, 'a string or a list of strings', v);
 };
 const oneOf =
   (allowed: readonly string[]): Check =>
@@ -69,17 +76,41 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
       if (!(Array.isArray(v) && v.every((x) => typeof x === 'string'))) bad(k, 'a list of strings', v);
     },
   },
-  workers: { flags: '-w, --workers <n|max>', help: 'number of workers', defaultText: 'available parallelism', check: (v, k) => void parseWorkers(v, k) },
-  killTimeoutMs: { flags: '--kill-timeout <ms>', help: 'a draining worker is SIGKILLed after this', default: 30_000, check: duration(false) },
-  drainTimeoutMs: { flags: '--drain-timeout <ms>', help: "the worker's own drain deadline, shorter than the kill timeout", defaultText: '80%', check: duration() },
+  workers: {
+    flags: '-w, --workers <n|max>',
+    help: 'number of workers',
+    defaultText: 'available parallelism',
+    check: (v, k) => void parseWorkers(v, k),
+  },
+  killTimeoutMs: {
+    flags: '--kill-timeout <ms>',
+    help: 'a draining worker is SIGKILLed after this',
+    default: 30_000,
+    check: duration(false),
+  },
+  drainTimeoutMs: {
+    flags: '--drain-timeout <ms>',
+    help: "the worker's own drain deadline, shorter than the kill timeout",
+    defaultText: '80%',
+    check: duration(),
+  },
   idleGrace: {
     flags: '--idle-grace <keep-alive|ms>',
     help: 'how long an idle keep-alive socket stays open in a drain',
     defaultText: "keep-alive: the app's keepAliveTimeout",
     check: (v, k) => void parseIdleGrace(v, k),
   },
-  readyTimeoutMs: { flags: '--ready-timeout <ms>', help: 'a new worker must be ready within this', default: 30_000, check: duration(false) },
-  nodeArgs: { flags: '--node-args <args>', help: 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"', check: textList },
+  readyTimeoutMs: {
+    flags: '--ready-timeout <ms>',
+    help: 'a new worker must be ready within this',
+    default: 30_000,
+    check: duration(false),
+  },
+  nodeArgs: {
+    flags: '--node-args <args>',
+    help: 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"',
+    check: textList,
+  },
   cwd: { flags: '--cwd <dir>', help: 'working directory of the workers (and base of relative paths)', check: text },
   env: {
     flags: '--env <KEY=VAL>',
@@ -93,7 +124,12 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
       }
     },
   },
-  autoDrain: { flags: '--no-auto-drain', help: 'do not preload the drain engine into apps that do not import the SDK', default: true, check: bool },
+  autoDrain: {
+    flags: '--no-auto-drain',
+    help: 'do not preload the drain engine into apps that do not import the SDK',
+    default: true,
+    check: bool,
+  },
   accept: {
     flags: `--accept <${ACCEPT_NAMES.join('|')}>`,
     help: 'how connections reach the workers; shared: the workers accept from one socket',
@@ -107,14 +143,24 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     default: false,
     check: bool,
   },
-  trustProxy: { flags: '--trust-proxy', help: 'with --sticky: the client is the first X-Forwarded-For (or Forwarded) hop, for apps behind a proxy', default: false, check: bool },
+  trustProxy: {
+    flags: '--trust-proxy',
+    help: 'with --sticky: the client is the first X-Forwarded-For (or Forwarded) hop, for apps behind a proxy',
+    default: false,
+    check: bool,
+  },
   ipcSerialization: {
     flags: '--ipc-serialization <json|advanced>',
     help: "how messages between the master and the workers are encoded; advanced: Buffers too (socket.io's cluster adapter with binary data)",
     default: 'json',
     check: oneOf(['json', 'advanced']),
   },
-  surge: { flags: '--surge <n>', help: 'extra workers that may start at once during a rollout', default: 1, check: count(1, MAX_WORKERS) },
+  surge: {
+    flags: '--surge <n>',
+    help: 'extra workers that may start at once during a rollout',
+    default: 1,
+    check: count(1, MAX_WORKERS),
+  },
   maxDraining: {
     flags: '--max-draining <n>',
     help: 'old workers that may drain at once; each holds its memory until its last request ends',
@@ -129,19 +175,83 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
       if (typeof v !== 'boolean') textList(v, k);
     },
   },
-  ignore: { flags: '--ignore <glob>', help: 'a path the watcher ignores (repeatable)', repeatable: true, check: textList },
-  watchDebounceMs: { flags: '--watch-debounce <ms>', help: 'quiet time after a change before the reload', default: 200, check: duration() },
-  watchPoll: { flags: '--watch-poll', help: 'poll instead of inotify (network file systems, some containers)', default: false, check: bool },
-  restartDelayMs: { flags: '--restart-delay <ms>', help: 'base delay of the crash backoff', default: 100, check: duration() },
-  restartDelayMaxMs: { flags: '--restart-delay-max <ms>', help: 'cap of the crash backoff', default: 10_000, check: duration() },
-  stableUptimeMs: { flags: '--stable-uptime <ms>', help: 'uptime after which a crash no longer counts toward backoff', default: 30_000, check: duration() },
-  crashLimit: { flags: '--crash-limit <n>', help: 'boot failures within --crash-window that stop the master', default: 5, check: count(1) },
-  crashWindowMs: { flags: '--crash-window <ms>', help: 'window of the crash limit', default: 60_000, check: duration(false) },
-  watchdogTimeoutMs: { flags: '--watchdog-timeout <ms>', help: 'replace a worker whose event loop is silent this long', default: 0, defaultText: '0: off', check: duration() },
+  ignore: {
+    flags: '--ignore <glob>',
+    help: 'a path the watcher ignores (repeatable)',
+    repeatable: true,
+    check: textList,
+  },
+  watchDebounceMs: {
+    flags: '--watch-debounce <ms>',
+    help: 'quiet time after a change before the reload',
+    default: 200,
+    check: duration(),
+  },
+  watchPoll: {
+    flags: '--watch-poll',
+    help: 'poll instead of inotify (network file systems, some containers)',
+    default: false,
+    check: bool,
+  },
+  restartDelayMs: {
+    flags: '--restart-delay <ms>',
+    help: 'base delay of the crash backoff',
+    default: 100,
+    check: duration(),
+  },
+  restartDelayMaxMs: {
+    flags: '--restart-delay-max <ms>',
+    help: 'cap of the crash backoff',
+    default: 10_000,
+    check: duration(),
+  },
+  stableUptimeMs: {
+    flags: '--stable-uptime <ms>',
+    help: 'uptime after which a crash no longer counts toward backoff',
+    default: 30_000,
+    check: duration(),
+  },
+  crashLimit: {
+    flags: '--crash-limit <n>',
+    help: 'boot failures within --crash-window that stop the master',
+    default: 5,
+    check: count(1),
+  },
+  crashWindowMs: {
+    flags: '--crash-window <ms>',
+    help: 'window of the crash limit',
+    default: 60_000,
+    check: duration(false),
+  },
+  watchdogTimeoutMs: {
+    flags: '--watchdog-timeout <ms>',
+    help: 'replace a worker whose event loop is silent this long',
+    default: 0,
+    defaultText: '0: off',
+    check: duration(),
+  },
   heartbeatMs: { flags: '--heartbeat <ms>', help: 'worker heartbeat interval', default: 1_000, check: duration() },
-  maxMemoryMb: { flags: '--max-memory <MB>', help: 'recycle a worker whose RSS exceeds this', default: 0, defaultText: '0: off', check: count() },
-  maxRequests: { flags: '--max-requests <n>', help: 'recycle a worker after about this many requests', default: 0, defaultText: '0: off', check: count() },
-  maxAgeMs: { flags: '--max-age <duration>', help: 'recycle a worker older than this, e.g. 6h', default: 0, defaultText: '0: off', check: duration() },
+  maxMemoryMb: {
+    flags: '--max-memory <MB>',
+    help: 'recycle a worker whose RSS exceeds this',
+    default: 0,
+    defaultText: '0: off',
+    check: count(),
+  },
+  maxRequests: {
+    flags: '--max-requests <n>',
+    help: 'recycle a worker after about this many requests',
+    default: 0,
+    defaultText: '0: off',
+    check: count(),
+  },
+  maxAgeMs: {
+    flags: '--max-age <duration>',
+    help: 'recycle a worker older than this, e.g. 6h',
+    default: 0,
+    defaultText: '0: off',
+    check: duration(),
+  },
   control: { flags: '--control <path>', help: 'control socket path', check: textOrNull },
   pidFile: { flags: '--pid-file <path>', help: "write the master's pid to this file", check: textOrNull },
   healthPort: {
@@ -158,14 +268,22 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     check: text,
   },
   logLevel: { flags: '--log-level <level>', help: LOG_LEVELS.join(', '), default: 'info', check: oneOf(LOG_LEVELS) },
-  logFormat: { flags: '--log-format <format>', help: 'json or pretty', defaultText: 'pretty in a terminal', choices: ['json', 'pretty'], check: oneOf(['json', 'pretty']) },
+  logFormat: {
+    flags: '--log-format <format>',
+    help: 'json or pretty',
+    defaultText: 'pretty in a terminal',
+    choices: ['json', 'pretty'],
+    check: oneOf(['json', 'pretty']),
+  },
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
 
 /** The help line of an option: its text and the default it names. */
 export function helpText(spec: OptionSpec): string {
-  const def = spec.defaultText ?? (spec.default === undefined || typeof spec.default === 'boolean' ? undefined : String(spec.default));
+  const def =
+    spec.defaultText ??
+    (spec.default === undefined || typeof spec.default === 'boolean' ? undefined : String(spec.default));
   return def === undefined ? (spec.help ?? '') : `${spec.help ?? ''} (default ${def})`;
 }
 

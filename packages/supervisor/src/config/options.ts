@@ -21,7 +21,18 @@ import { optionDefault } from './option-table.js';
 import type { LogFormat, LogLevel, RawOptions, SupervisorOptions } from './option-types.js';
 
 export type { LogFormat, LogLevel, OptionKey, RawOptions, SupervisorOptions } from './option-types.js';
-export { DEFAULT_ACCEPT, LOG_LEVELS, MAX_WORKERS, parseAccept, parseCount, parseDuration, parseEnv, parseIdleGrace, parseWorkers, splitArgs } from './option-parse.js';
+export {
+  DEFAULT_ACCEPT,
+  LOG_LEVELS,
+  MAX_WORKERS,
+  parseAccept,
+  parseCount,
+  parseDuration,
+  parseEnv,
+  parseIdleGrace,
+  parseWorkers,
+  splitArgs,
+} from './option-parse.js';
 
 function parseSerialization(value: unknown): SupervisorOptions['ipcSerialization'] {
   if (value === 'json' || value === 'advanced') return value;
@@ -33,17 +44,18 @@ function parseSticky(raw: RawOptions, env: Record<string, string>): SupervisorOp
   const sticky = parseBool(raw.sticky ?? optionDefault('sticky'), '--sticky');
   const trustProxy = parseBool(raw.trustProxy ?? optionDefault('trustProxy'), '--trust-proxy');
   if (!sticky) {
-    if (trustProxy) usage('--trust-proxy only applies with --sticky (it picks the client address a connection is routed by)');
+    if (trustProxy)
+      usage('--trust-proxy only applies with --sticky (it picks the client address a connection is routed by)');
     return null;
   }
   const port = env.PORT ?? process.env.PORT;
   if (port === undefined || port === '') {
-    usage('--sticky needs the app\'s port in PORT (e.g. PORT=3000 supervise app.js --sticky), and an app that listens on process.env.PORT');
+    usage(
+      "--sticky needs the app's port in PORT (e.g. PORT=3000 supervise app.js --sticky), and an app that listens on process.env.PORT",
+    );
   }
   return { port: parseCount(port, 'PORT', { min: 1, max: 65535 }), trustProxy };
 }
-
-
 
 const DEFAULT_IGNORE = [
   '**/node_modules/**',
@@ -67,9 +79,12 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
   if (raw.script === undefined || raw.script === '') usage('missing the script to run: supervise <script> [options]');
   const script = path.resolve(cwd, String(raw.script));
   if (!existsSync(script)) throw new SuperviseError('ERR_SCRIPT_NOT_FOUND', `script not found: ${script}`);
-  if (statSync(script).isDirectory()) throw new SuperviseError('ERR_SCRIPT_NOT_FOUND', `script is a directory: ${script}`);
+  if (statSync(script).isDirectory())
+    throw new SuperviseError('ERR_SCRIPT_NOT_FOUND', `script is a directory: ${script}`);
 
-  const killTimeoutMs = parseDuration(raw.killTimeoutMs ?? optionDefault('killTimeoutMs'), '--kill-timeout', { allowZero: false });
+  const killTimeoutMs = parseDuration(raw.killTimeoutMs ?? optionDefault('killTimeoutMs'), '--kill-timeout', {
+    allowZero: false,
+  });
   const drainTimeoutMs =
     raw.drainTimeoutMs === undefined
       ? Math.max(Math.floor(killTimeoutMs * 0.8), killTimeoutMs - 5_000)
@@ -87,11 +102,15 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     watch = (paths.length > 0 ? paths : [path.dirname(script)]).map((p) => path.resolve(cwd, p));
   }
 
-  const healthPort = raw.healthPort === undefined || raw.healthPort === null
-    ? null
-    : parseCount(raw.healthPort, '--health-port', { min: 0, max: 65535 });
+  const healthPort =
+    raw.healthPort === undefined || raw.healthPort === null
+      ? null
+      : parseCount(raw.healthPort, '--health-port', { min: 0, max: 65535 });
 
-  const watchdogTimeoutMs = parseDuration(raw.watchdogTimeoutMs ?? optionDefault('watchdogTimeoutMs'), '--watchdog-timeout');
+  const watchdogTimeoutMs = parseDuration(
+    raw.watchdogTimeoutMs ?? optionDefault('watchdogTimeoutMs'),
+    '--watchdog-timeout',
+  );
   const heartbeatMs = parseDuration(raw.heartbeatMs ?? optionDefault('heartbeatMs'), '--heartbeat');
   // A timeout under two heartbeats would kill healthy workers whose beat is merely a little late.
   if (watchdogTimeoutMs > 0 && (heartbeatMs === 0 || watchdogTimeoutMs < 2 * heartbeatMs)) {
@@ -113,7 +132,9 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     killTimeoutMs,
     drainTimeoutMs,
     idleGrace: parseIdleGrace(raw.idleGrace),
-    readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? optionDefault('readyTimeoutMs'), '--ready-timeout', { allowZero: false }),
+    readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? optionDefault('readyTimeoutMs'), '--ready-timeout', {
+      allowZero: false,
+    }),
     autoDrain,
     surge: parseCount(raw.surge ?? optionDefault('surge'), '--surge', { min: 1, max: MAX_WORKERS }),
     // Without the engine in the workers nothing counts or moves keep-alive connections, and a shared socket stays
@@ -126,10 +147,15 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
         ? null
         : parseCount(raw.maxDraining, '--max-draining', { min: 1, max: MAX_WORKERS }),
     restartDelayMs: parseDuration(raw.restartDelayMs ?? optionDefault('restartDelayMs'), '--restart-delay'),
-    restartDelayMaxMs: parseDuration(raw.restartDelayMaxMs ?? optionDefault('restartDelayMaxMs'), '--restart-delay-max'),
+    restartDelayMaxMs: parseDuration(
+      raw.restartDelayMaxMs ?? optionDefault('restartDelayMaxMs'),
+      '--restart-delay-max',
+    ),
     stableUptimeMs: parseDuration(raw.stableUptimeMs ?? optionDefault('stableUptimeMs'), '--stable-uptime'),
     crashLimit: parseCount(raw.crashLimit ?? optionDefault('crashLimit'), '--crash-limit', { min: 1 }),
-    crashWindowMs: parseDuration(raw.crashWindowMs ?? optionDefault('crashWindowMs'), '--crash-window', { allowZero: false }),
+    crashWindowMs: parseDuration(raw.crashWindowMs ?? optionDefault('crashWindowMs'), '--crash-window', {
+      allowZero: false,
+    }),
     watchdogTimeoutMs,
     heartbeatMs,
     maxMemoryMb: parseCount(raw.maxMemoryMb ?? optionDefault('maxMemoryMb'), '--max-memory'),
@@ -142,7 +168,10 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     control: raw.control === undefined || raw.control === null ? null : path.resolve(cwd, String(raw.control)),
     pidFile: raw.pidFile === undefined || raw.pidFile === null ? null : path.resolve(cwd, String(raw.pidFile)),
     healthPort,
-    healthHost: raw.healthHost === undefined || raw.healthHost === '' ? optionDefault<string>('healthHost') : String(raw.healthHost),
+    healthHost:
+      raw.healthHost === undefined || raw.healthHost === ''
+        ? optionDefault<string>('healthHost')
+        : String(raw.healthHost),
     logLevel,
     logFormat,
   };

@@ -32,9 +32,9 @@ const IGNORED: Record<string, string> = {
   error_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
   out_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
   log_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
-  merge_logs: 'the workers\' lines are merged, each tagged with its slot and pid',
-  combine_logs: 'the workers\' lines are merged, each tagged with its slot and pid',
-  pid_file: 'see pidFile (the master\'s pid)',
+  merge_logs: "the workers' lines are merged, each tagged with its slot and pid",
+  combine_logs: "the workers' lines are merged, each tagged with its slot and pid",
+  pid_file: "see pidFile (the master's pid)",
   shutdown_with_message: 'the master drains the workers itself',
   increment_var: 'SUPERVISE_SLOT and NODE_APP_INSTANCE number the workers',
   instance_var: 'NODE_APP_INSTANCE is set (the slot)',
@@ -91,7 +91,8 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
         raw.workers = instances(value);
         break;
       case 'exec_mode':
-        if (!/^(cluster|cluster_mode)$/.test(String(value))) ignored.push(`exec_mode ${String(value)}: supervise always runs node:cluster workers`);
+        if (!/^(cluster|cluster_mode)$/.test(String(value)))
+          ignored.push(`exec_mode ${String(value)}: supervise always runs node:cluster workers`);
         break;
       case 'env':
         if (typeof value !== 'object' || value === null) bad('env', 'expected an object of variables');
@@ -120,11 +121,15 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
         raw.cwd = cwd;
         break;
       default:
-        if (key.startsWith('env_')) ignored.push(`${key}: PM2's --env environments are not read; put the values in env`);
+        if (key.startsWith('env_'))
+          ignored.push(`${key}: PM2's --env environments are not read; put the values in env`);
         else ignored.push(`${key}: ${IGNORED[key] ?? 'not a supervise option'}`);
     }
   }
-  const name = typeof app.name === 'string' && app.name ? app.name : path.basename(String(app.script)).replace(/\.[cm]?[jt]s$/, '');
+  const name =
+    typeof app.name === 'string' && app.name
+      ? app.name
+      : path.basename(String(app.script)).replace(/\.[cm]?[jt]s$/, '');
   return { name, raw, ignored };
 }
 
@@ -150,7 +155,10 @@ export function pickApp(apps: EcosystemApp[], wanted: string | undefined): Ecosy
     return app;
   }
   if (apps.length > 1) {
-    bad('apps', `${apps.length} apps (${apps.map((a) => a.name).join(', ')}): supervise runs one master per app; pick one with --app <name>`);
+    bad(
+      'apps',
+      `${apps.length} apps (${apps.map((a) => a.name).join(', ')}): supervise runs one master per app; pick one with --app <name>`,
+    );
   }
   return apps[0]!;
 }

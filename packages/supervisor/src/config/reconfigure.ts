@@ -41,7 +41,11 @@ export function diffOptions(current: SupervisorOptions, next: SupervisorOptions)
 }
 
 /** Copies the live keys of `next` into `target` (the supervisor's own options object, read at each use). */
-export function applyLive(target: SupervisorOptions, next: SupervisorOptions, keys: readonly (keyof SupervisorOptions)[]): void {
+export function applyLive(
+  target: SupervisorOptions,
+  next: SupervisorOptions,
+  keys: readonly (keyof SupervisorOptions)[],
+): void {
   const t = target as unknown as Record<string, unknown>;
   const n = next as unknown as Record<string, unknown>;
   for (const key of keys) t[key] = n[key];
@@ -83,13 +87,20 @@ export async function reloadOptions(host: ReconfigureHost): Promise<string | nul
   if (change.live.includes('workers') && next.workers !== host.slots()) {
     // After this rollout (scale() waits for it), so that the new slots start with the new configuration.
     const target = next.workers;
-    queueMicrotask(() =>
-      void host.scale(target).catch((err: unknown) => log.error({ event: 'scale.failed', error: String(err) }, `scale to ${target} failed: ${String(err)}`)),
+    queueMicrotask(
+      () =>
+        void host
+          .scale(target)
+          .catch((err: unknown) =>
+            log.error({ event: 'scale.failed', error: String(err) }, `scale to ${target} failed: ${String(err)}`),
+          ),
     );
   }
   log.info(
     { event: 'config.reloaded', changed: change.live },
-    change.live.length ? `configuration re-read: ${change.live.join(', ')} changed` : 'configuration re-read: unchanged',
+    change.live.length
+      ? `configuration re-read: ${change.live.join(', ')} changed`
+      : 'configuration re-read: unchanged',
   );
   if (live.length > 0) host.changed(live);
   return null;

@@ -7,7 +7,11 @@ import { SuperviseError } from '../errors.js';
  * Sends one request and calls `onReply` for each line the master answers; resolves when the master closes
  * the connection. Unreachable masters become ERR_CONTROL (exit 5).
  */
-export function sendRequest(file: string, request: ControlRequest, onReply: (body: Record<string, unknown>) => void): Promise<void> {
+export function sendRequest(
+  file: string,
+  request: ControlRequest,
+  onReply: (body: Record<string, unknown>) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(file);
     let buffer = '';

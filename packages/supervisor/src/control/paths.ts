@@ -19,7 +19,9 @@ const uid = (): number | null => (typeof process.getuid === 'function' ? process
 
 /** Where default sockets live: per user, never shared. */
 export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'supervise') : path.join(os.tmpdir(), `supervise-${uid() ?? 'user'}`);
+  return env.XDG_RUNTIME_DIR
+    ? path.join(env.XDG_RUNTIME_DIR, 'supervise')
+    : path.join(os.tmpdir(), `supervise-${uid() ?? 'user'}`);
 }
 
 /** Masters started from the same directory share this prefix, so `supervise status` run there finds them. */
@@ -33,7 +35,11 @@ function dirKey(cwd: string): string {
   return createHash('sha256').update(real).digest('hex').slice(0, 12);
 }
 
-export function defaultControlPath(cwd = process.cwd(), pid = process.pid, env: NodeJS.ProcessEnv = process.env): string {
+export function defaultControlPath(
+  cwd = process.cwd(),
+  pid = process.pid,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return path.join(controlDir(env), `${dirKey(cwd)}-${pid}.sock`);
 }
 
@@ -44,7 +50,10 @@ export function ensurePrivateDir(dir: string): void {
   const me = uid();
   if (!st.isDirectory()) throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not a directory`);
   if (me !== null && st.uid !== me) {
-    throw new SuperviseError('ERR_CONTROL', `control directory ${dir} belongs to uid ${st.uid}, not to this user: refusing to use it`);
+    throw new SuperviseError(
+      'ERR_CONTROL',
+      `control directory ${dir} belongs to uid ${st.uid}, not to this user: refusing to use it`,
+    );
   }
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
@@ -56,7 +65,8 @@ export function liveSockets(env: NodeJS.ProcessEnv = process.env): { pid: number
   try {
     const st = lstatSync(dir);
     const me = uid();
-    if (!st.isDirectory() || (me !== null && st.uid !== me)) throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not ours: refusing to use it`);
+    if (!st.isDirectory() || (me !== null && st.uid !== me))
+      throw new SuperviseError('ERR_CONTROL', `control directory ${dir} is not ours: refusing to use it`);
     names = readdirSync(dir);
   } catch (err) {
     if (err instanceof SuperviseError) throw err;
@@ -83,7 +93,10 @@ export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv 
     if (dir === path.dirname(dir)) break;
   }
   const hint = sockets.length > 0 ? '; `supervise list` shows the running ones' : '';
-  throw new SuperviseError('ERR_CONTROL', `no supervise master was started from ${cwd} or above it (pass --control <path> to name its socket${hint})`);
+  throw new SuperviseError(
+    'ERR_CONTROL',
+    `no supervise master was started from ${cwd} or above it (pass --control <path> to name its socket${hint})`,
+  );
 }
 
 /** The sockets of live masters in `dir`; those of dead ones (SIGKILLed, so they could not clean up) are removed. */
@@ -108,7 +121,10 @@ export function sweep(dir: string, names: string[]): { pid: number; file: string
 
 export function checkPathLength(file: string): void {
   if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
-    throw new SuperviseError('ERR_USAGE', `--control: socket path is too long (${Buffer.byteLength(file)} bytes, at most ${MAX_SOCKET_PATH}): ${file}`);
+    throw new SuperviseError(
+      'ERR_USAGE',
+      `--control: socket path is too long (${Buffer.byteLength(file)} bytes, at most ${MAX_SOCKET_PATH}): ${file}`,
+    );
   }
 }
 
@@ -123,4 +139,3 @@ export function answers(file: string): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
-

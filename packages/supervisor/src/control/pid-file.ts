@@ -20,14 +20,20 @@ function readPid(file: string): number | null {
 export function writePidFile(file: string): () => void {
   const other = readPid(file);
   if (other !== null && other !== process.pid && isProcessAlive(other)) {
-    throw new SuperviseError('ERR_USAGE', `--pid-file: ${file} names process ${other}, which is running: is another master running?`);
+    throw new SuperviseError(
+      'ERR_USAGE',
+      `--pid-file: ${file} names process ${other}, which is running: is another master running?`,
+    );
   }
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
     renameSync(tmp, file);
   } catch (err) {
-    throw new SuperviseError('ERR_USAGE', `--pid-file: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new SuperviseError(
+      'ERR_USAGE',
+      `--pid-file: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   return () => {
     if (readPid(file) !== process.pid) return;

@@ -24,7 +24,9 @@ const scaleSpec: FieldCheck = (v) => {
 };
 
 const optionalCount: FieldCheck = (v) =>
-  v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000) ? null : 'must be a whole number from 0 to 100000';
+  v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000)
+    ? null
+    : 'must be a whole number from 0 to 100000';
 
 const SHAPES: Record<ControlRequest['cmd'], Record<string, { check: FieldCheck; required: boolean }>> = {
   status: {},
@@ -55,7 +57,9 @@ export function parseControlRequest(line: string): ControlRequest {
   if (!isPlainObject(value)) bad('expected a JSON object such as {"cmd":"status"}');
   const { cmd } = value;
   if (typeof cmd !== 'string' || !Object.hasOwn(SHAPES, cmd)) {
-    bad(`unknown command ${typeof cmd === 'string' ? JSON.stringify(cmd.slice(0, 40)) : `(cmd is ${cmd === null ? 'null' : typeof cmd})`}; known: ${Object.keys(SHAPES).join(', ')}`);
+    bad(
+      `unknown command ${typeof cmd === 'string' ? JSON.stringify(cmd.slice(0, 40)) : `(cmd is ${cmd === null ? 'null' : typeof cmd})`}; known: ${Object.keys(SHAPES).join(', ')}`,
+    );
   }
   const shape = SHAPES[cmd as ControlRequest['cmd']];
   // Own keys only, and every one declared: "__proto__", "constructor" and friends are unknown fields like any other.

@@ -32,7 +32,11 @@ export interface ControlServer {
 }
 
 /** Listens on `file` (mode 0600) and serves the commands against `supervisor`. */
-export async function serveControl(supervisor: Supervisor, file: string, { privateDir = false } = {}): Promise<ControlServer> {
+export async function serveControl(
+  supervisor: Supervisor,
+  file: string,
+  { privateDir = false } = {},
+): Promise<ControlServer> {
   checkPathLength(file);
   if (privateDir) {
     ensurePrivateDir(path.dirname(file));
@@ -46,7 +50,8 @@ export async function serveControl(supervisor: Supervisor, file: string, { priva
   }
   if (existing) {
     if (!existing.isSocket()) throw new SuperviseError('ERR_USAGE', `--control: ${file} exists and is not a socket`);
-    if (await answers(file)) throw new SuperviseError('ERR_USAGE', `--control: ${file} is in use by another running master`);
+    if (await answers(file))
+      throw new SuperviseError('ERR_USAGE', `--control: ${file} is in use by another running master`);
     unlinkSync(file);
   }
 
@@ -110,7 +115,12 @@ function errorReply(err: unknown): ErrorReply {
  * One connection: one request line, its answer, close. Whatever arrives (garbage, a line that never ends, a
  * flood of idle connections) ends in an error line and a closed socket, never in an exception in the master.
  */
-function handleConnection(supervisor: Supervisor, socket: net.Socket, waiting: Set<net.Socket>, open: Set<net.Socket>): void {
+function handleConnection(
+  supervisor: Supervisor,
+  socket: net.Socket,
+  waiting: Set<net.Socket>,
+  open: Set<net.Socket>,
+): void {
   socket.setEncoding('utf8');
   socket.on('error', () => {});
   const refuse = (s: net.Socket, error: string) => {
@@ -179,7 +189,8 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
     case 'status':
       return status(supervisor);
     case 'reload': {
-      if (supervisor.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
+      if (supervisor.phase !== 'running')
+        throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
       const summary = await supervisor.reload('control');
       // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
       let drainedMs: number | undefined;
@@ -192,7 +203,8 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
         ? {
             slot: summary.failure.slot,
             pid: summary.failure.worker.pid,
-            error: summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
+            error:
+              summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
             cause: summary.failure.cause,
             lines: summary.failure.lines,
           }
@@ -252,8 +264,10 @@ export function scaleTarget(spec: string, current: number): number {
   if (!m) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
   const n = Number(m[2]);
   const target = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n;
-  if (target < 1) throw new SuperviseError('ERR_USAGE', `scale: ${spec} would leave ${target} workers; at least 1 must run`);
-  if (target > MAX_WORKERS) throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
+  if (target < 1)
+    throw new SuperviseError('ERR_USAGE', `scale: ${spec} would leave ${target} workers; at least 1 must run`);
+  if (target > MAX_WORKERS)
+    throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
   return target;
 }
 

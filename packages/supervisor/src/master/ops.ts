@@ -39,7 +39,9 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
   };
   process.once('exit', onExit);
   // What `supervise logs` shows of the workers (the master's own lines come from its logger).
-  supervisor.on('worker:output', ({ slot, pid }, stream, msg) => logBuffer.push({ time: Date.now(), src: 'worker', slot, pid, stream, msg }));
+  supervisor.on('worker:output', ({ slot, pid }, stream, msg) =>
+    logBuffer.push({ time: Date.now(), src: 'worker', slot, pid, stream, msg }),
+  );
   try {
     if (o.pidFile) cleanups.push(writePidFile(o.pidFile));
     const controlPath = o.control ?? (opts.defaultControl ? defaultControlPath() : null);
@@ -52,7 +54,10 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
       // prom-client is loaded only for a master that serves /metrics.
       const { MasterMetrics } = await import('../observe/metrics.js');
       health = await serveHealth(supervisor, o.healthPort, o.healthHost, new MasterMetrics(supervisor));
-      supervisor.log.info({ event: 'health.listening', host: o.healthHost, port: health.port }, `health endpoint http://${o.healthHost.includes(':') ? `[${o.healthHost}]` : o.healthHost}:${health.port}/health`);
+      supervisor.log.info(
+        { event: 'health.listening', host: o.healthHost, port: health.port },
+        `health endpoint http://${o.healthHost.includes(':') ? `[${o.healthHost}]` : o.healthHost}:${health.port}/health`,
+      );
     }
   } catch (err) {
     await control?.close();
@@ -63,7 +68,10 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
   const notify = systemdNotifier();
   if (!notify && process.env.NOTIFY_SOCKET) {
     // Not fatal: a Type=simple unit sets NOTIFY_SOCKET too. A Type=notify one would time out the start.
-    supervisor.log.warn({ event: 'systemd.unavailable' }, 'NOTIFY_SOCKET is set but systemd-notify is not on PATH: systemd is not told READY/RELOADING/STOPPING');
+    supervisor.log.warn(
+      { event: 'systemd.unavailable' },
+      'NOTIFY_SOCKET is set but systemd-notify is not on PATH: systemd is not told READY/RELOADING/STOPPING',
+    );
   }
   const ready = notify ? attachSystemd(supervisor, notify) : () => {};
   return {

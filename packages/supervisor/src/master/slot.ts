@@ -93,7 +93,12 @@ export function emptySlot(slot: Slot): WorkerProcess[] {
 export async function resizeSlots(
   slots: Slot[],
   target: number,
-  host: { log: Logger; options: { workers: number }; fill(slot: Slot): Promise<void>; drains: { add(exit: Promise<unknown>): void } },
+  host: {
+    log: Logger;
+    options: { workers: number };
+    fill(slot: Slot): Promise<void>;
+    drains: { add(exit: Promise<unknown>): void };
+  },
 ): Promise<void> {
   const before = slots.length;
   host.options.workers = target;

@@ -25,7 +25,18 @@ import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
 import { reloadOptions } from '../config/reconfigure.js';
 import { Replacer } from '../rollout/replacement.js';
-import { cancelRestart, finishFilling, newSlot, resizeSlots, restartIn, type Slot, slotRolloutHost, startFilling, vacate, workerInfo } from './slot.js';
+import {
+  cancelRestart,
+  finishFilling,
+  newSlot,
+  resizeSlots,
+  restartIn,
+  type Slot,
+  slotRolloutHost,
+  startFilling,
+  vacate,
+  workerInfo,
+} from './slot.js';
 import type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
 import type { WorkerState } from '../worker/state.js';
 
@@ -62,7 +73,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
   balancer: Balancer | null = null;
 
-  constructor(readonly options: SupervisorOptions, logger?: Logger) {
+  constructor(
+    readonly options: SupervisorOptions,
+    logger?: Logger,
+  ) {
     super();
     this.log = logger ?? createLogger(options.logLevel, options.logFormat);
     this.breaker = new BootBreaker(options.crashLimit, options.crashWindowMs);
@@ -75,7 +89,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const o = this.options;
     setupCluster(o);
     relaySocketIoAdapter();
-    this.sticky = await createSticky(o, { serving: () => servingBySlot(this.slots, this.workers), log: this.log, waitMs: o.readyTimeoutMs });
+    this.sticky = await createSticky(o, {
+      serving: () => servingBySlot(this.slots, this.workers),
+      log: this.log,
+      waitMs: o.readyTimeoutMs,
+    });
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(
@@ -242,7 +260,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       if (to === 'draining') this.emit('worker:draining', this.info(w));
     });
-    w.on('line', (stream: 'stdout' | 'stderr', line: string) => this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line));
+    w.on('line', (stream: 'stdout' | 'stderr', line: string) =>
+      this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line),
+    );
     w.on('self-drain', () => this.onSelfDrain(w));
     w.on('exit', (info: ExitInfo) => this.onExit(w, info));
     return w;
@@ -345,7 +365,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  get fatal(): SuperviseError | null { return this.fatalError; } // prettier-ignore
+  get fatal(): SuperviseError | null {
+    return this.fatalError;
+  }
 
   // ---- rollouts ----
 
@@ -362,7 +384,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const refused = this.optionsSource ? await this.reloadOptions() : null;
     if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
-    this.log.info({ event: 'rollout.start', generation, trigger, workers: this.slots.length }, `rollout ${generation} started (${trigger})`);
+    this.log.info(
+      { event: 'rollout.start', generation, trigger, workers: this.slots.length },
+      `rollout ${generation} started (${trigger})`,
+    );
     this.emit('rollout:start', { generation, trigger });
 
     const host = slotRolloutHost({
@@ -378,7 +403,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       maxDraining: this.maxDraining,
       drains: this.drains,
     });
-    const summary = rolloutSummary(result, trigger, (w) => this.info(w), (w) => this.causeOf(w));
+    const summary = rolloutSummary(
+      result,
+      trigger,
+      (w) => this.info(w),
+      (w) => this.causeOf(w),
+    );
     const cause = summary.failure?.cause ?? null;
     if (result.failure) this.bootOutput.failed(result.failure.worker, cause);
     logRolloutEnd(this.log, { result, trigger, workers: this.slots.length, cause });
@@ -409,7 +439,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.sticky?.close();
     for (const slot of this.slots) cancelRestart(slot);
     const started = Date.now();
-    this.log.info({ event: 'master.stopping', workers: this.workers.size }, `stopping: draining ${plural(this.workers.size, 'worker')}`);
+    this.log.info(
+      { event: 'master.stopping', workers: this.workers.size },
+      `stopping: draining ${plural(this.workers.size, 'worker')}`,
+    );
     // A rollout in progress sees the phase and stops at its next step; new workers it started drain too.
     while (this.workers.size > 0) {
       await Promise.all([...this.workers].map((w) => w.drain('stop')));

@@ -55,14 +55,18 @@ function monotonicUsec(): string {
  * end of start(), so the caller calls the returned function once start() resolves.
  */
 export function attachSystemd(supervisor: Supervisor, notify: Notify): () => void {
-  const status = () => `${supervisor.readyCount}/${supervisor.options.workers} workers ready, generation ${supervisor.generation}`;
+  const status = () =>
+    `${supervisor.readyCount}/${supervisor.options.workers} workers ready, generation ${supervisor.generation}`;
   const ready = () => void notify({ READY: '1', MAINPID: String(process.pid), STATUS: status() });
-  supervisor.on('rollout:start', ({ generation, trigger }) =>
-    void notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec(), STATUS: `rollout ${generation} (${trigger})` }),
+  supervisor.on(
+    'rollout:start',
+    ({ generation, trigger }) =>
+      void notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec(), STATUS: `rollout ${generation} (${trigger})` }),
   );
   supervisor.on('rollout:done', ready);
-  supervisor.on('rollout:rolled-back', (s) =>
-    void notify({ READY: '1', STATUS: `${status()}; rollout ${s.generation} rolled back` }),
+  supervisor.on(
+    'rollout:rolled-back',
+    (s) => void notify({ READY: '1', STATUS: `${status()}; rollout ${s.generation} rolled back` }),
   );
   supervisor.once('stopping', () => void notify({ STOPPING: '1', STATUS: 'stopping: draining workers' }));
   return ready;

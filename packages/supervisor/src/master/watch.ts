@@ -52,7 +52,10 @@ export function globToRegExp(glob: string): RegExp {
       const end = glob.indexOf(']', i + 2);
       if (end === -1) re += '\\[';
       else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -317,7 +320,10 @@ export class FileWatcher {
       },
       `watching ${this.roots.join(', ')} for changes` +
         (directories > 0 || o.watchPoll
-          ? ` (${[directories > 0 ? `${directories} director${directories === 1 ? 'y' : 'ies'}` : '', o.watchPoll ? 'polling' : '']
+          ? ` (${[
+              directories > 0 ? `${directories} director${directories === 1 ? 'y' : 'ies'}` : '',
+              o.watchPoll ? 'polling' : '',
+            ]
               .filter(Boolean)
               .join(', ')})`
           : ''),

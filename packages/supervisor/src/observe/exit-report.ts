@@ -25,12 +25,18 @@ export function exitReport(
   return { fields, ...exitLine(w, info, killTimeoutMs) };
 }
 
-function exitLine(w: { pid: number; timedOut: boolean }, info: ExitInfo, killTimeoutMs: number): { level: 'info' | 'warn'; message: string } {
+function exitLine(
+  w: { pid: number; timedOut: boolean },
+  info: ExitInfo,
+  killTimeoutMs: number,
+): { level: 'info' | 'warn'; message: string } {
   const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
   if (info.killed) {
     return {
       level: 'warn',
-      message: w.timedOut ? `worker ${w.pid} killed after ${killTimeoutMs} ms: it did not exit in time` : `worker ${w.pid} killed (SIGKILL)`,
+      message: w.timedOut
+        ? `worker ${w.pid} killed after ${killTimeoutMs} ms: it did not exit in time`
+        : `worker ${w.pid} killed (SIGKILL)`,
     };
   }
   const stats = info.stats;
@@ -57,10 +63,23 @@ export function describeForced(kinds: DrainStats['forcedKinds']): string {
 }
 
 /** A serving worker that exited without being asked to. */
-export function logCrash(log: Logger, w: { pid: number; slot: number; lastLines: string[] }, info: ExitInfo, uptimeMs: number): void {
+export function logCrash(
+  log: Logger,
+  w: { pid: number; slot: number; lastLines: string[] },
+  info: ExitInfo,
+  uptimeMs: number,
+): void {
   const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
   log.error(
-    { event: 'worker.crash', slot: w.slot, pid: w.pid, code: info.code, signal: info.signal, uptimeMs, lastLines: w.lastLines },
+    {
+      event: 'worker.crash',
+      slot: w.slot,
+      pid: w.pid,
+      code: info.code,
+      signal: info.signal,
+      uptimeMs,
+      lastLines: w.lastLines,
+    },
     `worker ${w.pid} (slot ${w.slot}) crashed with ${how} after ${uptimeMs} ms`,
   );
 }

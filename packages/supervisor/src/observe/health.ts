@@ -46,7 +46,12 @@ export interface MetricsSource {
   text(): Promise<string>;
 }
 
-export async function serveHealth(supervisor: Supervisor, port: number, host = '127.0.0.1', metrics: MetricsSource | null = null): Promise<HealthServer> {
+export async function serveHealth(
+  supervisor: Supervisor,
+  port: number,
+  host = '127.0.0.1',
+  metrics: MetricsSource | null = null,
+): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -56,7 +61,11 @@ export async function serveHealth(supervisor: Supervisor, port: number, host = '
     if (url === '/metrics' && metrics) {
       metrics.text().then(
         (text) => {
-          res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+          res.writeHead(200, {
+            'content-type': metrics.contentType,
+            'content-length': Buffer.byteLength(text),
+            'cache-control': 'no-store',
+          });
           res.end(req.method === 'HEAD' ? undefined : text);
         },
         (err: unknown) => {
@@ -92,7 +101,10 @@ export async function serveHealth(supervisor: Supervisor, port: number, host = '
       reject(
         err.code === 'EADDRINUSE'
           ? new SuperviseError('ERR_PORT_IN_USE', `--health-port ${port} is already in use (EADDRINUSE)`)
-          : new SuperviseError('ERR_USAGE', `--health-host ${host} --health-port ${port}: cannot listen: ${err.code ?? err.message}`),
+          : new SuperviseError(
+              'ERR_USAGE',
+              `--health-host ${host} --health-port ${port}: cannot listen: ${err.code ?? err.message}`,
+            ),
       ),
     );
     server.listen(port, host, () => resolve());

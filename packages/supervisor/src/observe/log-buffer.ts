@@ -69,7 +69,8 @@ export function masterEntry(line: string, stream: 'stdout' | 'stderr'): LogEntry
     return null;
   }
   if (typeof obj !== 'object' || obj === null || typeof obj.msg !== 'string') return null;
-  const time = typeof obj.time === 'number' ? obj.time : typeof obj.time === 'string' ? Date.parse(obj.time) : Date.now();
+  const time =
+    typeof obj.time === 'number' ? obj.time : typeof obj.time === 'string' ? Date.parse(obj.time) : Date.now();
   return {
     time: Number.isFinite(time) ? time : Date.now(),
     src: 'master',

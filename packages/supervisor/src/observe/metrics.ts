@@ -29,7 +29,10 @@ export function restartReason(info: ExitInfo): string | null {
 export function triggerLabel(trigger: string): string {
   // A watch trigger names its files after a colon, with commas of its own: only the other kinds come before it.
   const watch = trigger.indexOf('watch:');
-  const others = (watch === -1 ? trigger : trigger.slice(0, watch)).split(',').map((t) => t.trim()).filter(Boolean);
+  const others = (watch === -1 ? trigger : trigger.slice(0, watch))
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const kinds = new Set([...others, ...(watch === -1 ? [] : ['watch'])]);
   return [...kinds].sort().join('+') || 'api';
 }
@@ -61,17 +64,32 @@ export class MasterMetrics {
     const registers = [this.registry];
     // The master's own figures, named apart from the process_* and nodejs_* the app's workers may report (summed
     // below); prom-client's default set would also start an event-loop monitor timer in the master.
-    new Counter({ name: 'supervise_master_cpu_seconds_total', help: 'CPU time of the master process (user + system).', registers, collect() {
-      const { user, system } = process.cpuUsage();
-      this.reset();
-      this.inc((user + system) / 1e6);
-    } });
-    new Gauge({ name: 'supervise_master_resident_memory_bytes', help: 'Resident memory of the master process.', registers, collect() {
-      this.set(process.memoryUsage.rss());
-    } });
-    new Gauge({ name: 'supervise_master_heap_used_bytes', help: 'V8 heap in use in the master process.', registers, collect() {
-      this.set(process.memoryUsage().heapUsed);
-    } });
+    new Counter({
+      name: 'supervise_master_cpu_seconds_total',
+      help: 'CPU time of the master process (user + system).',
+      registers,
+      collect() {
+        const { user, system } = process.cpuUsage();
+        this.reset();
+        this.inc((user + system) / 1e6);
+      },
+    });
+    new Gauge({
+      name: 'supervise_master_resident_memory_bytes',
+      help: 'Resident memory of the master process.',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    new Gauge({
+      name: 'supervise_master_heap_used_bytes',
+      help: 'V8 heap in use in the master process.',
+      registers,
+      collect() {
+        this.set(process.memoryUsage().heapUsed);
+      },
+    });
     const status = () => this.snapshot ?? supervisor.status();
 
     new Gauge({
@@ -85,14 +103,29 @@ export class MasterMetrics {
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });
-    new Gauge({ name: 'supervise_workers_desired', help: 'Worker slots the master keeps filled.', registers, collect() {
-      this.set(supervisor.options.workers);
-    } });
-    new Gauge({ name: 'supervise_generation', help: 'The current generation (1 at the start, one more per rollout).', registers, collect() {
-      this.set(supervisor.generation);
-    } });
+    new Gauge({
+      name: 'supervise_workers_desired',
+      help: 'Worker slots the master keeps filled.',
+      registers,
+      collect() {
+        this.set(supervisor.options.workers);
+      },
+    });
+    new Gauge({
+      name: 'supervise_generation',
+      help: 'The current generation (1 at the start, one more per rollout).',
+      registers,
+      collect() {
+        this.set(supervisor.generation);
+      },
+    });
 
-    const rollouts = new Counter({ name: 'supervise_rollouts_total', help: 'Rollouts by trigger and outcome.', labelNames: ['trigger', 'outcome'], registers });
+    const rollouts = new Counter({
+      name: 'supervise_rollouts_total',
+      help: 'Rollouts by trigger and outcome.',
+      labelNames: ['trigger', 'outcome'],
+      registers,
+    });
     const rolloutSeconds = new Histogram({
       name: 'supervise_rollout_duration_seconds',
       help: 'From the start of a rollout until every slot has a new ready worker.',
@@ -106,23 +139,38 @@ export class MasterMetrics {
     supervisor.on('rollout:done', onRollout);
     supervisor.on('rollout:rolled-back', onRollout);
 
-    const restarts = new Counter({ name: 'supervise_worker_restarts_total', help: 'Workers that left and were replaced, by reason.', labelNames: ['reason'], registers });
+    const restarts = new Counter({
+      name: 'supervise_worker_restarts_total',
+      help: 'Workers that left and were replaced, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
     const drainSeconds = new Histogram({
       name: 'supervise_drain_duration_seconds',
       help: 'How long a worker took to drain, as its drain reported it.',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    const forced = new Counter({ name: 'supervise_drain_forced_connections_total', help: 'Connections destroyed at a drain deadline, by kind.', labelNames: ['kind'], registers });
+    const forced = new Counter({
+      name: 'supervise_drain_forced_connections_total',
+      help: 'Connections destroyed at a drain deadline, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
     for (const kind of FORCED_KINDS) forced.inc({ kind }, 0);
-    const killed = new Counter({ name: 'supervise_workers_killed_total', help: 'Workers SIGKILLed (kill timeout, hung, failed boot).', registers });
+    const killed = new Counter({
+      name: 'supervise_workers_killed_total',
+      help: 'Workers SIGKILLed (kill timeout, hung, failed boot).',
+      registers,
+    });
     supervisor.on('worker:exit', (w, info) => {
       const reason = restartReason(info);
       if (reason) restarts.inc({ reason });
       if (info.killed) killed.inc();
       if (info.stats) {
         drainSeconds.observe(info.stats.durationMs / 1000);
-        for (const kind of FORCED_KINDS) if (info.stats.forcedKinds[kind] > 0) forced.inc({ kind }, info.stats.forcedKinds[kind]);
+        for (const kind of FORCED_KINDS)
+          if (info.stats.forcedKinds[kind] > 0) forced.inc({ kind }, info.stats.forcedKinds[kind]);
       }
       this.countRequests(w);
       this.requests.last.delete(w.id);
@@ -142,29 +190,54 @@ export class MasterMetrics {
     });
 
     if (balancesSharedSocket(supervisor.options)) {
-      new Counter({ name: 'supervise_balance_moved_connections_total', help: '--accept shared: keep-alive connections the balancer asked a worker to move.', registers, collect() {
-        this.reset();
-        this.inc(supervisor.balancer?.moved ?? 0);
-      } });
+      new Counter({
+        name: 'supervise_balance_moved_connections_total',
+        help: '--accept shared: keep-alive connections the balancer asked a worker to move.',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(supervisor.balancer?.moved ?? 0);
+        },
+      });
     }
 
     const sticky = () => supervisor.stickyListener;
     if (supervisor.options.sticky) {
-      new Counter({ name: 'supervise_sticky_handovers_total', help: '--sticky: connections the master handed to a worker.', registers, collect() {
-        this.reset();
-        this.inc(sticky()?.handed ?? 0);
-      } });
-      new Counter({ name: 'supervise_sticky_rerouted_total', help: '--sticky: connections a worker gave back (draining, gone) that went to another.', registers, collect() {
-        this.reset();
-        this.inc(sticky()?.rerouted ?? 0);
-      } });
-      new Counter({ name: 'supervise_sticky_dropped_total', help: '--sticky: connections closed with no worker to take them in time.', registers, collect() {
-        this.reset();
-        this.inc(sticky()?.dropped ?? 0);
-      } });
-      new Gauge({ name: 'supervise_sticky_waiting_connections', help: '--sticky: connections waiting for a serving worker.', registers, collect() {
-        this.set(sticky()?.waitingCount ?? 0);
-      } });
+      new Counter({
+        name: 'supervise_sticky_handovers_total',
+        help: '--sticky: connections the master handed to a worker.',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(sticky()?.handed ?? 0);
+        },
+      });
+      new Counter({
+        name: 'supervise_sticky_rerouted_total',
+        help: '--sticky: connections a worker gave back (draining, gone) that went to another.',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(sticky()?.rerouted ?? 0);
+        },
+      });
+      new Counter({
+        name: 'supervise_sticky_dropped_total',
+        help: '--sticky: connections closed with no worker to take them in time.',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(sticky()?.dropped ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'supervise_sticky_waiting_connections',
+        help: '--sticky: connections waiting for a serving worker.',
+        registers,
+        collect() {
+          this.set(sticky()?.waitingCount ?? 0);
+        },
+      });
     }
 
     const perSlot = (name: string, help: string, value: (w: WorkerInfo) => number | null) =>
@@ -181,13 +254,37 @@ export class MasterMetrics {
           }
         },
       });
-    perSlot('supervise_worker_resident_memory_bytes', "The slot's serving worker: resident memory.", (w) => w.load?.rssBytes ?? null);
-    perSlot('supervise_worker_heap_used_bytes', "The slot's serving worker: V8 heap in use.", (w) => w.load?.heapUsedBytes ?? null);
-    perSlot('supervise_worker_cpu_ratio', "The slot's serving worker: CPU use over the last heartbeat, 1 = one core.", (w) => (w.load ? w.load.cpuPercent / 100 : null));
-    perSlot('supervise_worker_event_loop_lag_seconds', "The slot's serving worker: how late its heartbeat timer fired.", (w) => (w.load ? w.load.lagMs / 1000 : null));
-    perSlot('supervise_worker_event_loop_utilization_ratio', "The slot's serving worker: event-loop utilization, 0 to 1.", (w) => w.load?.elu ?? null);
+    perSlot(
+      'supervise_worker_resident_memory_bytes',
+      "The slot's serving worker: resident memory.",
+      (w) => w.load?.rssBytes ?? null,
+    );
+    perSlot(
+      'supervise_worker_heap_used_bytes',
+      "The slot's serving worker: V8 heap in use.",
+      (w) => w.load?.heapUsedBytes ?? null,
+    );
+    perSlot(
+      'supervise_worker_cpu_ratio',
+      "The slot's serving worker: CPU use over the last heartbeat, 1 = one core.",
+      (w) => (w.load ? w.load.cpuPercent / 100 : null),
+    );
+    perSlot(
+      'supervise_worker_event_loop_lag_seconds',
+      "The slot's serving worker: how late its heartbeat timer fired.",
+      (w) => (w.load ? w.load.lagMs / 1000 : null),
+    );
+    perSlot(
+      'supervise_worker_event_loop_utilization_ratio',
+      "The slot's serving worker: event-loop utilization, 0 to 1.",
+      (w) => w.load?.elu ?? null,
+    );
     perSlot('supervise_worker_requests_in_flight', "The slot's serving worker: requests in flight.", (w) => w.inFlight);
-    perSlot('supervise_worker_uptime_seconds', "The slot's serving worker: seconds since it was forked.", (w) => w.uptimeMs / 1000);
+    perSlot(
+      'supervise_worker_uptime_seconds',
+      "The slot's serving worker: seconds since it was forked.",
+      (w) => w.uptimeMs / 1000,
+    );
   }
 
   /** Adds what a worker completed since it was last counted: the cluster's total only grows. */

@@ -11,7 +11,10 @@ export function attachOutput(supervisor: Supervisor, format: LogFormat): void {
   supervisor.on('worker:output', ({ slot, pid }, stream, line) => {
     const fd = stream === 'stdout' ? 1 : 2;
     if (format === 'json') {
-      writeOut(fd, `${JSON.stringify({ time: new Date().toISOString(), src: 'worker', slot, pid, stream, msg: line })}\n`);
+      writeOut(
+        fd,
+        `${JSON.stringify({ time: new Date().toISOString(), src: 'worker', slot, pid, stream, msg: line })}\n`,
+      );
     } else {
       writeOut(fd, `[${slot}:${pid}] ${line}\n`);
     }

@@ -4,7 +4,12 @@
  */
 
 /** "Equal jitter": half the exponential delay is fixed, half random. attempt 0 -> [base/2, base]. */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   if (baseMs <= 0) return 0;
   const exp = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(exp / 2 + random() * (exp / 2));

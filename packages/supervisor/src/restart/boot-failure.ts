@@ -32,9 +32,15 @@ export function fatalBootFailure(
   breaker: BootBreaker,
   windowMs: number,
 ): SuperviseError | null {
-  if (err instanceof WorkerFailure && err.reason === 'protocol') return new SuperviseError('ERR_PROTOCOL', err.message, lines);
+  if (err instanceof WorkerFailure && err.reason === 'protocol')
+    return new SuperviseError('ERR_PROTOCOL', err.message, lines);
   const where = portInUse(reason, lines);
-  if (where) return new SuperviseError('ERR_PORT_IN_USE', `${where} is already in use (EADDRINUSE): is another instance running?`, lines);
+  if (where)
+    return new SuperviseError(
+      'ERR_PORT_IN_USE',
+      `${where} is already in use (EADDRINUSE): is another instance running?`,
+      lines,
+    );
   if (breaker.record()) {
     return new SuperviseError(
       'ERR_BOOT_FAILURE',
@@ -49,7 +55,14 @@ export function fatalBootFailure(
  * The log line of a worker that failed at boot; returns the failure with its cause, for the fatal line. Its
  * last lines go with the fatal line, if it comes to that (once, not once per failed worker).
  */
-export function logBootFailure(log: Logger, slot: number, pid: number, err: unknown, cause: string | null, repeated: boolean): string {
+export function logBootFailure(
+  log: Logger,
+  slot: number,
+  pid: number,
+  err: unknown,
+  cause: string | null,
+  repeated: boolean,
+): string {
   const reason = err instanceof Error ? err.message : String(err);
   const full = cause ? `${reason}: ${cause}` : reason;
   log.error(

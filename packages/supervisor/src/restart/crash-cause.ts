@@ -70,9 +70,14 @@ export function describeCause(lines: readonly string[], cwd: string): string | n
 /** A script that needs a TypeScript loader node may not have: one line on what to do. */
 export function typescriptHint(script: string, nodeArgs: readonly string[], lines: readonly string[]): string | null {
   if (!/\.[cm]?tsx?$/.test(script)) return null;
-  if (nodeArgs.some((a) => /tsx|ts-node|--experimental-strip-types|--experimental-transform-types/.test(a))) return null;
+  if (nodeArgs.some((a) => /tsx|ts-node|--experimental-strip-types|--experimental-transform-types/.test(a)))
+    return null;
   const text = lines.join('\n');
-  if (!/ERR_UNKNOWN_FILE_EXTENSION|SyntaxError|Unexpected token|Missing initializer|ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/.test(text)) {
+  if (
+    !/ERR_UNKNOWN_FILE_EXTENSION|SyntaxError|Unexpected token|Missing initializer|ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/.test(
+      text,
+    )
+  ) {
     return null;
   }
   return `${path.basename(script)} is TypeScript and node ran it without a loader: add --node-args "--import tsx" (npm i -D tsx), or compile it first`;

@@ -97,7 +97,9 @@ export function startRecycler(supervisor: ReplaceHost): () => void {
     busy = true;
     try {
       const serving = supervisor.liveWorkers().filter((w) => w.state === 'ready');
-      const silent = serving.find((w) => w.lastHeartbeat === null && Date.now() - (w.readyAt ?? Date.now()) > 3 * interval);
+      const silent = serving.find(
+        (w) => w.lastHeartbeat === null && Date.now() - (w.readyAt ?? Date.now()) > 3 * interval,
+      );
       if (limits.maxRequests > 0 && silent && !warnedNoCounts) {
         warnedNoCounts = true;
         supervisor.log.warn(
@@ -112,7 +114,14 @@ export function startRecycler(supervisor: ReplaceHost): () => void {
         const unit = verdict.reason === 'max-memory' ? ' MB' : verdict.reason === 'max-age' ? ' ms' : ' requests';
         const why = `${verdict.reason}: ${verdict.value}${unit} >= ${verdict.limit}${unit}`;
         supervisor.log.info(
-          { event: 'worker.recycle', slot: w.slot, pid: w.pid, reason: verdict.reason, value: verdict.value, limit: verdict.limit },
+          {
+            event: 'worker.recycle',
+            slot: w.slot,
+            pid: w.pid,
+            reason: verdict.reason,
+            value: verdict.value,
+            limit: verdict.limit,
+          },
           `recycling worker ${w.pid} (slot ${w.slot}): ${why}`,
         );
         if (!(await supervisor.replace(w, `recycle (${why})`))) retryAt.set(w, Date.now() + retryAfterMs);

@@ -118,7 +118,8 @@ export async function runRollout<W>(host: RolloutHost<W>, opts: RolloutOptions):
         if (old) drains.add(host.retire(old));
         replaced++;
       } else {
-        if (outcome.status === 'rejected' && !failure) failure = { slot: b.slot, worker: b.worker, error: outcome.reason };
+        if (outcome.status === 'rejected' && !failure)
+          failure = { slot: b.slot, worker: b.worker, error: outcome.reason };
         discarding.push(host.discard(b.worker));
       }
     }

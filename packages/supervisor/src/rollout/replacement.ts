@@ -38,10 +38,12 @@ export class Replacer {
     const host = this.host;
     const slot = host.slots().find((s) => s.current === worker);
     if (!slot || !host.running()) return false;
-    host.log().warn(
-      { event: 'worker.replace', slot: slot.index, pid: worker.pid, reason: why },
-      `replacing worker ${worker.pid} (slot ${slot.index}): ${why}`,
-    );
+    host
+      .log()
+      .warn(
+        { event: 'worker.replace', slot: slot.index, pid: worker.pid, reason: why },
+        `replacing worker ${worker.pid} (slot ${slot.index}): ${why}`,
+      );
     while (host.rolloutBusy() || this.current) await (this.current ?? host.rolloutIdle());
     if (slot.current !== worker || !host.running()) return false;
     const job = replaceInSlot(host, slot, worker, kill);
@@ -60,7 +62,12 @@ export class Replacer {
  * A slot that changed meanwhile (a crash, a scale-down) keeps what it has. Resolves true once the new worker
  * serves and the old one has begun to leave.
  */
-export async function replaceInSlot(host: ReplacementHost, slot: Slot, worker: WorkerProcess, kill: boolean): Promise<boolean> {
+export async function replaceInSlot(
+  host: ReplacementHost,
+  slot: Slot,
+  worker: WorkerProcess,
+  kill: boolean,
+): Promise<boolean> {
   // A hung worker goes at once; a recycled one waits until its drain fits under the bound.
   if (!kill) await host.drains.room(host.maxDraining(), 1);
   if (slot.current !== worker || !host.running()) return false;
@@ -71,7 +78,14 @@ export async function replaceInSlot(host: ReplacementHost, slot: Slot, worker: W
     await fresh.kill();
     const message = err instanceof Error ? err.message : String(err);
     host.log().error(
-      { event: 'worker.replace-failed', slot: slot.index, pid: worker.pid, failedPid: fresh.pid, reason: message, lastLines: fresh.lastLines },
+      {
+        event: 'worker.replace-failed',
+        slot: slot.index,
+        pid: worker.pid,
+        failedPid: fresh.pid,
+        reason: message,
+        lastLines: fresh.lastLines,
+      },
       `replacement of worker ${worker.pid} failed: ${message}${kill ? '' : '; it keeps serving'}`,
     );
     if (kill && vacate(slot, worker)) {

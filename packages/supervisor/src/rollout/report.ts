@@ -15,7 +15,10 @@ export function mergeTriggers(triggers: readonly string[]): string {
 }
 
 /** The line a new user looks for first: where the app can be reached, and which pid to signal. */
-export function logMasterReady(log: Logger, r: { workers: number; durationMs: number; accept: string; urls: string[] }): void {
+export function logMasterReady(
+  log: Logger,
+  r: { workers: number; durationMs: number; accept: string; urls: string[] },
+): void {
   log.info(
     { event: 'master.ready', ...r },
     `${r.workers === 1 ? 'the worker is' : `all ${r.workers} workers are`} ready in ${r.durationMs} ms` +
@@ -47,7 +50,10 @@ export function logRolloutEnd(
   };
   const draining = result.draining > 0 ? `; ${stillDraining(result.draining)}` : '';
   if (!result.failure) {
-    log.info(base, `rollout ${generation} ${result.outcome}: ${result.replaced} of ${workers} workers replaced in ${result.durationMs} ms${draining}`);
+    log.info(
+      base,
+      `rollout ${generation} ${result.outcome}: ${result.replaced} of ${workers} workers replaced in ${result.durationMs} ms${draining}`,
+    );
     return;
   }
   const { worker, error } = result.failure;
@@ -57,7 +63,9 @@ export function logRolloutEnd(
     { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, cause, lastLines: worker.lastLines },
     `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}${cause ? `: ${cause}` : ''}; ` +
       `${result.replaced} of ${workers} workers replaced, the others keep serving${draining}` +
-      (worker.lastLines.length ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}` : ''),
+      (worker.lastLines.length
+        ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}`
+        : ''),
   );
 }
 
@@ -65,7 +73,10 @@ export function logRolloutEnd(
 export function logDrained(log: Logger, drained: Promise<void>, generation: number, startedAt: number): void {
   void drained.then(() => {
     const durationMs = Date.now() - startedAt;
-    log.info({ event: 'rollout.drained', generation, durationMs }, `rollout ${generation}: every old worker has exited (${durationMs} ms after the rollout began)`);
+    log.info(
+      { event: 'rollout.drained', generation, durationMs },
+      `rollout ${generation}: every old worker has exited (${durationMs} ms after the rollout began)`,
+    );
   });
 }
 
@@ -78,5 +89,14 @@ export function rolloutSummary(
 ): RolloutSummary {
   const { failure, ...rest } = result;
   if (!failure) return { ...rest, trigger };
-  return { ...rest, trigger, failure: { ...failure, worker: info(failure.worker), cause: causeOf(failure.worker), lines: failure.worker.lastLines } };
+  return {
+    ...rest,
+    trigger,
+    failure: {
+      ...failure,
+      worker: info(failure.worker),
+      cause: causeOf(failure.worker),
+      lines: failure.worker.lastLines,
+    },
+  };
 }

@@ -41,7 +41,10 @@ function forwardedFor(value: string): string | null {
   for (const pair of first.split(';')) {
     const eq = pair.indexOf('=');
     if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
-    const node = pair.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    const node = pair
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"|"$/g, '');
     return node ? stripPort(node) : null;
   }
   return null;

@@ -77,7 +77,10 @@ export class StickyListener {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new SuperviseError('ERR_PORT_IN_USE', `port ${this.publicPort} is already in use: another process listens on it`)
+            ? new SuperviseError(
+                'ERR_PORT_IN_USE',
+                `port ${this.publicPort} is already in use: another process listens on it`,
+              )
             : new SuperviseError('ERR_USAGE', `--sticky could not listen on port ${this.publicPort}: ${err.message}`),
         );
       };
@@ -86,7 +89,11 @@ export class StickyListener {
       this.server.listen({ port: this.publicPort, host: any ? undefined : host }, () => {
         this.server.off('error', onError);
         const a = this.server.address() as net.AddressInfo;
-        this.url = listenUrl({ address: any ? null : a.address, port: a.port, addressType: a.family === 'IPv6' ? 6 : 4 });
+        this.url = listenUrl({
+          address: any ? null : a.address,
+          port: a.port,
+          addressType: a.family === 'IPv6' ? 6 : 4,
+        });
         resolve();
       });
     });
@@ -145,8 +152,7 @@ export class StickyListener {
     w.worker.on('listening', (address: { address: string | null; port: number }) => {
       if (address.port === this.privatePort) void this.listen(address.address).catch(() => {});
       else if (address.port === this.publicPort) {
-        this.misuse ??=
-          `--sticky: the app listens on port ${this.publicPort} itself; it must listen on process.env.PORT, which the master sets to a private port`;
+        this.misuse ??= `--sticky: the app listens on port ${this.publicPort} itself; it must listen on process.env.PORT, which the master sets to a private port`;
       }
     });
     w.on('state', (_from: string, to: string) => {
@@ -210,7 +216,10 @@ export class StickyListener {
   private route(p: Pending): void {
     if (p.socket.destroyed) return;
     const serving = this.host.serving();
-    const slot = pickSlot(p.key, serving.map((w) => w.slot));
+    const slot = pickSlot(
+      p.key,
+      serving.map((w) => w.slot),
+    );
     const worker = serving.find((w) => w.slot === slot);
     if (!worker) {
       this.wait(p);
@@ -241,13 +250,17 @@ export class StickyListener {
     const id = ++this.nextId;
     return new Promise<boolean>((resolve) => {
       pending.set(id, resolve);
-      const sent = sendMessage<MasterMessage>(w.worker, { type: 'connection', id, head: p.head }, {
-        handle: p.socket,
-        options: { keepOpen: true },
-        done: (err) => {
-          if (err && pending.delete(id)) resolve(false);
+      const sent = sendMessage<MasterMessage>(
+        w.worker,
+        { type: 'connection', id, head: p.head },
+        {
+          handle: p.socket,
+          options: { keepOpen: true },
+          done: (err) => {
+            if (err && pending.delete(id)) resolve(false);
+          },
         },
-      });
+      );
       if (!sent && pending.delete(id)) resolve(false);
     });
   }

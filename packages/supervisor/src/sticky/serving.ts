@@ -7,7 +7,8 @@ import type { StickyListener } from './listener.js';
  * became ready for it and is about to take it (a first start, a restart).
  */
 export function servingBySlot(slots: readonly Slot[], workers: Iterable<WorkerProcess>): WorkerProcess[] {
-  const live = (w: WorkerProcess | null): w is WorkerProcess => w !== null && w.state === 'ready' && w.worker.isConnected();
+  const live = (w: WorkerProcess | null): w is WorkerProcess =>
+    w !== null && w.state === 'ready' && w.worker.isConnected();
   const all = [...workers];
   return slots.flatMap((slot) => {
     if (live(slot.current)) return [slot.current];

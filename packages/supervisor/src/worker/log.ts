@@ -8,7 +8,10 @@ import type { WorkerState } from './state.js';
  */
 export function logWorker(log: Logger, w: WorkerProcess): void {
   const fields = () => ({ slot: w.slot, pid: w.pid, worker: w.id, generation: w.generation });
-  log.info({ event: 'worker.fork', ...fields() }, `worker ${w.pid} forked (slot ${w.slot}, generation ${w.generation})`);
+  log.info(
+    { event: 'worker.fork', ...fields() },
+    `worker ${w.pid} forked (slot ${w.slot}, generation ${w.generation})`,
+  );
   w.on('state', (from: WorkerState, to: WorkerState) => {
     if (to === 'exited') return; // logged with its exit status
     const extra =
@@ -24,8 +27,13 @@ export function logWorker(log: Logger, w: WorkerProcess): void {
     );
   });
   // With a shared socket (the default) this, not the state change, is when new connections stop reaching it.
-  w.on('closed', () => log.debug({ event: 'worker.closed', ...fields() }, `worker ${w.pid} stopped accepting connections`));
+  w.on('closed', () =>
+    log.debug({ event: 'worker.closed', ...fields() }, `worker ${w.pid} stopped accepting connections`),
+  );
   w.on('listen-error', (message: string) =>
-    log.warn({ event: 'worker.listen-error', ...fields(), reason: message }, `worker ${w.pid} could not listen: ${message}`),
+    log.warn(
+      { event: 'worker.listen-error', ...fields(), reason: message },
+      `worker ${w.pid} could not listen: ${message}`,
+    ),
   );
 }

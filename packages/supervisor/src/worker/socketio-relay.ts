@@ -35,7 +35,7 @@ export function relaySocketIoAdapter(): void {
       if (!own) uids.set(from, (own = new Set()));
       own.add(msg.uid);
     }
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
     if (msg.type === FETCH_SOCKETS_RESPONSE || msg.type === SERVER_SIDE_EMIT_RESPONSE) {
       const requester = workers.find((w) => msg.requesterUid !== undefined && uids.get(w)?.has(msg.requesterUid));
       requester?.send(msg, undefined, ignore);

@@ -150,7 +150,12 @@ export class WorkerProcess extends EventEmitter {
       if (!this.listeningOn.includes(url)) this.listeningOn.push(url);
       if (!this.manualReady) this.markReady();
     });
-    receiveMessages(this.worker, isWorkerMessage, (msg) => this.onMessage(msg), (version) => this.onForeignVersion(version));
+    receiveMessages(
+      this.worker,
+      isWorkerMessage,
+      (msg) => this.onMessage(msg),
+      (version) => this.onForeignVersion(version),
+    );
     this.pipeLines(this.worker.process.stdout, 'stdout');
     this.pipeLines(this.worker.process.stderr, 'stderr');
   }
@@ -187,7 +192,7 @@ export class WorkerProcess extends EventEmitter {
     if (this.protocolError) return;
     this.protocolError =
       `worker ${this.pid} speaks supervise protocol ${version}, this master ${PROTOCOL_VERSION}: ` +
-      'the app loads another release of @supervise/worker-sdk than the master\'s; install the same release of both';
+      "the app loads another release of @supervise/worker-sdk than the master's; install the same release of both";
     this.emit('protocol-mismatch', this.protocolError);
   }
 

@@ -21,7 +21,7 @@ describe('shedOrders (--accept shared keep-alive balance)', () => {
     expect(shedOrders([4, 4, 4, 2])).toEqual([0, 0, 0, 0]);
   });
 
-  it('balances a handful too (a proxy\'s small upstream pool), without bouncing a lone connection', () => {
+  it("balances a handful too (a proxy's small upstream pool), without bouncing a lone connection", () => {
     expect(shedOrders([4, 0, 0, 0])).toEqual([3, 0, 0, 0]);
     expect(shedOrders([2, 1, 1, 0])).toEqual([1, 0, 0, 0]);
     expect(shedOrders([2, 0])).toEqual([1, 0]);

@@ -5,17 +5,59 @@ import { formatBytes, formatDuration, formatStatus } from '../../src/cli/status-
 
 describe('status table', () => {
   it('formats durations and sizes the way a terminal reader wants them', () => {
-    expect([999, 61_000, 3_600_000 * 3 + 60_000, 86_400_000 * 3].map(formatDuration)).toEqual(['0s', '1m01s', '3h01m', '3d00h']);
+    expect([999, 61_000, 3_600_000 * 3 + 60_000, 86_400_000 * 3].map(formatDuration)).toEqual([
+      '0s',
+      '1m01s',
+      '3h01m',
+      '3d00h',
+    ]);
     expect([null, 512 * 1024, 45.46 * 1024 * 1024].map(formatBytes)).toEqual(['-', '512 KB', '45.5 MB']);
   });
 
   it('prints the master line, then aligned rows', () => {
     const reply: StatusReply = {
       ok: true,
-      master: { pid: 10, phase: 'running', script: '/app/server.js', cwd: '/app', generation: 2, workers: 2, ready: 2, rollout: false, accept: 'shared', uptimeMs: 65_000, rssBytes: 50 * 1024 * 1024, node: 'v20.19.0' },
+      master: {
+        pid: 10,
+        phase: 'running',
+        script: '/app/server.js',
+        cwd: '/app',
+        generation: 2,
+        workers: 2,
+        ready: 2,
+        rollout: false,
+        accept: 'shared',
+        uptimeMs: 65_000,
+        rssBytes: 50 * 1024 * 1024,
+        node: 'v20.19.0',
+      },
       workers: [
-        { id: 1, slot: 0, pid: 11, generation: 2, state: 'ready', uptimeMs: 5_000, restarts: 0, requests: 10, inFlight: 3, usesSdk: true, rssBytes: 40 * 1024 * 1024 },
-        { id: 2, slot: 1, pid: 12345, generation: 2, state: 'draining', uptimeMs: 120_000, restarts: 11, requests: 0, inFlight: 0, usesSdk: false, rssBytes: null },
+        {
+          id: 1,
+          slot: 0,
+          pid: 11,
+          generation: 2,
+          state: 'ready',
+          uptimeMs: 5_000,
+          restarts: 0,
+          requests: 10,
+          inFlight: 3,
+          usesSdk: true,
+          rssBytes: 40 * 1024 * 1024,
+        },
+        {
+          id: 2,
+          slot: 1,
+          pid: 12345,
+          generation: 2,
+          state: 'draining',
+          uptimeMs: 120_000,
+          restarts: 11,
+          requests: 0,
+          inFlight: 0,
+          usesSdk: false,
+          rssBytes: null,
+        },
       ],
     };
     expect(formatStatus(reply).split('\n')).toEqual([

@@ -26,8 +26,12 @@ function configError(fn: () => unknown): SuperviseError {
 
 describe('validateConfig', () => {
   it('names an unknown key and suggests the right one', () => {
-    expect(configError(() => validateConfig({ wrokers: 2 }, dir)).message).toBe('unknown key "wrokers" (did you mean "workers"?)');
-    expect(configError(() => validateConfig({ killTimeout: 5000 }, dir)).message).toMatch(/"killTimeout".*"killTimeoutMs"/);
+    expect(configError(() => validateConfig({ wrokers: 2 }, dir)).message).toBe(
+      'unknown key "wrokers" (did you mean "workers"?)',
+    );
+    expect(configError(() => validateConfig({ killTimeout: 5000 }, dir)).message).toMatch(
+      /"killTimeout".*"killTimeoutMs"/,
+    );
     expect(configError(() => validateConfig({ frobnicate: true }, dir)).message).toBe('unknown key "frobnicate"');
     expect(configError(() => validateConfig({ toString: 1 }, dir)).message).toMatch(/unknown key "toString"/);
   });
@@ -46,7 +50,8 @@ describe('validateConfig', () => {
       [{ healthPort: 70000 }, /^healthPort must be an integer from 0 to 65535/],
       [{ script: 42 }, /^script must be a non-empty string, got 42/],
     ];
-    for (const [config, message] of cases) expect(configError(() => validateConfig(config, dir)).message).toMatch(message);
+    for (const [config, message] of cases)
+      expect(configError(() => validateConfig(config, dir)).message).toMatch(message);
   });
 
   it('rejects a file that is not an object of options', () => {
@@ -56,7 +61,17 @@ describe('validateConfig', () => {
 
   it('accepts every option and resolves relative paths against the file', () => {
     const raw = validateConfig(
-      { script: 'server.js', cwd: 'app', workers: 'max', killTimeoutMs: '10s', watch: ['src'], control: 'run/ctl.sock', pidFile: 'm.pid', healthPort: null, env: { A: 1 } },
+      {
+        script: 'server.js',
+        cwd: 'app',
+        workers: 'max',
+        killTimeoutMs: '10s',
+        watch: ['src'],
+        control: 'run/ctl.sock',
+        pidFile: 'm.pid',
+        healthPort: null,
+        env: { A: 1 },
+      },
       '/srv/site',
     );
     expect(raw.cwd).toBe('/srv/site/app');
@@ -70,7 +85,10 @@ describe('validateConfig', () => {
 
 describe('mergeOptions', () => {
   it('lets the flags override the file, and keeps the file args when none are given', () => {
-    const merged = mergeOptions({ workers: 3, surge: 2, args: ['--from-file'] }, { workers: '2', script: undefined, args: [] });
+    const merged = mergeOptions(
+      { workers: 3, surge: 2, args: ['--from-file'] },
+      { workers: '2', script: undefined, args: [] },
+    );
     expect(merged).toEqual({ workers: '2', surge: 2, args: ['--from-file'] });
     expect(mergeOptions({ args: ['a'] }, { args: ['b'] }).args).toEqual(['b']);
   });

@@ -21,18 +21,30 @@ function usageError(fn: () => unknown): SuperviseError {
 
 describe('option parsing', () => {
   it('sticky: needs a PORT (from --env or the environment); --trust-proxy only with it', () => {
-    expect(resolveOptions({ script, sticky: true, env: ['PORT=3100'] }).sticky).toEqual({ port: 3100, trustProxy: false });
-    expect(resolveOptions({ script, sticky: true, trustProxy: true, env: { PORT: '3101' } }).sticky).toEqual({ port: 3101, trustProxy: true });
+    expect(resolveOptions({ script, sticky: true, env: ['PORT=3100'] }).sticky).toEqual({
+      port: 3100,
+      trustProxy: false,
+    });
+    expect(resolveOptions({ script, sticky: true, trustProxy: true, env: { PORT: '3101' } }).sticky).toEqual({
+      port: 3101,
+      trustProxy: true,
+    });
     expect(resolveOptions({ script }).sticky).toBeNull();
     const saved = process.env.PORT;
     delete process.env.PORT;
     try {
-      expect(usageError(() => resolveOptions({ script, sticky: true })).message).toMatch(/^--sticky needs the app's port in PORT/);
+      expect(usageError(() => resolveOptions({ script, sticky: true })).message).toMatch(
+        /^--sticky needs the app's port in PORT/,
+      );
     } finally {
       if (saved !== undefined) process.env.PORT = saved;
     }
-    expect(usageError(() => resolveOptions({ script, sticky: true, env: ['PORT=http'] })).message).toMatch(/^PORT must be/);
-    expect(usageError(() => resolveOptions({ script, trustProxy: true })).message).toMatch(/^--trust-proxy only applies with --sticky/);
+    expect(usageError(() => resolveOptions({ script, sticky: true, env: ['PORT=http'] })).message).toMatch(
+      /^PORT must be/,
+    );
+    expect(usageError(() => resolveOptions({ script, trustProxy: true })).message).toMatch(
+      /^--trust-proxy only applies with --sticky/,
+    );
   });
 
   it('accept: shared by default, round-robin with --no-auto-drain (nothing could balance it), an explicit choice wins', () => {
@@ -40,7 +52,9 @@ describe('option parsing', () => {
     expect(resolveOptions({ script, autoDrain: false }).accept).toBe('round-robin');
     expect(resolveOptions({ script, autoDrain: false, accept: 'shared' }).accept).toBe('shared');
     expect(resolveOptions({ script, accept: 'round-robin' }).accept).toBe('round-robin');
-    expect(usageError(() => resolveOptions({ script, accept: 'fast' })).message).toBe('--accept must be shared or round-robin, got "fast"');
+    expect(usageError(() => resolveOptions({ script, accept: 'fast' })).message).toBe(
+      '--accept must be shared or round-robin, got "fast"',
+    );
   });
 
   it('workers: positive integers and "max"', () => {
@@ -48,7 +62,9 @@ describe('option parsing', () => {
     expect(parseWorkers(2)).toBe(2);
     expect(parseWorkers('max')).toBe(os.availableParallelism());
     expect(usageError(() => parseWorkers('0')).exitCode).toBe(2);
-    expect(usageError(() => parseWorkers('abc')).message).toBe('--workers must be a positive integer or "max", got "abc"');
+    expect(usageError(() => parseWorkers('abc')).message).toBe(
+      '--workers must be a positive integer or "max", got "abc"',
+    );
     expect(usageError(() => parseWorkers('1.5')).code).toBe('ERR_USAGE');
     expect(usageError(() => parseWorkers('-3')).code).toBe('ERR_USAGE');
   });
@@ -60,7 +76,9 @@ describe('option parsing', () => {
     expect(parseDuration('1.5m', '--x')).toBe(90_000);
     expect(parseDuration('6h', '--x')).toBe(21_600_000);
     expect(parseDuration(250, '--x')).toBe(250);
-    expect(usageError(() => parseDuration('soon', '--kill-timeout')).message).toMatch(/^--kill-timeout must be a duration/);
+    expect(usageError(() => parseDuration('soon', '--kill-timeout')).message).toMatch(
+      /^--kill-timeout must be a duration/,
+    );
     expect(usageError(() => parseDuration('0', '--ready-timeout', { allowZero: false })).code).toBe('ERR_USAGE');
   });
 

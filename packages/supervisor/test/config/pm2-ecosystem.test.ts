@@ -54,7 +54,15 @@ describe('PM2 ecosystem files', () => {
   });
 
   it('instances: 0 and "max" are every core, -1 all but one; fork mode is named', () => {
-    const apps = ecosystemApps({ apps: [{ script: 'a.js', instances: 0 }, { script: 'b.js', instances: -1, exec_mode: 'fork' }] }, '/x');
+    const apps = ecosystemApps(
+      {
+        apps: [
+          { script: 'a.js', instances: 0 },
+          { script: 'b.js', instances: -1, exec_mode: 'fork' },
+        ],
+      },
+      '/x',
+    );
     expect(apps[0]!.raw.workers).toBe('max');
     expect(apps[1]!.raw.workers).toBe(Math.max(1, os.availableParallelism() - 1));
     expect(apps[1]!.ignored).toEqual(['exec_mode fork: supervise always runs node:cluster workers']);
@@ -70,8 +78,18 @@ describe('PM2 ecosystem files', () => {
   });
 
   it('one master per app: several need --app', () => {
-    const apps = ecosystemApps({ apps: [{ name: 'api', script: 'a.js' }, { name: 'jobs', script: 'b.js' }] }, '/x');
-    expect(() => pickApp(apps, undefined)).toThrow('apps: 2 apps (api, jobs): supervise runs one master per app; pick one with --app <name>');
+    const apps = ecosystemApps(
+      {
+        apps: [
+          { name: 'api', script: 'a.js' },
+          { name: 'jobs', script: 'b.js' },
+        ],
+      },
+      '/x',
+    );
+    expect(() => pickApp(apps, undefined)).toThrow(
+      'apps: 2 apps (api, jobs): supervise runs one master per app; pick one with --app <name>',
+    );
     expect(pickApp(apps, 'jobs').name).toBe('jobs');
     expect(() => pickApp(apps, 'web')).toThrow('--app: no app named "web" (the file has api, jobs)');
     expect(() => ecosystemApps({ apps: [{ name: 'x' }] }, '/x')).toThrow('apps[0].script: every app needs a script');
@@ -99,8 +117,12 @@ describe('systemd unit', () => {
       environment: { PORT: '3000' },
       version: '0.1.0',
     });
-    expect(text).toContain('\nType=notify\nNotifyAccess=all\nUser=www\nWorkingDirectory=/srv/api\nEnvironment=PORT=3000\n');
-    expect(text).toContain('\nExecStart=/usr/bin/node /opt/supervise/cli.js server.js -w 4\nExecReload=/bin/kill -HUP $MAINPID\nKillMode=mixed\n');
+    expect(text).toContain(
+      '\nType=notify\nNotifyAccess=all\nUser=www\nWorkingDirectory=/srv/api\nEnvironment=PORT=3000\n',
+    );
+    expect(text).toContain(
+      '\nExecStart=/usr/bin/node /opt/supervise/cli.js server.js -w 4\nExecReload=/bin/kill -HUP $MAINPID\nKillMode=mixed\n',
+    );
     expect(text).toContain('\nTimeoutStopSec=40\n');
   });
 });

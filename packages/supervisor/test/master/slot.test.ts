@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 
-import { cancelRestart, emptySlot, finishFilling, newSlot, restartIn, serve, slotState, startFilling, vacate } from '../../src/master/slot.js';
+import {
+  cancelRestart,
+  emptySlot,
+  finishFilling,
+  newSlot,
+  restartIn,
+  serve,
+  slotState,
+  startFilling,
+  vacate,
+} from '../../src/master/slot.js';
 import type { WorkerProcess } from '../../src/worker/worker-process.js';
 
 const worker = (pid: number) => ({ pid }) as unknown as WorkerProcess;

@@ -2,9 +2,25 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { type ChangeBatch, ChangeCollector, describeFiles, globToRegExp, ignoreMatcher, watchLimitError } from '../../src/master/watch.js';
+import {
+  type ChangeBatch,
+  ChangeCollector,
+  describeFiles,
+  globToRegExp,
+  ignoreMatcher,
+  watchLimitError,
+} from '../../src/master/watch.js';
 
-const DEFAULTS = ['**/node_modules/**', '**/.git/**', '**/*.log', '**/logs/**', '**/dist/**', '**/build/**', '**/.*.swp', '**/*~'];
+const DEFAULTS = [
+  '**/node_modules/**',
+  '**/.git/**',
+  '**/*.log',
+  '**/logs/**',
+  '**/dist/**',
+  '**/build/**',
+  '**/.*.swp',
+  '**/*~',
+];
 
 describe('globToRegExp', () => {
   it('keeps * and ? within one segment and lets ** span several', () => {
@@ -29,11 +45,26 @@ describe('globToRegExp', () => {
 describe('ignoreMatcher', () => {
   const root = path.resolve('/srv/app');
   const at = (...p: string[]) => path.join(root, ...p);
-  const ignored = ignoreMatcher([...DEFAULTS, 'tmp/**', '*.sqlite', 'cache', '/var/shared/**'], [root], root, [at('app.pid')]);
+  const ignored = ignoreMatcher([...DEFAULTS, 'tmp/**', '*.sqlite', 'cache', '/var/shared/**'], [root], root, [
+    at('app.pid'),
+  ]);
 
   it('ignores the defaults at any depth, directories included (so the watcher never descends)', () => {
-    for (const p of ['node_modules', 'node_modules/x/index.js', 'lib/node_modules', '.git', '.git/HEAD', 'out.log',
-      'logs', 'logs/a.txt', 'dist', 'dist/server.js', 'packages/a/build/x.js', '.server.js.swp', 'server.js~']) {
+    for (const p of [
+      'node_modules',
+      'node_modules/x/index.js',
+      'lib/node_modules',
+      '.git',
+      '.git/HEAD',
+      'out.log',
+      'logs',
+      'logs/a.txt',
+      'dist',
+      'dist/server.js',
+      'packages/a/build/x.js',
+      '.server.js.swp',
+      'server.js~',
+    ]) {
       expect(ignored(at(p)), p).toBe(true);
     }
   });

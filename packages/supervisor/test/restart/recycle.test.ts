@@ -13,9 +13,21 @@ describe('recycling', () => {
 
   it('names the limit passed: memory first, then requests, then age', () => {
     const w = { requests: 2_000, readyAt: 0 };
-    expect(recycleVerdict(w, limits, 200 * 1024 * 1024, 100_000, jitter)).toEqual({ reason: 'max-memory', value: 200, limit: 100 });
-    expect(recycleVerdict(w, limits, 10 * 1024 * 1024, 100_000, jitter)).toEqual({ reason: 'max-requests', value: 2_000, limit: 1_050 });
-    expect(recycleVerdict({ requests: 0, readyAt: 0 }, limits, null, 63_000, jitter)).toEqual({ reason: 'max-age', value: 63_000, limit: 63_000 });
+    expect(recycleVerdict(w, limits, 200 * 1024 * 1024, 100_000, jitter)).toEqual({
+      reason: 'max-memory',
+      value: 200,
+      limit: 100,
+    });
+    expect(recycleVerdict(w, limits, 10 * 1024 * 1024, 100_000, jitter)).toEqual({
+      reason: 'max-requests',
+      value: 2_000,
+      limit: 1_050,
+    });
+    expect(recycleVerdict({ requests: 0, readyAt: 0 }, limits, null, 63_000, jitter)).toEqual({
+      reason: 'max-age',
+      value: 63_000,
+      limit: 63_000,
+    });
   });
 
   it('leaves a worker under every limit alone, and ignores limits that are off', () => {

@@ -29,7 +29,9 @@ describe('watchdog', () => {
 
   it('--max-requests without a heartbeat is a usage error (the heartbeat carries the count)', () => {
     const script = fileURLToPath(import.meta.url);
-    expect(() => resolveOptions({ script, maxRequests: '1000', heartbeatMs: '0' })).toThrow(/--max-requests needs the heartbeat/);
+    expect(() => resolveOptions({ script, maxRequests: '1000', heartbeatMs: '0' })).toThrow(
+      /--max-requests needs the heartbeat/,
+    );
     expect(resolveOptions({ script, maxRequests: '0', heartbeatMs: '0' }).maxRequests).toBe(0);
   });
 

@@ -88,9 +88,15 @@ describe('runRollout', () => {
     expect(r.replaced).toBe(3);
     // The next batch starts once the old worker began to drain, not once it exited.
     expect(log).toEqual([
-      'start new0@0', 'promote new0@0', 'retire old0',
-      'start new1@1', 'promote new1@1', 'retire old1',
-      'start new2@2', 'promote new2@2', 'retire old2',
+      'start new0@0',
+      'promote new0@0',
+      'retire old0',
+      'start new1@1',
+      'promote new1@1',
+      'retire old1',
+      'start new2@2',
+      'promote new2@2',
+      'retire old2',
     ]);
     expect(r.draining).toBe(3);
     expect(maxServing()).toBe(4);
@@ -110,7 +116,14 @@ describe('runRollout', () => {
     const drains = new DrainSet();
     const done = runRollout(f.host, { generation: 2, surge: 1, maxDraining: 2, drains });
     await new Promise((r) => setTimeout(r, 20));
-    expect(f.log).toEqual(['start new0@0', 'promote new0@0', 'retire old0', 'start new1@1', 'promote new1@1', 'retire old1']);
+    expect(f.log).toEqual([
+      'start new0@0',
+      'promote new0@0',
+      'retire old0',
+      'start new1@1',
+      'promote new1@1',
+      'retire old1',
+    ]);
     expect(drains.count).toBe(2);
     releases[0]!();
     const r = await done;

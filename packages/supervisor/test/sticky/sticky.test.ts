@@ -56,7 +56,9 @@ describe('forwardedClient', () => {
   });
 
   it('reads Forwarded (RFC 7239) when there is no X-Forwarded-For', () => {
-    expect(forwardedClient(head('Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43, for=198.51.100.17'))).toBe('192.0.2.60');
+    expect(forwardedClient(head('Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43, for=198.51.100.17'))).toBe(
+      '192.0.2.60',
+    );
     expect(forwardedClient(head('Forwarded: For="[2001:db8:cafe::17]:4711"'))).toBe('2001:db8:cafe::17');
     expect(forwardedClient(head('Forwarded: proto=https'))).toBeNull();
     expect(forwardedClient(head('Forwarded: for=192.0.2.1', 'X-Forwarded-For: 192.0.2.2'))).toBe('192.0.2.2');

@@ -9,10 +9,12 @@ export async function runBounded(fn: () => unknown, timeoutMs: number): Promise<
     timer.unref();
   });
   try {
-    const work = Promise.resolve().then(fn).then(
-      () => true,
-      () => false,
-    );
+    const work = Promise.resolve()
+      .then(fn)
+      .then(
+        () => true,
+        () => false,
+      );
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);

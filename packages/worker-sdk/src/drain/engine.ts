@@ -1,5 +1,5 @@
 import dc from 'node:diagnostics_channel';
-import http from 'node:http';
+import type http from 'node:http';
 import type { Http2Session } from 'node:http2';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -391,7 +391,10 @@ export class DrainEngine {
     const now = performance.now();
     const grace = idleGraceFor(this.idleRule, conn.server as { keepAliveTimeout?: number });
     // Never past the deadline: what is still idle just before it is closed gently, not forced.
-    const delay = Math.min(idleCloseDelay(conn.lastActive, now, grace), Math.max(0, Math.ceil(this.deadlineAt - IDLE_DEADLINE_MARGIN_MS - now)));
+    const delay = Math.min(
+      idleCloseDelay(conn.lastActive, now, grace),
+      Math.max(0, Math.ceil(this.deadlineAt - IDLE_DEADLINE_MARGIN_MS - now)),
+    );
     if (delay === 0) {
       this.closeIdle(conn);
     } else {
@@ -446,4 +449,3 @@ export class DrainEngine {
     }
   }
 }
-

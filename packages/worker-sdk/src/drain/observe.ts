@@ -5,7 +5,11 @@ import type net from 'node:net';
  * treats an upgrade request as one only when someone listens; for 'error', an emitter with no listener throws.
  * Both decisions must stay the app's, so the observer never changes whether anyone listens.
  */
-export function observeBesideTheApp<A extends unknown[]>(server: net.Server, event: string, observer: (...args: A) => void): void {
+export function observeBesideTheApp<A extends unknown[]>(
+  server: net.Server,
+  event: string,
+  observer: (...args: A) => void,
+): void {
   const fn = observer as (...args: unknown[]) => void;
   const sync = (): void => {
     const listeners = server.listeners(event);
