@@ -1,6 +1,6 @@
 // A bare node:cluster whose workers each bind their own SO_REUSEPORT socket (node >= 22.12): the kernel hashes
 // each new connection to one of them, and the primary takes no part. What `--accept reuseport` would measure if
-// supervise offered it (it does not: see the README's "How connections reach workers").
+// supervise offered it (it does not: see docs/connections.md).
 //   node reuseport-cluster.cjs -w N   (PORT, HOST)   GET / -> the worker's pid; prints "ready" once all listen
 const cluster = require('node:cluster');
 const http = require('node:http');

@@ -21,7 +21,7 @@ export interface InitOptions {
   /** Standalone only: the drain deadline on SIGTERM/SIGINT (under a master, the master's timeout rules). */
   drainTimeoutMs?: number;
   /**
-   * The idle rule (see the README): how long an idle keep-alive connection stays open once the drain began.
+   * The idle rule (see docs/drain.md): how long an idle keep-alive connection stays open once the drain began.
    * 'keep-alive' (the default): the server's keepAliveTimeout, which it advertises to its clients; a number of
    * ms for a shorter fixed grace.
    */

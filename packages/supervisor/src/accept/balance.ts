@@ -5,7 +5,7 @@ import type { WorkerProcess } from '../worker/worker-process.js';
 /**
  * --accept shared: the kernel gives each new connection to whichever worker it wakes, and keep-alive connections
  * stay where they landed, so a burst (a client pool opening 50 connections at once) can pile up on one worker
- * (measured: 0.09x to 2.99x the mean over 4 workers). Each worker reports its keep-alive connections when the
+ * (see bench/RESULTS.md#accept). Each worker reports its keep-alive connections when the
  * count changes (at most every 100 ms); every BALANCE_INTERVAL_MS the master compares them, and asks one holding
  * more than its share to move the surplus: those connections' next responses say `Connection: close`, and their
  * clients reconnect to whichever worker the kernel wakes then (see the worker's drain/balance.ts). Lossless as a
@@ -48,9 +48,8 @@ export function shedOrders(counts: readonly number[], tolerance = BALANCE_TOLERA
 
 /**
  * WebSockets cannot move, and a shared socket gives a burst of them (clients reconnecting after a rollout) to
- * whichever worker the kernel wakes: measured (bench:accept), 200 at once over 4 workers, 1.54x / 0.46x the
- * mean (worst 1.94x / 0.30x), where round-robin dealt them 1.20x / 0.84x. Uneven: a worker 50 % above or below
- * the mean of at least 5.
+ * whichever worker the kernel wakes, far less evenly than round-robin deals them (bench:accept's WebSocket
+ * bursts: bench/RESULTS.md#websocket-bursts). Uneven: a worker 50 % above or below the mean of at least 5.
  */
 export function unevenUpgraded(counts: readonly number[]): boolean {
   const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);

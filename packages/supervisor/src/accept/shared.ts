@@ -12,7 +12,7 @@ import type { AcceptStrategy } from './strategy.js';
  *
  * Balance: on Linux, epoll wakes the most recent waiter, and libuv accepts in a loop, so one worker can take a
  * burst of connections. UV_TCP_SINGLE_ACCEPT=1 makes libuv accept one connection per wakeup and yield, which
- * spreads them (measured in pnpm bench:accept).
+ * spreads them (measured by pnpm bench:accept: bench/RESULTS.md#accept).
  */
 export const shared: AcceptStrategy = {
   name: 'shared',

@@ -55,10 +55,11 @@ export function parseDuration(value: unknown, flag: string, { allowZero = true }
 }
 
 /**
- * A shared socket by default: with one request per connection it runs at 1.7-1.8x PM2 and 0.9-1.0x a bare
- * shared-socket cluster, where round-robin's one-core hop held supervise to about 0.6x; with keep-alive it is
- * PM2's equal. Its weakness, keep-alive connections piling up on the worker the kernel woke (a 50-connection
- * burst over 4 workers: 0.14x to 2.99x the mean), is the balancer's to mend (accept/balance.ts: within 25 %).
+ * A shared socket by default: with one request per connection it runs well above PM2 and close to a bare
+ * shared-socket cluster (the limit), where round-robin's one-core hop holds supervise well below that limit;
+ * with keep-alive it is PM2's equal (figures: bench/RESULTS.md#accept). Its weakness, keep-alive connections
+ * piling up on the worker the kernel woke after a burst, is the balancer's to mend (accept/balance.ts keeps
+ * them within 25 %).
  */
 export const DEFAULT_ACCEPT: AcceptName = 'shared';
 

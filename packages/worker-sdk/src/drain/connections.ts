@@ -91,7 +91,8 @@ export function lastUnsent<R extends { headersSent: boolean }>(pending: readonly
  *   the close is one the client already expects, however long the client's event loop stalls; node's own
  *   keep-alive timer would close the socket at that moment anyway. A server without a timeout (0) gets 5 s.
  * - a number of ms: a shorter, fixed grace, for faster exits; a client that stalls longer than it may write its
- *   next request on a socket whose FIN is already on its way (measured: losses from 3,000 connections up).
+ *   next request on a socket whose FIN is already on its way (losses under thousands of connections:
+ *   bench/RESULTS.md#scale; test/e2e/rollout/scale.test.ts makes the race deterministic).
  */
 export type IdleRule = number | 'keep-alive';
 
