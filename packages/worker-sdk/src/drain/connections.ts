@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 /**
  * What one accepted connection is, as far as a drain cares:
  * - `http`: HTTP/1.x, closed when its last response ends (or by the idle rule);
- * - `http2`: an HTTP/2 session, closed with GOAWAY when the SDK is in charge;
+ * - `http2`: an HTTP/2 session, closed with a two-step GOAWAY (see http2.ts);
  * - `raw`: a plain `net` server's socket, whose protocol only the app knows.
  * An `http` connection whose parser is gone has been upgraded (WebSocket): only the app can close it cleanly.
  */

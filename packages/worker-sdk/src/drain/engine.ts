@@ -18,6 +18,7 @@ import {
   lastUnsent,
   newConnection,
 } from './connections.js';
+import { closeSessionGracefully } from './http2.js';
 import { endEventStream, sendCloseFrame } from './long-lived.js';
 import { lastIfMoving } from './balance.js';
 import { markLast, unmarkLast } from './marking.js';
@@ -55,6 +56,10 @@ const STREAM_SWEEP_MS = 250;
 type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
 
 /**
+ * The rule every path that closes a connection keeps (drain, idle rule, balancer, deadline): a request that
+ * reaches the app gets its response on the wire, or it never reaches the app. A client can resend a request
+ * that never ran; it cannot tell whether one ran whose answer never came (a retried POST runs twice).
+ *
  * The one drain engine. It observes servers, connections and requests through node:diagnostics_channel (no
  * patching), costs a map lookup per request while nothing is draining, and on drain():
  * stops accepting -> answers every response from then on with `Connection: close` -> closes each connection
@@ -207,7 +212,7 @@ export class DrainEngine {
     this.newSession = null;
     if (!session || conn.kind !== 'http2' || session.socket?.remotePort !== conn.socket.remotePort) return;
     conn.session = session;
-    if (this.isDraining) session.close();
+    if (this.isDraining) closeSessionGracefully(session, conn.socket, this.closeWaitMs);
   }
 
   private readonly onRequestStart = (message: unknown): void => {
@@ -372,7 +377,7 @@ export class DrainEngine {
       // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
       if (conn.pending.length === 0) this.scheduleIdleClose(conn);
     } else if (conn.kind === 'http2' && conn.session) {
-      conn.session.close(); // GOAWAY: open streams finish, no new ones start
+      closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
     }
   }
 
