@@ -21,7 +21,7 @@ import {
 import { closeSessionGracefully } from './http2.js';
 import { endEventStream, sendCloseFrame } from './long-lived.js';
 import { lastIfMoving } from './balance.js';
-import { markLast, unmarkLast } from './marking.js';
+import { keepFromApp, markLast, unanswerable, unmarkLast } from './marking.js';
 import { observeBesideTheApp } from './observe.js';
 import { countClosed, emptyStats } from './stats.js';
 import { runBounded } from './bounded.js';
@@ -216,7 +216,8 @@ export class DrainEngine {
   }
 
   private readonly onRequestStart = (message: unknown): void => {
-    const { response, socket, server } = message as {
+    const { request, response, socket, server } = message as {
+      request: http.IncomingMessage;
       response: http.ServerResponse;
       socket: net.Socket;
       server: net.Server;
@@ -226,6 +227,8 @@ export class DrainEngine {
       if (!this.servers.has(server)) return;
       conn = this.accept(socket, server);
     }
+    // The rule (see above): a request whose answer can no longer be written never reaches the app.
+    if (unanswerable(socket, conn.pending) && keepFromApp(request, server)) return;
     conn.pending.push(response);
     this.inFlight++;
     if (!this.isDraining) lastIfMoving(conn, response);
