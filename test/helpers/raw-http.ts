@@ -3,6 +3,7 @@
  * exactly what the test says, and what comes back is read as bytes until the server closes.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface RawResponse {
   status: number;
@@ -19,9 +20,12 @@ export class RawConnection {
   closed = false;
   error: string | null = null;
 
-  constructor(port: number) {
+  /** `secure`: TLS with ALPN http/1.1 (a self-signed test certificate is accepted). */
+  constructor(port: number, opts: { secure?: boolean } = {}) {
     // Half-open allowed: a client that has not yet seen the server's FIN still writes (the race under test).
-    this.socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    this.socket = opts.secure
+      ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
+      : net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     this.socket.setEncoding('utf8');
     this.socket.on('data', (chunk: string) => {
       this.data += chunk;
@@ -40,7 +44,7 @@ export class RawConnection {
 
   connected(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.socket.once('connect', () => resolve());
+      this.socket.once(this.socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => resolve());
       this.socket.once('error', reject);
     });
   }

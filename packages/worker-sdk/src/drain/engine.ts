@@ -194,7 +194,14 @@ export class DrainEngine {
 
   private readonly onSecureConnection = (socket: tls.TLSSocket): void => {
     const conn = this.lookup(socket);
-    if (conn) this.adoptSession(conn);
+    if (!conn) return;
+    // ALPN decides what the connection is: on an allowHTTP1 server, anything but h2 is served by node:http.
+    if (conn.kind === 'http2' && socket.alpnProtocol !== 'h2') {
+      conn.kind = 'http';
+      if (this.isDraining) this.beginDrain(conn);
+      return;
+    }
+    this.adoptSession(conn);
   };
 
   /**
