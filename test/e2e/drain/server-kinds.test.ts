@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { get } from '../../helpers/http.js';
 import { RawConnection } from '../../helpers/raw-http.js';
 import { fixture, freePort, killAll, supervise } from '../../helpers/supervise.js';
 
@@ -61,6 +62,58 @@ describe('server kinds', () => {
     expect(exit.code).toBe(0);
     busy.close();
     idle.close();
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
+
+  it('a server whose listen() completes after the drain began is closed at once', async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const s = supervise([fixture('late-listen-app.js'), '-w', '1'], {
+      env: { PORT: String(port), ADMIN_PORT: String(adminPort) },
+    });
+    await s.ready();
+    const main = new RawConnection(port);
+    const probe = new RawConnection(port);
+    const keep = new RawConnection(port);
+    await Promise.all([main.connected(), probe.connected(), keep.connected()]);
+    main.send('/warm');
+    keep.send('/warm');
+    const pid = Number((await main.next())!.body.split(' ')[1]);
+    await keep.next();
+
+    s.signal('SIGHUP');
+    // The worker drains once its answers say `Connection: close` (bounded: 15 s, 3000 paced probes).
+    let draining = false;
+    const giveUp = Date.now() + 15_000;
+    for (let i = 0; i < 3000 && !draining && Date.now() < giveUp; i++) {
+      probe.send(`/probe-${i}`);
+      const r = await probe.next();
+      draining = r === null || r.connection === 'close';
+      if (!draining) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(draining).toBe(true);
+
+    // A slow request keeps the draining worker alive while it opens its admin server.
+    keep.send('/slow');
+    main.send('/listen-admin');
+    expect((await main.next())?.body).toBe(`/listen-admin ${pid}\n`);
+    await s.waitFor((l) => l.msg === `admin listening ${pid}`);
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      answers.push(
+        await get(adminPort, '/', 3000).then(
+          (a) => a.body.trim(),
+          (e: NodeJS.ErrnoException) => e.code ?? 'error',
+        ),
+      );
+    }
+    expect(answers.filter((a) => a === `admin ${pid}`)).toEqual([]);
+    expect((await keep.next())?.body).toBe(`/slow ${pid}\n`);
+    keep.close();
+    const exit = await s.waitEvent('worker.exit', (l) => l.pid === pid);
+    expect(exit.drain).toMatchObject({ forced: 0 });
+    main.close();
+    probe.close();
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
   });

@@ -376,7 +376,10 @@ export class DrainEngine {
   private stopAccepting(server: net.Server): void {
     // net.Server's close, not http.Server's: it stops accepting (and in a cluster worker takes the worker out
     // of round-robin at once) without node's one-shot idle sweep, which would reset busy keep-alive clients.
-    if (server.listening) net.Server.prototype.close.call(server);
+    const close = (): void => void net.Server.prototype.close.call(server);
+    if (server.listening) close();
+    // A listen() under way (in a cluster worker it asks the primary first): closed the moment it completes.
+    else server.once('listening', close);
   }
 
   private beginDrain(conn: Connection): void {
