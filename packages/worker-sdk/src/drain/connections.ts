@@ -37,8 +37,10 @@ export interface Connection {
   upgraded: boolean;
   /** Upgraded with `Upgrade: websocket`: the engine can close it with a close frame of its own. */
   websocket: boolean;
-  /** The app's own code closes this WebSocket (the SDK's closeWebSockets): the engine sends no close frame. */
+  /** The app's own code closes this WebSocket (the SDK's closeWebSockets, a drain hook): the engine does not. */
   appCloses: boolean;
+  /** socket.bytesWritten when the upgrade request came: more since means its handshake has been answered. */
+  writtenAtUpgrade: number;
   /** A streaming response (server-sent events) the drain ended: the socket closes once it is flushed. */
   closeAfterFinish: boolean;
   /** The balancer asked this connection to move: its next response says `Connection: close` (see balance.ts). */
@@ -60,6 +62,7 @@ export function newConnection(socket: Socket, server: Server): Connection {
     upgraded: false,
     websocket: false,
     appCloses: false,
+    writtenAtUpgrade: 0,
     closeAfterFinish: false,
     shed: false,
   };

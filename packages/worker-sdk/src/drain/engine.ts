@@ -19,11 +19,12 @@ import {
   newConnection,
 } from './connections.js';
 import { closeSessionGracefully } from './http2.js';
-import { endEventStream, sendCloseFrame } from './long-lived.js';
+import { endEventStream } from './long-lived.js';
 import { lastIfMoving } from './balance.js';
 import { keepFromApp, markLast, unanswerable, unmarkLast } from './marking.js';
 import { observeBesideTheApp } from './observe.js';
 import { countClosed, emptyStats } from './stats.js';
+import { closedByApp, closeWebSocket } from './websocket.js';
 import { runBounded } from './bounded.js';
 
 /** A hook run when the drain starts: close what only the app can close cleanly (WebSockets, SSE, raw protocols). */
@@ -88,6 +89,8 @@ export class DrainEngine {
   private closeCode = CLOSE_GOING_AWAY;
   private closeWaitMs = DEFAULT_CLOSE_WAIT_MS;
   private streamSweep: NodeJS.Timeout | null = null;
+  /** Set once the drain hooks had their turn: from then on the engine closes the WebSockets the app does not. */
+  private webSocketsDue = false;
   private onEmpty: (() => void) | null = null;
   /** An HTTP/2 session node just created, waiting for its socket's event (see onSession). */
   private newSession: Http2Session | null = null;
@@ -150,11 +153,9 @@ export class DrainEngine {
     if (!conn) return;
     conn.upgraded = true;
     conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
-    if (conn.websocket && this.isDraining) {
-      // Upgraded while draining (a request on a kept-alive socket): let the app's library answer 101 first.
-      const later = setTimeout(() => sendCloseFrame(conn, this.closeCode, this.closeWaitMs), 50);
-      later.unref();
-    }
+    conn.writtenAtUpgrade = socket.bytesWritten;
+    // Upgraded while draining (a request on a kept-alive socket): closed once its 101 is out (or by the sweep).
+    if (conn.websocket && this.isDraining) setImmediate(() => this.closeWebSocket(conn));
   };
 
   /** The app's own code closes the WebSockets on these sockets (the SDK's closeWebSockets()). */
@@ -349,14 +350,20 @@ export class DrainEngine {
     setImmediate(() => {
       for (const conn of this.conns.values()) {
         if (!conn.websocket || conn.appCloses) continue;
-        // A drain hook that wrote to this WebSocket was closing it: a second close frame would be wrong.
-        if (hooksHadATurn && conn.socket.bytesWritten !== written.get(conn)) continue;
-        sendCloseFrame(conn, this.closeCode, this.closeWaitMs);
+        if (hooksHadATurn && closedByApp(conn, written.get(conn))) conn.appCloses = true;
+        else this.closeWebSocket(conn);
       }
       this.conns.forEach(endEventStream);
+      this.webSocketsDue = true;
     });
-    // Streams that begin during the drain (a request on a kept-alive socket) are ended too.
-    this.streamSweep = setInterval(() => this.conns.forEach(endEventStream), STREAM_SWEEP_MS);
+    // Streams that begin during the drain (a request on a kept-alive socket) are ended too, and WebSockets
+    // whose handshake had not been answered yet are closed once it has been.
+    this.streamSweep = setInterval(() => {
+      for (const conn of this.conns.values()) {
+        endEventStream(conn);
+        if (this.webSocketsDue && conn.websocket && !conn.appCloses) this.closeWebSocket(conn);
+      }
+    }, STREAM_SWEEP_MS);
     this.streamSweep.unref();
 
     const timedOut = !(await this.waitForConnections(deadlineAt));
@@ -371,6 +378,10 @@ export class DrainEngine {
     this.stats.timedOut = timedOut;
     this.stats.durationMs = Math.round(performance.now() - started);
     return { ...this.stats, forcedKinds: { ...this.stats.forcedKinds } };
+  }
+
+  private closeWebSocket(conn: Connection): void {
+    closeWebSocket(conn, this.closeCode, this.closeWaitMs);
   }
 
   private stopAccepting(server: net.Server): void {

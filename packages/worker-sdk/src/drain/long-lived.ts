@@ -1,20 +1,4 @@
-import { type Connection, closeFrame, isEventStream } from './connections.js';
-
-const CLOSE_REASONS: Record<number, string> = { 1001: 'going away', 1012: 'service restart' };
-
-/**
- * Writes a WebSocket's close frame whole, from its own callback: the app's library writes each frame in one
- * call, so this lands between two frames, never inside one. The peer answers with its close frame, the app's
- * library then ends the socket; a peer that does not answer within `waitMs` is cut.
- */
-export function sendCloseFrame(conn: Connection, code: number, waitMs: number): void {
-  const socket = conn.socket;
-  if (conn.cause || socket.destroyed || !socket.writable) return;
-  conn.cause = 'long-lived';
-  socket.write(closeFrame(code, CLOSE_REASONS[code] ?? ''));
-  const wait = setTimeout(() => socket.destroy(), waitMs);
-  wait.unref();
-}
+import { type Connection, isEventStream } from './connections.js';
 
 /**
  * A server-sent event stream never ends by itself: end it (the final chunk, so the client's EventSource
