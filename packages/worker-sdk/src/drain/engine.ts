@@ -1,6 +1,5 @@
 import dc from 'node:diagnostics_channel';
 import type http from 'node:http';
-import type { Http2Session } from 'node:http2';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
@@ -10,21 +9,19 @@ import {
   CLOSE_GOING_AWAY,
   type Connection,
   forcedKind,
-  idleCloseDelay,
-  idleGraceFor,
   type IdleRule,
   isUpgraded,
   kindOf,
   lastUnsent,
   newConnection,
 } from './connections.js';
-import { closeSessionGracefully } from './http2.js';
-import { endEventStream } from './long-lived.js';
+import { closeSessionGracefully, SessionMatcher } from './http2.js';
+import { IdleCloser } from './idle.js';
+import { LongLivedCloser } from './long-lived.js';
 import { lastIfMoving } from './balance.js';
 import { keepFromApp, markLast, unanswerable, unmarkLast } from './marking.js';
 import { observeBesideTheApp } from './observe.js';
 import { countClosed, emptyStats } from './stats.js';
-import { closedByApp, closeWebSocket } from './websocket.js';
 import { runBounded } from './bounded.js';
 
 /** A hook run when the drain starts: close what only the app can close cleanly (WebSockets, SSE, raw protocols). */
@@ -47,12 +44,8 @@ export interface DrainOptions {
 
 /** The server's own keep-alive timeout: a close the client expects, whatever its load (see IdleRule). */
 export const DEFAULT_IDLE_RULE: IdleRule = 'keep-alive';
-/** An idle socket still open this close to the deadline is closed gently (FIN) rather than forced. */
-const IDLE_DEADLINE_MARGIN_MS = 1000;
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_CLOSE_WAIT_MS = 2000;
-/** While draining, how often responses that started streaming events since the drain began are looked for. */
-const STREAM_SWEEP_MS = 250;
 
 type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
 
@@ -83,17 +76,12 @@ export class DrainEngine {
   /** Set one turn after the drain began: from then on every response is the last of its connection. */
   private marking = false;
   private stats = emptyStats();
-  private idleRule: IdleRule = DEFAULT_IDLE_RULE;
-  private deadlineAt = Infinity;
-  private lingerMs = DEFAULT_LINGER_MS;
+  private idle = new IdleCloser(DEFAULT_IDLE_RULE, Infinity, DEFAULT_LINGER_MS);
   private closeCode = CLOSE_GOING_AWAY;
   private closeWaitMs = DEFAULT_CLOSE_WAIT_MS;
-  private streamSweep: NodeJS.Timeout | null = null;
-  /** Set once the drain hooks had their turn: from then on the engine closes the WebSockets the app does not. */
-  private webSocketsDue = false;
+  private longLived: LongLivedCloser | null = null;
   private onEmpty: (() => void) | null = null;
-  /** An HTTP/2 session node just created, waiting for its socket's event (see onSession). */
-  private newSession: Http2Session | null = null;
+  private readonly sessions = new SessionMatcher();
 
   get draining(): boolean {
     return this.isDraining;
@@ -124,7 +112,7 @@ export class DrainEngine {
     this.servers.add(server);
     // Observers only: each of these events already has node's own listener, adding ours changes nothing.
     const kind = kindOf(server);
-    if (kind === 'http2') server.on('session', this.onSession);
+    if (kind === 'http2') server.on('session', this.sessions.onSession);
     if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
     if (kind === 'http') observeBesideTheApp(server, 'upgrade', this.onUpgrade);
     // A listen error the app handles itself (Express 5 hands it to the listen callback) would leave a worker
@@ -155,7 +143,7 @@ export class DrainEngine {
     conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
     conn.writtenAtUpgrade = socket.bytesWritten;
     // Upgraded while draining (a request on a kept-alive socket): closed once its 101 is out (or by the sweep).
-    if (conn.websocket && this.isDraining) setImmediate(() => this.closeWebSocket(conn));
+    if (conn.websocket && this.isDraining) this.longLived?.upgraded(conn);
   };
 
   /** The app's own code closes the WebSockets on these sockets (the SDK's closeWebSockets()). */
@@ -205,20 +193,9 @@ export class DrainEngine {
     this.adoptSession(conn);
   };
 
-  /**
-   * `session.socket` is a proxy that is neither a map key nor destroyable. Node creates the session inside its
-   * own 'connection' (h2c) or 'secureConnection' (h2) listener, and the next thing that runs in the same tick
-   * is our view of that socket (the net.server.socket channel, or our 'secureConnection' listener, registered
-   * after node's): that is where the session is attached to its connection.
-   */
-  private readonly onSession = (session: Http2Session): void => {
-    this.newSession = session;
-  };
-
   private adoptSession(conn: Connection): void {
-    const session = this.newSession;
-    this.newSession = null;
-    if (!session || conn.kind !== 'http2' || session.socket?.remotePort !== conn.socket.remotePort) return;
+    const session = this.sessions.take(conn.socket);
+    if (!session || conn.kind !== 'http2') return;
     conn.session = session;
     if (this.isDraining) closeSessionGracefully(session, conn.socket, this.closeWaitMs);
   }
@@ -271,10 +248,10 @@ export class DrainEngine {
       this.stats.requestsCompleted++;
       if (conn.pending.length > 0) return;
       // An event stream the drain ended: its client reconnects at once, and must do so on a new connection.
-      if (conn.closeAfterFinish) this.endSocket(conn, 'long-lived');
+      if (conn.closeAfterFinish) this.idle.end(conn, 'long-lived');
       // A response that went out with `Connection: close` makes node close the socket itself; one whose
       // headers left before the drain said keep-alive, so the client may send once more: the idle rule decides.
-      else this.scheduleIdleClose(conn);
+      else this.idle.schedule(conn);
     }
   };
 
@@ -317,17 +294,19 @@ export class DrainEngine {
 
   private async runDrain(options: DrainOptions): Promise<DrainStats> {
     const started = performance.now();
-    this.idleRule = options.idleGraceMs ?? DEFAULT_IDLE_RULE;
-    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.closeCode = options.closeCode ?? CLOSE_GOING_AWAY;
     this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
     this.isDraining = true;
     const deadlineAt = started + options.deadlineMs;
-    this.deadlineAt = deadlineAt;
+    this.idle = new IdleCloser(
+      options.idleGraceMs ?? DEFAULT_IDLE_RULE,
+      deadlineAt,
+      options.lingerMs ?? DEFAULT_LINGER_MS,
+    );
 
     for (const server of this.servers) this.stopAccepting(server);
     for (const conn of this.conns.values()) this.beginDrain(conn);
-    // Idle sockets get their FIN (closeIdle's immediates, queued above) before any response says
+    // Idle sockets get their FIN (the idle rule's immediates, queued above) before any response says
     // `Connection: close`: a client moves the next request of a closing connection to one of its idle ones,
     // and that one must already be known closed, not closing in the same instant.
     setImmediate(() => {
@@ -345,29 +324,11 @@ export class DrainEngine {
       }),
     );
     // What the app did not close itself in its hooks' first turn gets the engine's own close.
-    const hooksHadATurn = this.drainHooks.length > 0;
-    const written = new Map([...this.conns.values()].filter((c) => c.websocket).map((c) => [c, c.socket.bytesWritten]));
-    setImmediate(() => {
-      for (const conn of this.conns.values()) {
-        if (!conn.websocket || conn.appCloses) continue;
-        if (hooksHadATurn && closedByApp(conn, written.get(conn))) conn.appCloses = true;
-        else this.closeWebSocket(conn);
-      }
-      this.conns.forEach(endEventStream);
-      this.webSocketsDue = true;
-    });
-    // Streams that begin during the drain (a request on a kept-alive socket) are ended too, and WebSockets
-    // whose handshake had not been answered yet are closed once it has been.
-    this.streamSweep = setInterval(() => {
-      for (const conn of this.conns.values()) {
-        endEventStream(conn);
-        if (this.webSocketsDue && conn.websocket && !conn.appCloses) this.closeWebSocket(conn);
-      }
-    }, STREAM_SWEEP_MS);
-    this.streamSweep.unref();
+    this.longLived = new LongLivedCloser(() => this.conns.values(), this.closeCode, this.closeWaitMs);
+    this.longLived.start(this.drainHooks.length > 0);
 
     const timedOut = !(await this.waitForConnections(deadlineAt));
-    clearInterval(this.streamSweep);
+    this.longLived.stop();
     if (timedOut) this.forceRemaining();
     await Promise.all(hooks);
 
@@ -378,10 +339,6 @@ export class DrainEngine {
     this.stats.timedOut = timedOut;
     this.stats.durationMs = Math.round(performance.now() - started);
     return { ...this.stats, forcedKinds: { ...this.stats.forcedKinds } };
-  }
-
-  private closeWebSocket(conn: Connection): void {
-    closeWebSocket(conn, this.closeCode, this.closeWaitMs);
   }
 
   private stopAccepting(server: net.Server): void {
@@ -399,53 +356,10 @@ export class DrainEngine {
       // socket speaks a protocol only the app knows: its drain hooks close it, or the deadline does.
       if (isUpgraded(conn)) return;
       // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
-      if (conn.pending.length === 0) this.scheduleIdleClose(conn);
+      if (conn.pending.length === 0) this.idle.schedule(conn);
     } else if (conn.kind === 'http2' && conn.session) {
       closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
     }
-  }
-
-  /** FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close. */
-  private endSocket(conn: Connection, cause: 'idle' | 'long-lived'): void {
-    conn.cause = cause;
-    conn.socket.end();
-    const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
-    linger.unref();
-  }
-
-  private scheduleIdleClose(conn: Connection): void {
-    if (conn.idleTimer) clearTimeout(conn.idleTimer);
-    conn.idleTimer = null;
-    conn.bytesRead = conn.socket.bytesRead;
-    const now = performance.now();
-    const grace = idleGraceFor(this.idleRule, conn.server as { keepAliveTimeout?: number });
-    // Never past the deadline: what is still idle just before it is closed gently, not forced.
-    const delay = Math.min(
-      idleCloseDelay(conn.lastActive, now, grace),
-      Math.max(0, Math.ceil(this.deadlineAt - IDLE_DEADLINE_MARGIN_MS - now)),
-    );
-    if (delay === 0) {
-      this.closeIdle(conn);
-    } else {
-      conn.idleTimer = setTimeout(() => this.closeIdle(conn), delay);
-      conn.idleTimer.unref();
-    }
-  }
-
-  private closeIdle(conn: Connection): void {
-    conn.idleTimer = null;
-    // Timers run before the poll phase: after this process was busy for a while, a request may be waiting
-    // in the socket, unread, while the timer says the socket was quiet. Decide after the poll phase read it.
-    setImmediate(() => {
-      if (conn.pending.length > 0 || isUpgraded(conn) || conn.socket.destroyed || conn.cause) return;
-      if (conn.socket.bytesRead !== conn.bytesRead) {
-        // Part of a request arrived (its headers are not complete yet): not idle, start the grace again.
-        conn.lastActive = performance.now();
-        this.scheduleIdleClose(conn);
-        return;
-      }
-      this.endSocket(conn, 'idle');
-    });
   }
 
   private waitForConnections(deadlineAt: number): Promise<boolean> {

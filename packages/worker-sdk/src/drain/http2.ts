@@ -86,3 +86,25 @@ export function closeSessionGracefully(session: Http2Session, socket: Socket, wa
     close();
   }
 }
+
+/**
+ * Pairs each new HTTP/2 session with its connection. `session.socket` is a proxy that is neither a map key
+ * nor destroyable. Node creates the session inside its own 'connection' (h2c) or 'secureConnection' (h2)
+ * listener, and the next thing that runs in the same tick is the engine's view of that socket (the
+ * net.server.socket channel, or its 'secureConnection' listener, registered after node's).
+ */
+export class SessionMatcher {
+  private latest: Http2Session | null = null;
+
+  /** The server's 'session' listener. */
+  readonly onSession = (session: Http2Session): void => {
+    this.latest = session;
+  };
+
+  /** The session just created for this socket, if it is that one. */
+  take(socket: Socket): Http2Session | null {
+    const session = this.latest;
+    this.latest = null;
+    return session && session.socket?.remotePort === socket.remotePort ? session : null;
+  }
+}
