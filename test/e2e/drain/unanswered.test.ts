@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RawConnection } from '../../helpers/raw-http.js';
-import { fixture, freePort, killAll, type Supervised, supervise } from '../../helpers/supervise.js';
+import { fixture, freePort, killAll, runCli, type Supervised, supervise } from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -93,5 +93,43 @@ describe('a request reaches the app only if its answer can be written', () => {
     main.close();
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
+  });
+
+  it("pipelined behind the balancer's Connection: close (no rollout): the request behind it never runs", async () => {
+    const { s, port } = await start(['--accept', 'shared', '--log-level', 'debug']);
+    const sock = (await s.waitEvent('control.listening')).path as string;
+    const conns = Array.from({ length: 8 }, () => new RawConnection(port));
+    await Promise.all(conns.map((c) => c.connected()));
+    for (const [i, c] of conns.entries()) {
+      c.send(`/warm-${i}`);
+      await c.next();
+    }
+    const [first] = s.servingPids();
+    // A second worker: the first holds all 8 keep-alive connections and is asked to move about half.
+    expect((await runCli(['scale', '2', '--control', sock])).code).toBe(0);
+    await s.waitEvent('balance.shed', (l) => l.pid === first, 15_000);
+
+    for (const [i, c] of conns.entries()) c.send(`/a-${i}`, `/b-${i}`);
+    const answered: string[] = [];
+    let moved = 0;
+    for (const c of conns) {
+      // Two answers on a connection that stays; one with `Connection: close` and then the end on one that moves.
+      const a = await c.next();
+      if (a) answered.push(a.body.split(' ')[0]!);
+      if (a?.connection === 'close') {
+        moved++;
+        for (const b of await c.rest()) answered.push(b.body.split(' ')[0]!);
+      } else {
+        const b = await c.next();
+        if (b) answered.push(b.body.split(' ')[0]!);
+      }
+    }
+    // Some connections may still be open (not moved): their answers are in. Stop, so every log line is in.
+    for (const c of conns) c.close();
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+    expect(moved).toBeGreaterThan(0);
+    const ranPipelined = ran(s, first!).filter((p) => /^\/[ab]-/.test(p));
+    expect(ranPipelined.sort()).toEqual(answered.filter((p) => /^\/[ab]-/.test(p)).sort());
   });
 });
