@@ -233,7 +233,8 @@ export class StickyListener {
     }
     void this.handOver(worker, p).then(({ accepted, rest }) => {
       // What the worker read before it turned the connection away comes after what this process read.
-      if (!accepted && rest) p.head = Buffer.concat([Buffer.from(p.head, 'base64'), Buffer.from(rest, 'base64')]).toString('base64');
+      if (!accepted && rest)
+        p.head = Buffer.concat([Buffer.from(p.head, 'base64'), Buffer.from(rest, 'base64')]).toString('base64');
       if (accepted) {
         this.handed++;
         // The worker holds its own descriptor now: closing ours sends nothing to the client.
