@@ -93,10 +93,21 @@ class Handover {
     sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted: true });
   }
 
-  /** Only this process's descriptor closes: the master still holds the connection and passes it on. */
+  /**
+   * Only this process's descriptor closes: the master still holds the connection and passes it on. A socket
+   * node made from the handle starts reading at once: what it read while it waited here goes back with the
+   * answer, and the master sends it on after its own head. What arrives after this is still in the kernel,
+   * for the next worker. (A worker that dies while holding a connection takes those bytes with it.)
+   */
   private refuse(msg: ConnectionMessage, socket: net.Socket): void {
+    const read = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
     socket.destroy();
-    sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted: false });
+    sendMessage<WorkerMessage>(process, {
+      type: 'connection-ack',
+      id: msg.id,
+      accepted: false,
+      ...(read && read.length > 0 ? { rest: read.toString('base64') } : {}),
+    });
   }
 
   private flushEarly(): void {

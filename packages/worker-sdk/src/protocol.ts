@@ -101,8 +101,12 @@ export type WorkerMessage =
   /** A server failed to listen and the app handled the error itself (so the worker lives on, serving nothing). */
   | { $supervise: number; type: 'listen-error'; code: string; message: string }
   | { $supervise: number; type: 'drained'; stats: DrainStats }
-  /** The answer to `connection`: accepted (emitted on the app's server) or turned away (no server serves). */
-  | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean }
+  /**
+   * The answer to `connection`: accepted (emitted on the app's server) or turned away (no server serves).
+   * `rest`: what this worker read from the socket before it turned it away (base64), which the master sends
+   * on after `head`: a connection that waited here for a server that never came keeps every byte.
+   */
+  | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean; rest?: string }
   /** The app's metrics in prom-client's JSON form (getMetricsAsJSON()), or null when it has none (or failed). */
   | { $supervise: number; type: 'metrics'; id: number; metrics: unknown[] | null; error?: string };
 

@@ -4,8 +4,10 @@
  * upgrade), socket.io's cluster adapter broadcasting across 4 workers, in-memory Express sessions, and the
  * lossless promise under keep-alive load through 3 rollouts.
  */
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +21,7 @@ import {
   runCli,
   type Supervised,
   supervise,
+  tempDir,
   waitGone,
 } from '../../helpers/supervise.js';
 
@@ -297,6 +300,26 @@ describe('--sticky', () => {
     expect(r.errors).toEqual([]);
     expect(r.failed).toBe(0);
     expect([...r.pids].some((p) => !pids.has(p))).toBe(true);
+    expect(s.events('sticky.dropped')).toEqual([]);
+  });
+
+  it('a connection that waits longer than the early wait for a worker that listens late keeps every byte', async () => {
+    const port = await freePort();
+    const delayFile = path.join(tempDir(), 'delay');
+    const s = supervise([fixture('ready-early-app.js'), '-w', '1', '--sticky'], {
+      env: { PORT: String(port), LISTEN_DELAY_MS: '0', LISTEN_DELAY_FILE: delayFile },
+    });
+    await s.ready();
+    const [old] = s.servingPids();
+    // The replacement says ready() 2.5 s before it listens: longer than a worker holds an early connection
+    // (2 s), so the connection is turned away once, with the request it read meanwhile, and handed again.
+    writeFileSync(delayFile, '2500');
+    const hup = s.lines.length;
+    s.signal('SIGHUP');
+    const ready = await s.waitEvent('worker.state', (l) => l.to === 'ready' && l.pid !== old, 15_000, hup);
+    const answer = await get(port, '/', 10_000);
+    expect(answer.status).toBe(200);
+    expect(Number(answer.body.trim())).toBe(ready.pid);
     expect(s.events('sticky.dropped')).toEqual([]);
   });
 

@@ -25,6 +25,12 @@ export interface StickyHost {
   waitMs: number;
 }
 
+/** A worker's answer to a connection handed over: `rest` is what it read before it turned it away (base64). */
+interface Answer {
+  accepted: boolean;
+  rest?: string;
+}
+
 interface Pending {
   socket: net.Socket;
   key: string;
@@ -47,7 +53,7 @@ export class StickyListener {
   private url: string | null = null;
   private listening: Promise<void> | null = null;
   private readonly waiting = new Set<Pending>();
-  private readonly acks = new Map<WorkerProcess, Map<number, (accepted: boolean) => void>>();
+  private readonly acks = new Map<WorkerProcess, Map<number, (answer: Answer) => void>>();
   private nextId = 0;
   private closed = false;
   /** Connections handed over, those a worker gave back and that went elsewhere, and those closed unplaced. */
@@ -135,17 +141,17 @@ export class StickyListener {
 
   /** Wires a new worker: its answers, its listening, and its end (connections in transit go elsewhere). */
   watch(w: WorkerProcess): void {
-    const pending = new Map<number, (accepted: boolean) => void>();
+    const pending = new Map<number, (answer: Answer) => void>();
     this.acks.set(w, pending);
     const settleAll = () => {
       this.acks.delete(w);
-      for (const settle of pending.values()) settle(false);
+      for (const settle of pending.values()) settle({ accepted: false });
       pending.clear();
     };
-    w.on('connection-ack', (id: number, accepted: boolean) => {
+    w.on('connection-ack', (id: number, accepted: boolean, rest?: string) => {
       const settle = pending.get(id);
       pending.delete(id);
-      settle?.(accepted);
+      settle?.({ accepted, rest });
     });
     w.worker.on('disconnect', settleAll);
     w.on('exit', settleAll);
@@ -225,7 +231,10 @@ export class StickyListener {
       this.wait(p);
       return;
     }
-    void this.handOver(worker, p).then((accepted) => {
+    void this.handOver(worker, p).then(({ accepted, rest }) => {
+      // What the worker read before it turned the connection away comes after what this process read.
+      if (!accepted && rest)
+        p.head = Buffer.concat([Buffer.from(p.head, 'base64'), Buffer.from(rest, 'base64')]).toString('base64');
       if (accepted) {
         this.handed++;
         // The worker holds its own descriptor now: closing ours sends nothing to the client.
@@ -244,11 +253,11 @@ export class StickyListener {
     });
   }
 
-  private handOver(w: WorkerProcess, p: Pending): Promise<boolean> {
+  private handOver(w: WorkerProcess, p: Pending): Promise<Answer> {
     const pending = this.acks.get(w);
-    if (!pending || !w.worker.isConnected()) return Promise.resolve(false);
+    if (!pending || !w.worker.isConnected()) return Promise.resolve({ accepted: false });
     const id = ++this.nextId;
-    return new Promise<boolean>((resolve) => {
+    return new Promise<Answer>((resolve) => {
       pending.set(id, resolve);
       const sent = sendMessage<MasterMessage>(
         w.worker,
@@ -257,11 +266,11 @@ export class StickyListener {
           handle: p.socket,
           options: { keepOpen: true },
           done: (err) => {
-            if (err && pending.delete(id)) resolve(false);
+            if (err && pending.delete(id)) resolve({ accepted: false });
           },
         },
       );
-      if (!sent && pending.delete(id)) resolve(false);
+      if (!sent && pending.delete(id)) resolve({ accepted: false });
     });
   }
 

@@ -379,7 +379,7 @@ export class WorkerProcess extends EventEmitter {
         this.emit('listen-error', msg.message);
         break;
       case 'connection-ack':
-        this.emit('connection-ack', msg.id, msg.accepted);
+        this.emit('connection-ack', msg.id, msg.accepted, msg.rest);
         break;
       case 'drained':
         this.stats = msg.stats;

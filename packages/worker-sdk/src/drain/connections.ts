@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 /**
  * What one accepted connection is, as far as a drain cares:
  * - `http`: HTTP/1.x, closed when its last response ends (or by the idle rule);
- * - `http2`: an HTTP/2 session, closed with GOAWAY when the SDK is in charge;
+ * - `http2`: an HTTP/2 session, closed with a two-step GOAWAY (see http2.ts);
  * - `raw`: a plain `net` server's socket, whose protocol only the app knows.
  * An `http` connection whose parser is gone has been upgraded (WebSocket): only the app can close it cleanly.
  */
@@ -37,8 +37,10 @@ export interface Connection {
   upgraded: boolean;
   /** Upgraded with `Upgrade: websocket`: the engine can close it with a close frame of its own. */
   websocket: boolean;
-  /** The app's own code closes this WebSocket (the SDK's closeWebSockets): the engine sends no close frame. */
+  /** The app's own code closes this WebSocket (the SDK's closeWebSockets, a drain hook): the engine does not. */
   appCloses: boolean;
+  /** socket.bytesWritten when the upgrade request came: more since means its handshake has been answered. */
+  writtenAtUpgrade: number;
   /** A streaming response (server-sent events) the drain ended: the socket closes once it is flushed. */
   closeAfterFinish: boolean;
   /** The balancer asked this connection to move: its next response says `Connection: close` (see balance.ts). */
@@ -60,6 +62,7 @@ export function newConnection(socket: Socket, server: Server): Connection {
     upgraded: false,
     websocket: false,
     appCloses: false,
+    writtenAtUpgrade: 0,
     closeAfterFinish: false,
     shed: false,
   };

@@ -1,6 +1,5 @@
 import dc from 'node:diagnostics_channel';
 import type http from 'node:http';
-import type { Http2Session } from 'node:http2';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
@@ -10,17 +9,17 @@ import {
   CLOSE_GOING_AWAY,
   type Connection,
   forcedKind,
-  idleCloseDelay,
-  idleGraceFor,
   type IdleRule,
   isUpgraded,
   kindOf,
   lastUnsent,
   newConnection,
 } from './connections.js';
-import { endEventStream, sendCloseFrame } from './long-lived.js';
+import { closeSessionGracefully, SessionMatcher } from './http2.js';
+import { IdleCloser } from './idle.js';
+import { LongLivedCloser } from './long-lived.js';
 import { lastIfMoving } from './balance.js';
-import { markLast, unmarkLast } from './marking.js';
+import { keepFromApp, markLast, unanswerable, unmarkLast } from './marking.js';
 import { observeBesideTheApp } from './observe.js';
 import { countClosed, emptyStats } from './stats.js';
 import { runBounded } from './bounded.js';
@@ -45,16 +44,16 @@ export interface DrainOptions {
 
 /** The server's own keep-alive timeout: a close the client expects, whatever its load (see IdleRule). */
 export const DEFAULT_IDLE_RULE: IdleRule = 'keep-alive';
-/** An idle socket still open this close to the deadline is closed gently (FIN) rather than forced. */
-const IDLE_DEADLINE_MARGIN_MS = 1000;
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_CLOSE_WAIT_MS = 2000;
-/** While draining, how often responses that started streaming events since the drain began are looked for. */
-const STREAM_SWEEP_MS = 250;
 
 type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
 
 /**
+ * The rule every path that closes a connection keeps (drain, idle rule, balancer, deadline): a request that
+ * reaches the app gets its response on the wire, or it never reaches the app. A client can resend a request
+ * that never ran; it cannot tell whether one ran whose answer never came (a retried POST runs twice).
+ *
  * The one drain engine. It observes servers, connections and requests through node:diagnostics_channel (no
  * patching), costs a map lookup per request while nothing is draining, and on drain():
  * stops accepting -> answers every response from then on with `Connection: close` -> closes each connection
@@ -77,15 +76,12 @@ export class DrainEngine {
   /** Set one turn after the drain began: from then on every response is the last of its connection. */
   private marking = false;
   private stats = emptyStats();
-  private idleRule: IdleRule = DEFAULT_IDLE_RULE;
-  private deadlineAt = Infinity;
-  private lingerMs = DEFAULT_LINGER_MS;
+  private idle = new IdleCloser(DEFAULT_IDLE_RULE, Infinity, DEFAULT_LINGER_MS);
   private closeCode = CLOSE_GOING_AWAY;
   private closeWaitMs = DEFAULT_CLOSE_WAIT_MS;
-  private streamSweep: NodeJS.Timeout | null = null;
+  private longLived: LongLivedCloser | null = null;
   private onEmpty: (() => void) | null = null;
-  /** An HTTP/2 session node just created, waiting for its socket's event (see onSession). */
-  private newSession: Http2Session | null = null;
+  private readonly sessions = new SessionMatcher();
 
   get draining(): boolean {
     return this.isDraining;
@@ -116,7 +112,7 @@ export class DrainEngine {
     this.servers.add(server);
     // Observers only: each of these events already has node's own listener, adding ours changes nothing.
     const kind = kindOf(server);
-    if (kind === 'http2') server.on('session', this.onSession);
+    if (kind === 'http2') server.on('session', this.sessions.onSession);
     if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
     if (kind === 'http') observeBesideTheApp(server, 'upgrade', this.onUpgrade);
     // A listen error the app handles itself (Express 5 hands it to the listen callback) would leave a worker
@@ -145,11 +141,9 @@ export class DrainEngine {
     if (!conn) return;
     conn.upgraded = true;
     conn.websocket = /\bwebsocket\b/i.test(req.headers.upgrade ?? '');
-    if (conn.websocket && this.isDraining) {
-      // Upgraded while draining (a request on a kept-alive socket): let the app's library answer 101 first.
-      const later = setTimeout(() => sendCloseFrame(conn, this.closeCode, this.closeWaitMs), 50);
-      later.unref();
-    }
+    conn.writtenAtUpgrade = socket.bytesWritten;
+    // Upgraded while draining (a request on a kept-alive socket): closed once its 101 is out (or by the sweep).
+    if (conn.websocket && this.isDraining) this.longLived?.upgraded(conn);
   };
 
   /** The app's own code closes the WebSockets on these sockets (the SDK's closeWebSockets()). */
@@ -189,29 +183,26 @@ export class DrainEngine {
 
   private readonly onSecureConnection = (socket: tls.TLSSocket): void => {
     const conn = this.lookup(socket);
-    if (conn) this.adoptSession(conn);
-  };
-
-  /**
-   * `session.socket` is a proxy that is neither a map key nor destroyable. Node creates the session inside its
-   * own 'connection' (h2c) or 'secureConnection' (h2) listener, and the next thing that runs in the same tick
-   * is our view of that socket (the net.server.socket channel, or our 'secureConnection' listener, registered
-   * after node's): that is where the session is attached to its connection.
-   */
-  private readonly onSession = (session: Http2Session): void => {
-    this.newSession = session;
+    if (!conn) return;
+    // ALPN decides what the connection is: on an allowHTTP1 server, anything but h2 is served by node:http.
+    if (conn.kind === 'http2' && socket.alpnProtocol !== 'h2') {
+      conn.kind = 'http';
+      if (this.isDraining) this.beginDrain(conn);
+      return;
+    }
+    this.adoptSession(conn);
   };
 
   private adoptSession(conn: Connection): void {
-    const session = this.newSession;
-    this.newSession = null;
-    if (!session || conn.kind !== 'http2' || session.socket?.remotePort !== conn.socket.remotePort) return;
+    const session = this.sessions.take(conn.socket);
+    if (!session || conn.kind !== 'http2') return;
     conn.session = session;
-    if (this.isDraining) session.close();
+    if (this.isDraining) closeSessionGracefully(session, conn.socket, this.closeWaitMs);
   }
 
   private readonly onRequestStart = (message: unknown): void => {
-    const { response, socket, server } = message as {
+    const { request, response, socket, server } = message as {
+      request: http.IncomingMessage;
       response: http.ServerResponse;
       socket: net.Socket;
       server: net.Server;
@@ -221,6 +212,8 @@ export class DrainEngine {
       if (!this.servers.has(server)) return;
       conn = this.accept(socket, server);
     }
+    // The rule (see above): a request whose answer can no longer be written never reaches the app.
+    if (unanswerable(socket, conn.pending) && keepFromApp(request, server)) return;
     conn.pending.push(response);
     this.inFlight++;
     if (!this.isDraining) lastIfMoving(conn, response);
@@ -255,10 +248,10 @@ export class DrainEngine {
       this.stats.requestsCompleted++;
       if (conn.pending.length > 0) return;
       // An event stream the drain ended: its client reconnects at once, and must do so on a new connection.
-      if (conn.closeAfterFinish) this.endSocket(conn, 'long-lived');
+      if (conn.closeAfterFinish) this.idle.end(conn, 'long-lived');
       // A response that went out with `Connection: close` makes node close the socket itself; one whose
       // headers left before the drain said keep-alive, so the client may send once more: the idle rule decides.
-      else this.scheduleIdleClose(conn);
+      else this.idle.schedule(conn);
     }
   };
 
@@ -301,17 +294,19 @@ export class DrainEngine {
 
   private async runDrain(options: DrainOptions): Promise<DrainStats> {
     const started = performance.now();
-    this.idleRule = options.idleGraceMs ?? DEFAULT_IDLE_RULE;
-    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.closeCode = options.closeCode ?? CLOSE_GOING_AWAY;
     this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
     this.isDraining = true;
     const deadlineAt = started + options.deadlineMs;
-    this.deadlineAt = deadlineAt;
+    this.idle = new IdleCloser(
+      options.idleGraceMs ?? DEFAULT_IDLE_RULE,
+      deadlineAt,
+      options.lingerMs ?? DEFAULT_LINGER_MS,
+    );
 
     for (const server of this.servers) this.stopAccepting(server);
     for (const conn of this.conns.values()) this.beginDrain(conn);
-    // Idle sockets get their FIN (closeIdle's immediates, queued above) before any response says
+    // Idle sockets get their FIN (the idle rule's immediates, queued above) before any response says
     // `Connection: close`: a client moves the next request of a closing connection to one of its idle ones,
     // and that one must already be known closed, not closing in the same instant.
     setImmediate(() => {
@@ -329,23 +324,11 @@ export class DrainEngine {
       }),
     );
     // What the app did not close itself in its hooks' first turn gets the engine's own close.
-    const hooksHadATurn = this.drainHooks.length > 0;
-    const written = new Map([...this.conns.values()].filter((c) => c.websocket).map((c) => [c, c.socket.bytesWritten]));
-    setImmediate(() => {
-      for (const conn of this.conns.values()) {
-        if (!conn.websocket || conn.appCloses) continue;
-        // A drain hook that wrote to this WebSocket was closing it: a second close frame would be wrong.
-        if (hooksHadATurn && conn.socket.bytesWritten !== written.get(conn)) continue;
-        sendCloseFrame(conn, this.closeCode, this.closeWaitMs);
-      }
-      this.conns.forEach(endEventStream);
-    });
-    // Streams that begin during the drain (a request on a kept-alive socket) are ended too.
-    this.streamSweep = setInterval(() => this.conns.forEach(endEventStream), STREAM_SWEEP_MS);
-    this.streamSweep.unref();
+    this.longLived = new LongLivedCloser(() => this.conns.values(), this.closeCode, this.closeWaitMs);
+    this.longLived.start(this.drainHooks.length > 0);
 
     const timedOut = !(await this.waitForConnections(deadlineAt));
-    clearInterval(this.streamSweep);
+    this.longLived.stop();
     if (timedOut) this.forceRemaining();
     await Promise.all(hooks);
 
@@ -361,7 +344,10 @@ export class DrainEngine {
   private stopAccepting(server: net.Server): void {
     // net.Server's close, not http.Server's: it stops accepting (and in a cluster worker takes the worker out
     // of round-robin at once) without node's one-shot idle sweep, which would reset busy keep-alive clients.
-    if (server.listening) net.Server.prototype.close.call(server);
+    const close = (): void => void net.Server.prototype.close.call(server);
+    if (server.listening) close();
+    // A listen() under way (in a cluster worker it asks the primary first): closed the moment it completes.
+    else server.once('listening', close);
   }
 
   private beginDrain(conn: Connection): void {
@@ -370,53 +356,10 @@ export class DrainEngine {
       // socket speaks a protocol only the app knows: its drain hooks close it, or the deadline does.
       if (isUpgraded(conn)) return;
       // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
-      if (conn.pending.length === 0) this.scheduleIdleClose(conn);
+      if (conn.pending.length === 0) this.idle.schedule(conn);
     } else if (conn.kind === 'http2' && conn.session) {
-      conn.session.close(); // GOAWAY: open streams finish, no new ones start
+      closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
     }
-  }
-
-  /** FIN, not RST: the socket keeps reading, so a request already on the wire meets an orderly close. */
-  private endSocket(conn: Connection, cause: 'idle' | 'long-lived'): void {
-    conn.cause = cause;
-    conn.socket.end();
-    const linger = setTimeout(() => conn.socket.destroy(), this.lingerMs);
-    linger.unref();
-  }
-
-  private scheduleIdleClose(conn: Connection): void {
-    if (conn.idleTimer) clearTimeout(conn.idleTimer);
-    conn.idleTimer = null;
-    conn.bytesRead = conn.socket.bytesRead;
-    const now = performance.now();
-    const grace = idleGraceFor(this.idleRule, conn.server as { keepAliveTimeout?: number });
-    // Never past the deadline: what is still idle just before it is closed gently, not forced.
-    const delay = Math.min(
-      idleCloseDelay(conn.lastActive, now, grace),
-      Math.max(0, Math.ceil(this.deadlineAt - IDLE_DEADLINE_MARGIN_MS - now)),
-    );
-    if (delay === 0) {
-      this.closeIdle(conn);
-    } else {
-      conn.idleTimer = setTimeout(() => this.closeIdle(conn), delay);
-      conn.idleTimer.unref();
-    }
-  }
-
-  private closeIdle(conn: Connection): void {
-    conn.idleTimer = null;
-    // Timers run before the poll phase: after this process was busy for a while, a request may be waiting
-    // in the socket, unread, while the timer says the socket was quiet. Decide after the poll phase read it.
-    setImmediate(() => {
-      if (conn.pending.length > 0 || isUpgraded(conn) || conn.socket.destroyed || conn.cause) return;
-      if (conn.socket.bytesRead !== conn.bytesRead) {
-        // Part of a request arrived (its headers are not complete yet): not idle, start the grace again.
-        conn.lastActive = performance.now();
-        this.scheduleIdleClose(conn);
-        return;
-      }
-      this.endSocket(conn, 'idle');
-    });
   }
 
   private waitForConnections(deadlineAt: number): Promise<boolean> {

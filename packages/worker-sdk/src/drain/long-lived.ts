@@ -1,20 +1,5 @@
-import { type Connection, closeFrame, isEventStream } from './connections.js';
-
-const CLOSE_REASONS: Record<number, string> = { 1001: 'going away', 1012: 'service restart' };
-
-/**
- * Writes a WebSocket's close frame whole, from its own callback: the app's library writes each frame in one
- * call, so this lands between two frames, never inside one. The peer answers with its close frame, the app's
- * library then ends the socket; a peer that does not answer within `waitMs` is cut.
- */
-export function sendCloseFrame(conn: Connection, code: number, waitMs: number): void {
-  const socket = conn.socket;
-  if (conn.cause || socket.destroyed || !socket.writable) return;
-  conn.cause = 'long-lived';
-  socket.write(closeFrame(code, CLOSE_REASONS[code] ?? ''));
-  const wait = setTimeout(() => socket.destroy(), waitMs);
-  wait.unref();
-}
+import { type Connection, isEventStream } from './connections.js';
+import { closedByApp, closeWebSocket } from './websocket.js';
 
 /**
  * A server-sent event stream never ends by itself: end it (the final chunk, so the client's EventSource
@@ -29,4 +14,55 @@ export function endEventStream(conn: Connection): void {
   conn.closeAfterFinish = true;
   stream.on('error', () => {});
   stream.end();
+}
+
+/** While draining, how often responses that started streaming events since the drain began are looked for. */
+const SWEEP_MS = 250;
+
+/**
+ * The long-lived connections of one drain: once the drain hooks have had their first turn, every WebSocket
+ * the app is not closing itself gets the engine's close (see websocket.ts) and every event stream is ended;
+ * then a sweep does the same for those that begin later (a request or an upgrade on a kept-alive socket) and
+ * for WebSockets whose handshake had not been answered yet.
+ */
+export class LongLivedCloser {
+  private due = false;
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly conns: () => Iterable<Connection>,
+    private readonly code: number,
+    private readonly waitMs: number,
+  ) {}
+
+  /** Call as the drain hooks start (`hooks`: whether there are any). */
+  start(hooks: boolean): void {
+    const written = new Map<Connection, number>();
+    for (const conn of this.conns()) if (conn.websocket) written.set(conn, conn.socket.bytesWritten);
+    setImmediate(() => {
+      for (const conn of this.conns()) {
+        if (!conn.websocket || conn.appCloses) continue;
+        if (hooks && closedByApp(conn, written.get(conn))) conn.appCloses = true;
+        else closeWebSocket(conn, this.code, this.waitMs);
+      }
+      for (const conn of this.conns()) endEventStream(conn);
+      this.due = true;
+    });
+    this.sweep = setInterval(() => {
+      for (const conn of this.conns()) {
+        endEventStream(conn);
+        if (this.due && conn.websocket && !conn.appCloses) closeWebSocket(conn, this.code, this.waitMs);
+      }
+    }, SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  /** A WebSocket upgraded during the drain: closed as soon as its 101 is out (or by the sweep). */
+  upgraded(conn: Connection): void {
+    setImmediate(() => closeWebSocket(conn, this.code, this.waitMs));
+  }
+
+  stop(): void {
+    if (this.sweep) clearInterval(this.sweep);
+  }
 }
