@@ -122,7 +122,7 @@ export async function resizeSlots(
 /** The rollout policy's view of the slots: start a worker for a slot, promote it, retire or discard workers. */
 export function slotRolloutHost(deps: {
   slots: () => Slot[];
-  fork: (slot: number, generation: number) => WorkerProcess;
+  fork: (slot: number, generation: number) => Promise<WorkerProcess>;
   readyTimeoutMs: number;
   /** A new worker took its slot: a boot succeeded. */
   promoted: () => void;

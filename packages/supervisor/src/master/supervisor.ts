@@ -21,6 +21,7 @@ import { reachableUrls, servingBySlot } from '../sticky/serving.js';
 import { exitReport, logCrash } from '../observe/exit-report.js';
 import { type ExitInfo, WorkerProcess } from '../worker/worker-process.js';
 import { workerEnv } from '../worker/env.js';
+import { forkWorker } from '../worker/spawn.js';
 import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
 import { reloadOptions } from '../config/reconfigure.js';
@@ -242,9 +243,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   // ---- slots, forks and restarts ----
 
-  private fork(slot: number, generation: number): WorkerProcess {
+  /**
+   * Starts a worker process; rejects with a WorkerFailure ('spawn') when the process could not be started at
+   * all: then there is no worker, and the caller treats it as a boot failure.
+   */
+  private async fork(slot: number, generation: number): Promise<WorkerProcess> {
     const o = this.options;
-    const w = new WorkerProcess(slot, generation, workerEnv(o, slot, generation, this.sticky?.workerEnv()), {
+    const env = workerEnv(o, slot, generation, this.sticky?.workerEnv());
+    const w = new WorkerProcess(slot, generation, await forkWorker(env, o.cwd), {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
@@ -269,10 +275,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Starts a worker for an empty slot outside a rollout: first start, crash restart, scale up, self-drain. */
-  private fill(slot: Slot): Promise<void> {
-    if (this.phase === 'stopping' || this.phase === 'stopped') return Promise.resolve();
-    if (!this.slots.includes(slot)) return Promise.resolve();
-    const w = this.fork(slot.index, this.generation);
+  private async fill(slot: Slot): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'stopped') return;
+    if (!this.slots.includes(slot)) return;
+    let w: WorkerProcess;
+    try {
+      w = await this.fork(slot.index, this.generation);
+    } catch (err) {
+      return this.onBootFailure(slot, null, err);
+    }
     startFilling(slot, w);
     return w.waitReady(this.options.readyTimeoutMs).then(
       async () => {
@@ -298,11 +309,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private onBootFailure(slot: Slot, w: WorkerProcess, err: unknown): void {
+  /** A worker that failed before it was ready, or (w null) a process that could not be started at all. */
+  private onBootFailure(slot: Slot, w: WorkerProcess | null, err: unknown): void {
     if (this.phase === 'stopping' || this.phase === 'stopped') return;
-    const cause = this.causeOf(w);
-    const full = logBootFailure(this.log, slot.index, w.pid, err, cause, this.bootOutput.failed(w, cause));
-    const fatal = fatalBootFailure(err, full, w.lastLines, this.breaker, this.options.crashWindowMs);
+    const cause = w ? this.causeOf(w) : null;
+    const repeated = w ? this.bootOutput.failed(w, cause) : false;
+    const full = logBootFailure(this.log, slot.index, w?.pid ?? null, err, cause, repeated);
+    const fatal = fatalBootFailure(err, full, w?.lastLines ?? [], this.breaker, this.options.crashWindowMs);
     if (fatal) this.die(fatal, cause);
     else this.scheduleRestart(slot);
   }
@@ -410,7 +423,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       (w) => this.causeOf(w),
     );
     const cause = summary.failure?.cause ?? null;
-    if (result.failure) this.bootOutput.failed(result.failure.worker, cause);
+    if (result.failure?.worker) this.bootOutput.failed(result.failure.worker, cause);
     logRolloutEnd(this.log, { result, trigger, workers: this.slots.length, cause });
     this.emit(result.failure ? 'rollout:rolled-back' : 'rollout:done', summary);
     if (result.draining > 0) logDrained(this.log, this.drains.idle(), generation, Date.now() - result.durationMs);

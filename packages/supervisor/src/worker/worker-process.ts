@@ -1,4 +1,4 @@
-import cluster, { type Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 
@@ -102,15 +102,18 @@ export class WorkerProcess extends EventEmitter {
   private held: [OutputStream, string][] | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
 
+  /** `worker` was forked by forkWorker (spawn.ts): its process exists and has a pid. */
   constructor(
     readonly slot: number,
     readonly generation: number,
-    env: Record<string, string>,
+    worker: Worker,
     private readonly timeouts: WorkerTimeouts,
   ) {
     super();
-    this.worker = cluster.fork(env);
-    this.pid = this.worker.process.pid ?? -1;
+    this.worker = worker;
+    const pid = worker.process.pid;
+    if (pid === undefined) throw new Error('WorkerProcess needs a started process');
+    this.pid = pid;
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code: number | null, signal: string | null) => {
         // The last lines a crashing worker printed may still be in the pipe when 'exit' fires: wait for
