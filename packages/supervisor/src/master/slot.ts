@@ -138,6 +138,7 @@ export function slotRolloutHost(deps: {
       return deps.fork(i, generation);
     },
     waitReady: (w) => w.waitReady(deps.readyTimeoutMs),
+    lost: (w) => w.lostSinceReady(),
     promote: (i, w) => {
       const slot = deps.slots()[i];
       if (slot) serve(slot, w);

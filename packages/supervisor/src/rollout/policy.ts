@@ -11,7 +11,8 @@
  *   DrainSet): at the bound, the next batch waits until a drain ends. Memory is what that bound protects.
  * - Rollback: a replacement that cannot be started, crashes, exits or misses its ready timeout stops the
  *   rollout; it is killed, every worker not yet replaced keeps serving, and the old workers already draining
- *   finish their drain.
+ *   finish their drain. A replacement is promoted only while it is alive and ready: one that was ready and
+ *   died while the rest of its batch booted fails the rollout too (its old worker was never retired).
  * - Coalescing (RolloutQueue): a request during a rollout queues exactly one follow-up.
  */
 
@@ -56,6 +57,8 @@ export interface RolloutHost<W> {
   start(slot: number, generation: number): W | Promise<W>;
   /** Resolves when ready; rejects (with the reason) when it fails first. */
   waitReady(worker: W): Promise<void>;
+  /** Why a worker that was ready no longer is (it exited, or began to drain by itself); null while it serves. */
+  lost(worker: W): Error | null;
   /** Makes `worker` the slot's serving worker. */
   promote(slot: number, worker: W): void;
   /** Drains a worker that was replaced: it leaves round-robin at once; resolves when it has exited. */
@@ -121,14 +124,16 @@ export async function runRollout<W>(host: RolloutHost<W>, opts: RolloutOptions):
     const discarding: Promise<void>[] = [];
     for (const [k, b] of batch.entries()) {
       const outcome = outcomes[k]!;
-      if (outcome.status === 'fulfilled' && b.worker && !host.aborted()) {
+      // Ready once is not enough: it may have died while the rest of its batch booted.
+      const lost = outcome.status === 'fulfilled' && b.worker ? host.lost(b.worker) : null;
+      if (outcome.status === 'fulfilled' && !lost && b.worker && !host.aborted()) {
         const old = host.current(b.slot);
         host.promote(b.slot, b.worker);
         if (old) drains.add(host.retire(old));
         replaced++;
       } else {
-        if (outcome.status === 'rejected' && !failure)
-          failure = { slot: b.slot, worker: b.worker, error: outcome.reason as unknown };
+        if ((outcome.status === 'rejected' || lost) && !failure)
+          failure = { slot: b.slot, worker: b.worker, error: outcome.status === 'rejected' ? outcome.reason : lost };
         if (b.worker) discarding.push(host.discard(b.worker));
       }
     }

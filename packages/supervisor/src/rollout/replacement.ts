@@ -76,6 +76,9 @@ export async function replaceInSlot(
   try {
     fresh = await host.fork(slot.index);
     await fresh.waitReady(host.readyTimeoutMs());
+    // Ready once is not enough: it must still be when it takes the slot.
+    const lost = fresh.lostSinceReady();
+    if (lost) throw lost;
   } catch (err) {
     await fresh?.kill();
     const message = err instanceof Error ? err.message : String(err);

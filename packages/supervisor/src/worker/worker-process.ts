@@ -254,6 +254,26 @@ export class WorkerProcess extends EventEmitter {
   }
 
   /**
+   * Why a worker that was ready is no longer fit to take a slot (it exited, its process died and the exit is
+   * still being reported, or it began to drain by itself); null while it is alive and ready.
+   */
+  lostSinceReady(): WorkerFailure | null {
+    if (this.state === 'ready' && !this.worker.isDead()) return null;
+    const proc = this.worker.process;
+    const code = this.exitInfo?.code ?? proc.exitCode;
+    const signal = this.exitInfo?.signal ?? proc.signalCode;
+    const alive = this.state !== 'exited' && !this.worker.isDead();
+    const how = alive ? 'began to drain' : signal ? `was killed by ${signal}` : `exited with code ${code ?? '?'}`;
+    return new WorkerFailure(
+      !alive && code === 0 && !signal ? 'exited' : 'crashed',
+      `worker ${this.pid} ${how} after it was ready, before it took its slot`,
+      this.lastLines,
+      code ?? null,
+      signal ?? null,
+    );
+  }
+
+  /**
    * Takes the worker out: it leaves round-robin at once (it closes its servers, or is disconnected), finishes
    * what is in flight, and exits. SIGKILL at the kill timeout whatever happens.
    */

@@ -5,7 +5,7 @@ import { DrainSet, type RolloutHost, RolloutQueue, runRollout } from '../../src/
 interface FakeWorker {
   id: string;
   slot: number;
-  state: 'starting' | 'ready' | 'retired' | 'killed';
+  state: 'starting' | 'ready' | 'retired' | 'killed' | 'died';
 }
 
 /**
@@ -46,6 +46,7 @@ function fakeHost(
       await behaviour(w);
       if (w.state === 'starting') w.state = 'ready';
     },
+    lost: (w) => (w.state === 'died' ? new Error(`${w.id} died after it was ready`) : null),
     promote: (slot, w) => {
       current.set(slot, w);
       log.push(`promote ${w.id}@${slot}`);
@@ -169,6 +170,33 @@ describe('runRollout', () => {
     expect(String(r.failure?.error)).toMatch(/cannot start worker for slot 1/);
     expect(log).toEqual(['start new0@0', 'promote new0@0', 'retire old0']);
     expect(current.get(1)?.id).toBe('old1');
+  });
+
+  it('surge 2: a replacement that was ready and died while its batch booted is not promoted', async () => {
+    let releaseSecond: () => void = () => {};
+    const second = new Promise<void>((r) => (releaseSecond = r));
+    const { host, current, log } = fakeHost(2, async (w) => {
+      if (w.id === 'new0') {
+        // Ready, then it dies before new1 is ready.
+        w.state = 'ready';
+        setTimeout(() => {
+          w.state = 'died';
+          releaseSecond();
+        }, 1);
+        return;
+      }
+      await second;
+    });
+    const r = await runRollout(host, opts(2));
+    expect(r.outcome).toBe('rolled-back');
+    expect(r.failure).toMatchObject({ slot: 0 });
+    expect(String(r.failure?.error)).toMatch(/new0 died after it was ready/);
+    expect(log).toContain('discard new0');
+    expect(log).not.toContain('promote new0@0');
+    expect(current.get(0)?.id).toBe('old0');
+    // The other one of the batch was fine: it serves.
+    expect(current.get(1)?.id).toBe('new1');
+    expect(r.replaced).toBe(1);
   });
 
   it('stops at the next step once aborted (a stop began)', async () => {
