@@ -48,8 +48,9 @@ Signals to the master:
   SIGUSR2          forwarded to the workers (the SDK's onSignal())
 
 Exit codes:
-  0 stopped cleanly   1 a worker had to be killed or a connection forced at the stop   2 usage or config error
-  3 workers keep failing at boot   4 the port is in use   5 a control command could not reach its master
+  0 stopped cleanly   1 at the stop, a worker had to be killed, a connection forced, or a worker died
+  2 usage or config error   3 workers keep failing at boot   4 the port is in use
+  5 a control command could not reach its master
   70 internal error   130/143 a second SIGINT/SIGTERM killed everything`;
 
 function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {

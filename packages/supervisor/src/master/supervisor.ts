@@ -64,6 +64,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly bootOutput = new BootOutput((w) => this.causeOf(w));
   private stopPromise: Promise<number> | null = null;
   private forcedExits = 0;
+  /** Workers that died on their own while the stop drained them: the stop was not clean (exit 1). */
+  private readonly diedInStop: number[] = [];
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
@@ -348,6 +350,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const forced = info.killed || (stats !== null && stats.forced > 0);
     // A worker that never served (killed while booting) lost nothing: it does not make the stop "forced".
     if (forced && this.phase === 'stopping' && w.readyAt !== null) this.forcedExits++;
+    if (info.died && this.phase === 'stopping') this.diedInStop.push(w.pid);
     const report = exitReport(w, info, this.options.killTimeoutMs);
     this.log[report.level](report.fields, report.message);
     this.emit('worker:exit', this.info(w), info);
@@ -463,16 +466,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     await this.rollouts.idle();
     // A stop during the boot forced nothing that had served.
-    const code = this.fatalError?.exitCode ?? (this.forcedExits > 0 && !wasStarting ? EXIT.forced : EXIT.ok);
+    const unclean = (this.forcedExits > 0 && !wasStarting) || this.diedInStop.length > 0;
+    const code = this.fatalError?.exitCode ?? (unclean ? EXIT.forced : EXIT.ok);
     this.phase = 'stopped';
     // start() is still waiting for its workers: it settles now, after the stop, rather than never.
     if (this.startWaiter) {
       this.startWaiter.reject(new SuperviseError('ERR_STOPPED', 'stopped before every worker was ready'));
       this.startWaiter = null;
     }
-    this.log.info(
-      { event: 'master.stopped', exitCode: code, durationMs: Date.now() - started },
-      `stopped in ${Date.now() - started} ms, exit code ${code}`,
+    const died = this.diedInStop;
+    const why = died.length ? `: ${died.map((pid) => `worker ${pid}`).join(', ')} died during its drain` : '';
+    this.log[died.length ? 'warn' : 'info'](
+      { event: 'master.stopped', exitCode: code, durationMs: Date.now() - started, ...(died.length ? { died } : {}) },
+      `stopped in ${Date.now() - started} ms, exit code ${code}${why}`,
     );
     this.emit('stopped', code);
     return code;

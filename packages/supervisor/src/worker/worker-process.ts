@@ -38,6 +38,11 @@ export interface ExitInfo {
   reason: DrainReason | null;
   /** It had been ready (served), as opposed to failing or being stopped at boot. */
   served: boolean;
+  /**
+   * Asked to leave, it died on its own before its drain was done: no ack, not killed by the master, and a
+   * non-zero code or a signal the master did not send (a handler that threw while it drained).
+   */
+  died: boolean;
 }
 
 /** The worker's load from its last heartbeat, with the rates since the one before. */
@@ -95,6 +100,8 @@ export class WorkerProcess extends EventEmitter {
   readonly exited: Promise<ExitInfo>;
 
   private intended = false;
+  /** What the master sent it: an exit by one of these is not one it died of by itself. */
+  private readonly signalsSent = new Set<string>();
   private killed = false;
   private stats: DrainStats | null = null;
   private readonly tail: string[] = [];
@@ -131,6 +138,7 @@ export class WorkerProcess extends EventEmitter {
       });
       const settle = (code: number | null, signal: string | null) => {
         for (const t of this.timers) clearTimeout(t);
+        const byItself = (code !== null && code !== 0) || (signal !== null && !this.signalsSent.has(signal));
         const info: ExitInfo = {
           code,
           signal,
@@ -139,6 +147,7 @@ export class WorkerProcess extends EventEmitter {
           stats: this.stats,
           reason: this.drainReason,
           served: this.readyAt !== null,
+          died: this.intended && !this.killed && this.stats === null && byItself,
         };
         this.exitInfo = info;
         this.setState('exited');
@@ -338,6 +347,7 @@ export class WorkerProcess extends EventEmitter {
   }
 
   private signal(sig: NodeJS.Signals): void {
+    this.signalsSent.add(sig);
     try {
       this.worker.process.kill(sig);
     } catch {
