@@ -24,7 +24,7 @@ import { workerEnv } from '../worker/env.js';
 import { forkWorker } from '../worker/spawn.js';
 import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
-import { reloadOptions } from '../config/reconfigure.js';
+import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
 import { Replacer } from '../rollout/replacement.js';
 import {
   cancelRestart,
@@ -70,7 +70,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
   /** Where a reload re-reads the options from (the CLI: the config file and the flags); none: they stay. */
-  private optionsSource: (() => Promise<SupervisorOptions>) | null = null;
+  private optionsSource: ((limits: SourceLimits) => Promise<SupervisorOptions>) | null = null;
+  /** Aborted when the stop begins: whatever the master still waits for (a config file's load) gives up. */
+  private readonly stopping = new AbortController();
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
@@ -144,9 +146,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * Makes every reload re-read the options first (SIGHUP, `supervise reload`, a file change): what can apply to a
    * running master does (env, node args, script, workers, timeouts, limits, watch); what cannot is named. A
-   * source that throws (an invalid file) keeps the running options, and the reload rolls nothing.
+   * source that throws (an invalid file) keeps the running options, and the reload rolls nothing. The source
+   * gets its bound (--ready-timeout) and an abort signal for the stop: a load that never settles is a refused
+   * reload, not a master that waits forever.
    */
-  setOptionsSource(source: () => Promise<SupervisorOptions>): void {
+  setOptionsSource(source: (limits: SourceLimits) => Promise<SupervisorOptions>): void {
     this.optionsSource = source;
   }
 
@@ -398,6 +402,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
     const refused = this.optionsSource ? await this.reloadOptions() : null;
+    if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
     if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
     this.log.info(
@@ -437,6 +442,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private reloadOptions(): Promise<string | null> {
     return reloadOptions({
       source: this.optionsSource!,
+      signal: this.stopping.signal,
       options: this.options,
       log: this.log,
       slots: () => this.slots.length,
@@ -450,6 +456,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async runStop(): Promise<number> {
     const wasStarting = this.phase === 'starting';
     this.phase = 'stopping';
+    this.stopping.abort();
     this.bootEnded?.();
     this.emit('stopping');
     this.sticky?.close();
