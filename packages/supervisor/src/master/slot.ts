@@ -23,6 +23,8 @@ export interface Slot {
   attempt: number;
   restarts: number;
   restartTimer: NodeJS.Timeout | null;
+  /** Where its last serving worker listened: what the next one must listen on to be ready (readiness.ts). */
+  listening: string[];
 }
 
 export type SlotState = 'empty' | 'starting' | 'restart-due' | 'serving';
@@ -34,7 +36,7 @@ export function slotState(slot: Slot): SlotState {
 }
 
 export function newSlot(index: number): Slot {
-  return { index, current: null, filling: null, attempt: 0, restarts: 0, restartTimer: null };
+  return { index, current: null, filling: null, attempt: 0, restarts: 0, restartTimer: null, listening: [] };
 }
 
 /** A worker starts for the slot (the restart that was due, if any, is the one happening). */

@@ -5,7 +5,7 @@ import { BootBreaker, backoffDelay } from '../restart/backoff.js';
 import { fatalBootFailure, logBootFailure } from '../restart/boot-failure.js';
 import { BootOutput } from '../restart/boot-output.js';
 import { describeCause, typescriptHint } from '../restart/crash-cause.js';
-import { EXIT, SuperviseError } from '../errors.js';
+import { SuperviseError } from '../errors.js';
 import { checkScaleTarget } from '../config/option-parse.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
@@ -19,9 +19,11 @@ import { relaySocketIoAdapter } from '../worker/socketio-relay.js';
 import { createSticky, type StickyListener } from '../sticky/listener.js';
 import { reachableUrls, servingBySlot } from '../sticky/serving.js';
 import { exitReport, logCrash } from '../observe/exit-report.js';
-import { type ExitInfo, WorkerProcess } from '../worker/worker-process.js';
+import { type ExitInfo, type OutputStream, WorkerProcess } from '../worker/worker-process.js';
+import { StopReport } from './stop-report.js';
 import { workerEnv } from '../worker/env.js';
 import { forkWorker } from '../worker/spawn.js';
+import { readyRule } from '../worker/ready-rule.js';
 import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
 import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
@@ -63,9 +65,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private fatalError: SuperviseError | null = null;
   private readonly bootOutput = new BootOutput((w) => this.causeOf(w));
   private stopPromise: Promise<number> | null = null;
-  private forcedExits = 0;
-  /** Workers that died on their own while the stop drained them: the stop was not clean (exit 1). */
-  private readonly diedInStop: number[] = [];
+  private readonly stopReport = new StopReport();
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
@@ -260,19 +260,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
+    const s = this.slots[slot];
+    w.readyRule = readyRule(o, slot, s?.current?.listeningOn ?? s?.listening ?? [], env.PORT ?? process.env.PORT);
     this.bootOutput.forked(w);
     this.workers.add(w);
     this.sticky?.watch(w);
     logWorker(this.log, w);
     this.emit('worker:forked', this.info(w));
     w.on('state', (_from: WorkerState, to: WorkerState) => {
-      if (to === 'ready') {
-        this.bootOutput.ready(w);
-        this.emit('worker:ready', this.info(w));
-      }
-      if (to === 'draining') this.emit('worker:draining', this.info(w));
+      if (to === 'ready') this.bootOutput.ready(w);
+      if (to === 'ready' || to === 'draining') this.emit(`worker:${to}`, this.info(w));
     });
-    w.on('line', (stream: 'stdout' | 'stderr', line: string) =>
+    w.on('line', (stream: OutputStream, line: string) =>
       this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line),
     );
     w.on('self-drain', () => this.onSelfDrain(w));
@@ -350,16 +349,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.workers.delete(w);
     // A worker stopped while booting (not for a fatal error: that one was said) shows what it printed.
     this.bootOutput.exited(w, this.phase === 'stopping' && !this.fatalError);
-    const stats = info.stats;
-    const forced = info.killed || (stats !== null && stats.forced > 0);
-    // A worker that never served (killed while booting) lost nothing: it does not make the stop "forced".
-    if (forced && this.phase === 'stopping' && w.readyAt !== null) this.forcedExits++;
-    if (info.died && this.phase === 'stopping') this.diedInStop.push(w.pid);
+    if (this.phase === 'stopping') this.stopReport.exit(w, info);
     const report = exitReport(w, info, this.options.killTimeoutMs);
     this.log[report.level](report.fields, report.message);
     this.emit('worker:exit', this.info(w), info);
 
     const slot = this.slots.find((s) => s.current === w);
+    if (slot && w.readyAt !== null && w.listeningOn.length > 0) slot.listening = [...w.listeningOn];
     if (!slot || !vacate(slot, w)) return;
     if (info.intended || this.phase !== 'running') return;
     const uptime = w.readyAt ? Date.now() - w.readyAt : 0;
@@ -473,20 +469,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     await this.rollouts.idle();
     // A stop during the boot forced nothing that had served.
-    const unclean = (this.forcedExits > 0 && !wasStarting) || this.diedInStop.length > 0;
-    const code = this.fatalError?.exitCode ?? (unclean ? EXIT.forced : EXIT.ok);
+    const code = this.stopReport.code(this.fatalError?.exitCode ?? null, wasStarting);
     this.phase = 'stopped';
     // start() is still waiting for its workers: it settles now, after the stop, rather than never.
     if (this.startWaiter) {
       this.startWaiter.reject(new SuperviseError('ERR_STOPPED', 'stopped before every worker was ready'));
       this.startWaiter = null;
     }
-    const died = this.diedInStop;
-    const why = died.length ? `: ${died.map((pid) => `worker ${pid}`).join(', ')} died during its drain` : '';
-    this.log[died.length ? 'warn' : 'info'](
-      { event: 'master.stopped', exitCode: code, durationMs: Date.now() - started, ...(died.length ? { died } : {}) },
-      `stopped in ${Date.now() - started} ms, exit code ${code}${why}`,
-    );
+    this.stopReport.logStopped(this.log, code, Date.now() - started);
     this.emit('stopped', code);
     return code;
   }
