@@ -46,3 +46,26 @@ describe('faults: a crash during the stop', () => {
     await waitGone([s.pid, ...s.forkedPids()]);
   });
 });
+
+describe('every exit of the master has its stopped line', () => {
+  it('a second SIGTERM during the stop: every worker killed, exit 143, the stopped line says so', async () => {
+    const port = await freePort();
+    const s = supervise([fixture('fault-app.js'), '-w', '1', '--kill-timeout', '20000'], {
+      env: { PORT: String(port) },
+    });
+    await s.ready();
+    // A request that holds the drain, so that the stop is still going when the second signal comes.
+    const slow = http.get({ host: '127.0.0.1', port, path: '/slow?ms=15000', agent: false });
+    slow.on('error', () => {});
+    await s.waitFor((l) => l.src === 'worker' && /slow request/.test(String(l.msg)), 10_000);
+    s.signal('SIGTERM');
+    await s.waitEvent('master.stopping', undefined, 10_000);
+    s.signal('SIGTERM');
+    expect((await s.waitExit(10_000)).code).toBe(143);
+    const stopped = s.events('master.stopped');
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({ exitCode: 143, forced: true });
+    slow.destroy();
+    await waitGone([s.pid, ...s.forkedPids()]);
+  });
+});

@@ -9,7 +9,8 @@ import type { WorkerProcess } from '../worker/worker-process.js';
  *
  *   empty        --startFilling-->  starting        (first start, scale-up, crash restart, self-drain)
  *   starting     --finishFilling--> serving | empty (ready: it serves; failed: empty, and a restart may be due)
- *   empty        --restartIn------> restart-due     (backoff after a crash or a failed boot)
+ *   empty        --restartIn------> restart-due     (backoff after a crash, a failed boot, or a process
+ *                                                   that could not be started: the slot never had it)
  *   restart-due  --startFilling-->  starting        (the timer fired)
  *   serving      --serve---------->  serving        (a rollout or a replacement promotes its new worker)
  *   serving      --vacate--------->  empty          (its worker exited, or began to drain by itself)

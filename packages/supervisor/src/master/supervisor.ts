@@ -170,10 +170,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.stopPromise;
   }
 
-  /** The second SIGINT/SIGTERM: kill everything now. */
-  forceStop(): void {
+  /**
+   * The second SIGINT/SIGTERM: kill everything now. With the exit code the process leaves with (the CLI's), the
+   * master's last line says so, as every exit of the master does.
+   */
+  forceStop(exitCode?: number): void {
     this.log.warn({ event: 'master.force-stop', workers: this.workers.size }, 'forced stop: killing every worker');
     for (const w of this.workers) void w.kill();
+    if (exitCode === undefined) return;
+    this.phase = 'stopped';
+    this.log.warn(
+      { event: 'master.stopped', exitCode, forced: true },
+      `stopped at once (second signal): every worker was killed, exit code ${exitCode}`,
+    );
   }
 
   /** Changes the number of slots; scaling down drains the highest slots (newest slots go first). */
