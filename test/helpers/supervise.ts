@@ -34,7 +34,7 @@ export class Supervised {
   exitCode: number | null | undefined = undefined;
 
   constructor(args: string[], opts: SuperviseOptions = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
+    this.child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -216,9 +216,9 @@ export class Supervised {
     return [...this.stdout.split('\n').slice(-n), '--- stderr ---', ...this.stderr.split('\n').slice(-10)].join('\n');
   }
 
-  /** Kills the master and every worker it forked, by PID. */
+  /** Kills the master and every worker it forked, by PID (never a pid <= 0: kill(-1) reaches every process). */
   kill(): void {
-    for (const pid of [this.pid, ...this.forkedPids()]) {
+    for (const pid of [this.pid, ...this.forkedPids()].filter(realPid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -233,6 +233,8 @@ export interface SuperviseOptions {
   cwd?: string;
   /** Start the master as the leader of a new process group (then `signalGroup` works). */
   processGroup?: boolean;
+  /** The node binary that runs the master (and so its workers); default: this one. */
+  node?: string;
 }
 
 export function supervise(args: string[], opts: SuperviseOptions = {}): Supervised {
@@ -244,7 +246,7 @@ const tempDirs = new Set<string>();
 
 /** A process a test started itself (a client, a master spawned by hand): killAll() kills it too. */
 export function trackPid(pid: number | undefined): void {
-  if (pid) otherPids.add(pid);
+  if (pid !== undefined && realPid(pid)) otherPids.add(pid);
 }
 
 /** A fresh temporary directory that killAll() removes. */
@@ -270,7 +272,13 @@ export function killAll(): void {
   tempDirs.clear();
 }
 
+/** A pid that names one process: 0 and negative numbers name groups (kill(-1) signals every process). */
+export function realPid(pid: unknown): pid is number {
+  return Number.isInteger(pid) && (pid as number) > 0;
+}
+
 export function isAlive(pid: number): boolean {
+  if (!realPid(pid)) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -48,8 +48,9 @@ Signals to the master:
   SIGUSR2          forwarded to the workers (the SDK's onSignal())
 
 Exit codes:
-  0 stopped cleanly   1 a worker had to be killed or a connection forced at the stop   2 usage or config error
-  3 workers keep failing at boot   4 the port is in use   5 a control command could not reach its master
+  0 stopped cleanly   1 at the stop, a worker had to be killed, a connection forced, or a worker died
+  2 usage or config error   3 workers keep failing at boot   4 the port is in use
+  5 a control command could not reach its master
   70 internal error   130/143 a second SIGINT/SIGTERM killed everything`;
 
 function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {
@@ -189,8 +190,9 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
     for (const note of config?.notes ?? [])
       supervisor.log.info({ event: 'config.note', file: configFile }, `${path.basename(configFile)}: ${note}`);
     // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
-    supervisor.setOptionsSource(async () => {
-      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app), flags));
+    supervisor.setOptionsSource(async (limits) => {
+      supervisor.log.info({ event: 'config.reading', file: configFile }, `re-reading ${path.basename(configFile)}`);
+      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app, limits), flags));
       if (next.watch) new FileWatcher(next); // a bad path refuses the reload, rather than the watcher failing later
       return next;
     });
@@ -221,6 +223,16 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   supervisor.once('stopped', (code) => {
     if (supervisor.fatal) writeOut(2, `supervise: ${supervisor.fatal.message}\n`);
     process.exit(code);
+  });
+  // Nothing left to wait for, yet no stopped line: a promise the master waits on can never settle. Say so and
+  // exit with the internal error's code, rather than 0 through an empty event loop.
+  process.once('beforeExit', () => {
+    if (supervisor.phase === 'stopped') return;
+    supervisor.log.error(
+      { event: 'master.stopped', exitCode: EXIT.internal, phase: supervisor.phase },
+      `stopped while ${supervisor.phase}: nothing was left to wait for (a bug in supervise), exit code ${EXIT.internal}`,
+    );
+    process.exit(EXIT.internal);
   });
   try {
     const ops = await startOperations(supervisor, { defaultControl: true });

@@ -4,7 +4,7 @@
  */
 export const EXIT = {
   ok: 0,
-  /** Some worker had to be killed, or some connection forced, during the stop. */
+  /** Some worker had to be killed, some connection forced, or some worker died on its own, during the stop. */
   forced: 1,
   usage: 2,
   /** Workers crash (or never become ready) at boot, again and again: the breaker tripped. */

@@ -128,7 +128,9 @@ describe('finding your way', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: supervise status \[options\]/);
 
-    const nowhere = await runCli(['status', '--json'], { cwd: os.tmpdir() });
+    // Where no master was started, whatever else runs on this machine: an empty directory, and a control
+    // directory of its own (masters started by other tests or people live in the shared one).
+    const nowhere = await runCli(['status', '--json'], { cwd: tempDir(), env: { XDG_RUNTIME_DIR: tempDir() } });
     expect(nowhere.code).toBe(5);
     expect(JSON.parse(nowhere.stdout)).toMatchObject({
       ok: false,

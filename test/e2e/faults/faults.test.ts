@@ -302,10 +302,15 @@ describe('faults: signal storms', () => {
 
   it('SIGHUP during boot waits for the boot, then rolls once', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port), BOOT_MS: '500' } });
+    // The workers boot once the gate file exists: the SIGHUP surely comes during the boot.
+    const gate = `${modeFile('ok')}.gate`;
+    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
+      env: { PORT: String(port), GATE_FILE: gate },
+    });
     await s.waitFor(() => s.forkedPids().length === 2, 5_000);
     s.signal('SIGHUP');
-    await s.waitEvent('rollout.deferred', undefined, 3_000);
+    await s.waitEvent('rollout.deferred', undefined, 5_000);
+    writeFileSync(gate, '');
     const end = await s.waitEvent('rollout.end', undefined, 10_000);
     expect(end).toMatchObject({ outcome: 'done', replaced: 2, trigger: 'SIGHUP' });
     const ready = s.events('master.ready')[0]!;
@@ -317,13 +322,14 @@ describe('faults: signal storms', () => {
 
   it('SIGHUP then SIGTERM during boot, before the workers are ready: exit 0 and no process left', async () => {
     const port = await freePort();
+    // The gate file never exists: the workers are still booting when the signals come.
     const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
-      env: { PORT: String(port), BOOT_MS: '2000' },
+      env: { PORT: String(port), GATE_FILE: `${modeFile('ok')}.gate` },
     });
     await s.waitFor(() => s.forkedPids().length === 2, 5_000);
     const procs = sampleChildren(s.pid);
     s.signal('SIGHUP');
-    await s.waitEvent('rollout.deferred', undefined, 3_000);
+    await s.waitEvent('rollout.deferred', undefined, 5_000);
     s.signal('SIGTERM');
     expect((await s.waitExit(5_000)).code).toBe(0);
     procs.stop();
@@ -351,8 +357,15 @@ describe('faults: signal storms', () => {
 
   it('SIGTERM in the middle of a rollout: the rollout stops, never more than N + surge serving, exit 0', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '3', ...FAST], { env: { PORT: String(port), BOOT_MS: '200' } });
+    // Slot 1's workers boot once the gate file exists: open for the first boot, closed for the rollout, whose
+    // second replacement is then surely still booting when SIGTERM comes.
+    const gate = `${modeFile('ok')}.gate`;
+    writeFileSync(gate, '');
+    const s = supervise([fixture('fault-app.js'), '-w', '3', ...FAST], {
+      env: { PORT: String(port), GATE_FILE: gate, GATE_SLOTS: '1' },
+    });
     await s.ready();
+    rmSync(gate);
     const procs = sampleChildren(s.pid);
     s.signal('SIGHUP');
     // The first replacement is serving and the second is booting: mid-rollout.

@@ -8,7 +8,17 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { type Answer, cannon, get, load, pidsAnswering, until } from '../../helpers/http.js';
-import { example, fixture, freePort, killAll, runCli, supervise, tempDir, waitGone } from '../../helpers/supervise.js';
+import {
+  example,
+  fixture,
+  freePort,
+  isAlive,
+  killAll,
+  runCli,
+  supervise,
+  tempDir,
+  waitGone,
+} from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -51,16 +61,16 @@ describe('rollout pace', () => {
     const t0 = Date.now();
     s.signal('SIGHUP');
     try {
-      // Waiting for the old workers' exits would take 4 x 8 s. On an idle machine the rollout takes about 1.5 s
-      // (4 boots); the bound is one long request, so that a shared machine's slow boots do not fail the test.
-      const end = await s.waitEvent('rollout.end', undefined, LONG_MS - 1_000, hup);
+      // Waiting for the old workers' exits would take 4 x 8 s; how long 4 boots take depends on the machine,
+      // so the claim is read from the state, not the clock: when the rollout ends, old workers still drain
+      // (their long requests), and only new workers answer while an old one still holds its requests.
+      const end = await s.waitEvent('rollout.end', undefined, 30_000, hup);
       expect(end).toMatchObject({ outcome: 'done', replaced: 4 });
-      // The rollout did not wait for the old workers' 8 s requests: they are still draining.
       expect(end.draining as number).toBeGreaterThan(0);
       const fresh = await pidsAnswering(port, 20);
       const onlyNewAfter = Date.now() - t0;
       for (const pid of fresh) expect(old.has(pid)).toBe(false);
-      expect(onlyNewAfter).toBeLessThan(LONG_MS);
+      expect([...old].some(isAlive)).toBe(true);
 
       // The last old worker began to drain at the rollout's end; its last request ends at most 8 s later.
       await s.waitEvent('rollout.drained', undefined, LONG_MS + 4_000, hup);

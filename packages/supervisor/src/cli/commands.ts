@@ -96,7 +96,8 @@ interface RolloutReply {
   draining: number;
   /** With --wait-drained: when the last of them had exited, from the start of the rollout. */
   drainedMs?: number;
-  failure?: { slot: number; pid: number; error: string; cause: string | null; lines: string[] };
+  /** pid null: the new worker's process could not be started. */
+  failure?: { slot: number; pid: number | null; error: string; cause: string | null; lines: string[] };
 }
 
 async function reload(cmd: Command): Promise<void> {
@@ -127,7 +128,7 @@ async function reload(cmd: Command): Promise<void> {
   }
   const why =
     r.outcome === 'rolled-back'
-      ? `rolled back after ${r.replaced} replaced: ${r.failure ? `worker ${r.failure.pid} (slot ${r.failure.slot}): ${r.failure.error}${r.failure.cause ? `: ${r.failure.cause}` : ''}` : 'a new worker failed'}; the old workers keep serving`
+      ? `rolled back after ${r.replaced} replaced: ${r.failure ? `${r.failure.pid === null ? `slot ${r.failure.slot}` : `worker ${r.failure.pid} (slot ${r.failure.slot})`}: ${r.failure.error}${r.failure.cause ? `: ${r.failure.cause}` : ''}` : 'a new worker failed'}; the old workers keep serving`
       : 'aborted: the master is stopping';
   process.stderr.write(`supervise: rollout ${r.generation} ${why}\n`);
   process.exitCode = 1;

@@ -136,12 +136,25 @@ export interface LoadedConfig {
 }
 
 /**
+ * How long a config file may take to load when nothing else bounds it (the first load, before the options and
+ * their --ready-timeout are known): a module's top-level await (a secrets fetch) may never settle.
+ */
+export const CONFIG_LOAD_TIMEOUT_MS = 30_000;
+
+export interface LoadLimits {
+  /** A load that has not settled by then fails (the module stays pending: ESM loads cannot be cancelled). */
+  timeoutMs?: number;
+  /** Gives up at once (a stop began). */
+  signal?: AbortSignal;
+}
+
+/**
  * Reads and checks a config file (supervise's own, or a PM2 ecosystem file: `app` picks one of its apps); every
  * error is one line that starts with the file's name.
  */
-export async function loadConfig(file: string, app?: string): Promise<LoadedConfig> {
+export async function loadConfig(file: string, app?: string, limits: LoadLimits = {}): Promise<LoadedConfig> {
   return inFile(file, async () => {
-    const value = await readConfigValue(file);
+    const value = await bounded(readConfigValue(file), limits);
     if (isEcosystem(value)) {
       const apps = ecosystemApps(value, path.dirname(file));
       const picked = pickApp(apps, app);
@@ -188,8 +201,31 @@ async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function loadConfigFile(file: string, app?: string): Promise<RawOptions> {
-  return (await loadConfig(file, app)).raw;
+export async function loadConfigFile(file: string, app?: string, limits: LoadLimits = {}): Promise<RawOptions> {
+  return (await loadConfig(file, app, limits)).raw;
+}
+
+/** The file's value, or a one-line error once the bound is over (or the signal aborts). */
+function bounded<T>(load: Promise<T>, { timeoutMs = CONFIG_LOAD_TIMEOUT_MS, signal }: LoadLimits): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      settle();
+    };
+    const fail = (message: string) => done(() => reject(new SuperviseError('ERR_CONFIG', message)));
+    const timer = setTimeout(
+      () => fail(`did not finish loading within ${timeoutMs} ms (a top-level await that never settles?)`),
+      timeoutMs,
+    );
+    const onAbort = () => fail('loading was abandoned: the master is stopping');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    load.then(
+      (value) => done(() => resolve(value)),
+      (err: unknown) => done(() => reject(err)),
+    );
+  });
 }
 
 /** The options a run uses: the file's, overridden by the flags the user gave. */

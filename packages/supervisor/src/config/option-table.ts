@@ -106,6 +106,14 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     default: 30_000,
     check: duration(false),
   },
+  readyOn: {
+    flags: '--ready-on <port>',
+    help: "a new worker is ready once it listens on this port (an app's main server, beside a metrics server)",
+    defaultText: "the previous worker's ports, else PORT, else the first server that listens",
+    check: (v, k) => {
+      if (v !== null) parseCount(v, k, { min: 1, max: 65535 });
+    },
+  },
   nodeArgs: {
     flags: '--node-args <args>',
     help: 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"',

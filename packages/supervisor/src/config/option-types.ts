@@ -17,6 +17,11 @@ export interface SupervisorOptions {
   /** The drain's idle rule: 'keep-alive' (the app's own keepAliveTimeout) or a fixed grace in ms. */
   idleGrace: 'keep-alive' | number;
   readyTimeoutMs: number;
+  /**
+   * The port whose listening makes a worker ready (an app with several servers names its main one); null: the
+   * ports the slot's previous worker listened on, else PORT, else the first server that listens.
+   */
+  readyOn: number | null;
   autoDrain: boolean;
   surge: number;
   /** How connections reach the workers: one shared listening socket, or the primary's round-robin. */

@@ -135,6 +135,10 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     readyTimeoutMs: parseDuration(raw.readyTimeoutMs ?? optionDefault('readyTimeoutMs'), '--ready-timeout', {
       allowZero: false,
     }),
+    readyOn:
+      raw.readyOn === undefined || raw.readyOn === null
+        ? null
+        : parseCount(raw.readyOn, '--ready-on', { min: 1, max: 65535 }),
     autoDrain,
     surge: parseCount(raw.surge ?? optionDefault('surge'), '--surge', { min: 1, max: MAX_WORKERS }),
     // Without the engine in the workers nothing counts or moves keep-alive connections, and a shared socket stays

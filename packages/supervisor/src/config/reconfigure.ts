@@ -51,8 +51,15 @@ export function applyLive(
   for (const key of keys) t[key] = n[key];
 }
 
+/** What bounds a re-read: --ready-timeout, and the stop (a load still pending then is abandoned). */
+export interface SourceLimits {
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
 export interface ReconfigureHost {
-  source: () => Promise<SupervisorOptions>;
+  source: (limits: SourceLimits) => Promise<SupervisorOptions>;
+  signal: AbortSignal;
   /** The supervisor's own options object: changed in place, read at each use. */
   options: SupervisorOptions;
   log: Logger;
@@ -66,9 +73,11 @@ export async function reloadOptions(host: ReconfigureHost): Promise<string | nul
   const { log, options } = host;
   let next: SupervisorOptions;
   try {
-    next = await host.source();
+    next = await host.source({ timeoutMs: options.readyTimeoutMs, signal: host.signal });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
+    // A stop began: nothing was refused, the rollout simply does not run.
+    if (host.signal.aborted) return why;
     log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);
     return why;
   }

@@ -202,7 +202,7 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
       const failure = summary.failure
         ? {
             slot: summary.failure.slot,
-            pid: summary.failure.worker.pid,
+            pid: summary.failure.worker?.pid ?? null,
             error:
               summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
             cause: summary.failure.cause,

@@ -16,8 +16,9 @@ export function installSignals(supervisor: Supervisor): void {
   let stopping = false;
   const stop = (signal: 'SIGINT' | 'SIGTERM') => {
     if (stopping) {
-      supervisor.forceStop();
-      process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+      const code = signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+      supervisor.forceStop(code);
+      process.exit(code);
     }
     stopping = true;
     supervisor.log.info({ event: 'signal', signal }, `${signal} received: graceful stop (send it again to force)`);

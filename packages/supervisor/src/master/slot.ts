@@ -9,7 +9,8 @@ import type { WorkerProcess } from '../worker/worker-process.js';
  *
  *   empty        --startFilling-->  starting        (first start, scale-up, crash restart, self-drain)
  *   starting     --finishFilling--> serving | empty (ready: it serves; failed: empty, and a restart may be due)
- *   empty        --restartIn------> restart-due     (backoff after a crash or a failed boot)
+ *   empty        --restartIn------> restart-due     (backoff after a crash, a failed boot, or a process
+ *                                                   that could not be started: the slot never had it)
  *   restart-due  --startFilling-->  starting        (the timer fired)
  *   serving      --serve---------->  serving        (a rollout or a replacement promotes its new worker)
  *   serving      --vacate--------->  empty          (its worker exited, or began to drain by itself)
@@ -23,6 +24,8 @@ export interface Slot {
   attempt: number;
   restarts: number;
   restartTimer: NodeJS.Timeout | null;
+  /** Where its last serving worker listened: what the next one must listen on to be ready (readiness.ts). */
+  listening: string[];
 }
 
 export type SlotState = 'empty' | 'starting' | 'restart-due' | 'serving';
@@ -34,7 +37,7 @@ export function slotState(slot: Slot): SlotState {
 }
 
 export function newSlot(index: number): Slot {
-  return { index, current: null, filling: null, attempt: 0, restarts: 0, restartTimer: null };
+  return { index, current: null, filling: null, attempt: 0, restarts: 0, restartTimer: null, listening: [] };
 }
 
 /** A worker starts for the slot (the restart that was due, if any, is the one happening). */
@@ -122,7 +125,7 @@ export async function resizeSlots(
 /** The rollout policy's view of the slots: start a worker for a slot, promote it, retire or discard workers. */
 export function slotRolloutHost(deps: {
   slots: () => Slot[];
-  fork: (slot: number, generation: number) => WorkerProcess;
+  fork: (slot: number, generation: number) => Promise<WorkerProcess>;
   readyTimeoutMs: number;
   /** A new worker took its slot: a boot succeeded. */
   promoted: () => void;
@@ -138,6 +141,7 @@ export function slotRolloutHost(deps: {
       return deps.fork(i, generation);
     },
     waitReady: (w) => w.waitReady(deps.readyTimeoutMs),
+    lost: (w) => w.lostSinceReady(),
     promote: (i, w) => {
       const slot = deps.slots()[i];
       if (slot) serve(slot, w);

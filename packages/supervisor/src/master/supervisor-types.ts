@@ -29,7 +29,8 @@ export interface WorkerInfo {
 export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure' | 'outcome'> & {
   outcome: RolloutResult<WorkerInfo>['outcome'] | 'invalid-config';
   trigger: string;
-  failure?: { slot: number; worker: WorkerInfo; error: unknown; cause: string | null; lines: string[] };
+  /** `worker` is null when the replacement's process could not be started (the error says why). */
+  failure?: { slot: number; worker: WorkerInfo | null; error: unknown; cause: string | null; lines: string[] };
   configError?: string;
 };
 

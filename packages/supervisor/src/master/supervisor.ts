@@ -5,7 +5,7 @@ import { BootBreaker, backoffDelay } from '../restart/backoff.js';
 import { fatalBootFailure, logBootFailure } from '../restart/boot-failure.js';
 import { BootOutput } from '../restart/boot-output.js';
 import { describeCause, typescriptHint } from '../restart/crash-cause.js';
-import { EXIT, SuperviseError } from '../errors.js';
+import { SuperviseError } from '../errors.js';
 import { checkScaleTarget } from '../config/option-parse.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
@@ -19,11 +19,14 @@ import { relaySocketIoAdapter } from '../worker/socketio-relay.js';
 import { createSticky, type StickyListener } from '../sticky/listener.js';
 import { reachableUrls, servingBySlot } from '../sticky/serving.js';
 import { exitReport, logCrash } from '../observe/exit-report.js';
-import { type ExitInfo, WorkerProcess } from '../worker/worker-process.js';
+import { type ExitInfo, type OutputStream, WorkerProcess } from '../worker/worker-process.js';
+import { StopReport } from './stop-report.js';
 import { workerEnv } from '../worker/env.js';
+import { forkWorker } from '../worker/spawn.js';
+import { readyRule } from '../worker/ready-rule.js';
 import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
-import { reloadOptions } from '../config/reconfigure.js';
+import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
 import { Replacer } from '../rollout/replacement.js';
 import {
   cancelRestart,
@@ -62,12 +65,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private fatalError: SuperviseError | null = null;
   private readonly bootOutput = new BootOutput((w) => this.causeOf(w));
   private stopPromise: Promise<number> | null = null;
-  private forcedExits = 0;
+  private readonly stopReport = new StopReport();
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
   private booting: Promise<void> = Promise.resolve();
   private bootEnded: (() => void) | null = null;
   /** Where a reload re-reads the options from (the CLI: the config file and the flags); none: they stay. */
-  private optionsSource: (() => Promise<SupervisorOptions>) | null = null;
+  private optionsSource: ((limits: SourceLimits) => Promise<SupervisorOptions>) | null = null;
+  /** Aborted when the stop begins: whatever the master still waits for (a config file's load) gives up. */
+  private readonly stopping = new AbortController();
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
@@ -141,9 +146,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * Makes every reload re-read the options first (SIGHUP, `supervise reload`, a file change): what can apply to a
    * running master does (env, node args, script, workers, timeouts, limits, watch); what cannot is named. A
-   * source that throws (an invalid file) keeps the running options, and the reload rolls nothing.
+   * source that throws (an invalid file) keeps the running options, and the reload rolls nothing. The source
+   * gets its bound (--ready-timeout) and an abort signal for the stop: a load that never settles is a refused
+   * reload, not a master that waits forever.
    */
-  setOptionsSource(source: () => Promise<SupervisorOptions>): void {
+  setOptionsSource(source: (limits: SourceLimits) => Promise<SupervisorOptions>): void {
     this.optionsSource = source;
   }
 
@@ -163,10 +170,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.stopPromise;
   }
 
-  /** The second SIGINT/SIGTERM: kill everything now. */
-  forceStop(): void {
+  /**
+   * The second SIGINT/SIGTERM: kill everything now. With the exit code the process leaves with (the CLI's), the
+   * master's last line says so, as every exit of the master does.
+   */
+  forceStop(exitCode?: number): void {
     this.log.warn({ event: 'master.force-stop', workers: this.workers.size }, 'forced stop: killing every worker');
     for (const w of this.workers) void w.kill();
+    if (exitCode === undefined) return;
+    this.phase = 'stopped';
+    this.log.warn(
+      { event: 'master.stopped', exitCode, forced: true },
+      `stopped at once (second signal): every worker was killed, exit code ${exitCode}`,
+    );
   }
 
   /** Changes the number of slots; scaling down drains the highest slots (newest slots go first). */
@@ -242,25 +258,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   // ---- slots, forks and restarts ----
 
-  private fork(slot: number, generation: number): WorkerProcess {
+  /**
+   * Starts a worker process; rejects with a WorkerFailure ('spawn') when the process could not be started at
+   * all: then there is no worker, and the caller treats it as a boot failure.
+   */
+  private async fork(slot: number, generation: number): Promise<WorkerProcess> {
     const o = this.options;
-    const w = new WorkerProcess(slot, generation, workerEnv(o, slot, generation, this.sticky?.workerEnv()), {
+    const env = workerEnv(o, slot, generation, this.sticky?.workerEnv());
+    const w = new WorkerProcess(slot, generation, await forkWorker(env, o.cwd), {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
+    const s = this.slots[slot];
+    w.readyRule = readyRule(o, slot, s?.current?.listeningOn ?? s?.listening ?? [], env.PORT ?? process.env.PORT);
     this.bootOutput.forked(w);
     this.workers.add(w);
     this.sticky?.watch(w);
     logWorker(this.log, w);
     this.emit('worker:forked', this.info(w));
     w.on('state', (_from: WorkerState, to: WorkerState) => {
-      if (to === 'ready') {
-        this.bootOutput.ready(w);
-        this.emit('worker:ready', this.info(w));
-      }
-      if (to === 'draining') this.emit('worker:draining', this.info(w));
+      if (to === 'ready') this.bootOutput.ready(w);
+      if (to === 'ready' || to === 'draining') this.emit(`worker:${to}`, this.info(w));
     });
-    w.on('line', (stream: 'stdout' | 'stderr', line: string) =>
+    w.on('line', (stream: OutputStream, line: string) =>
       this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line),
     );
     w.on('self-drain', () => this.onSelfDrain(w));
@@ -269,10 +289,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Starts a worker for an empty slot outside a rollout: first start, crash restart, scale up, self-drain. */
-  private fill(slot: Slot): Promise<void> {
-    if (this.phase === 'stopping' || this.phase === 'stopped') return Promise.resolve();
-    if (!this.slots.includes(slot)) return Promise.resolve();
-    const w = this.fork(slot.index, this.generation);
+  private async fill(slot: Slot): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'stopped') return;
+    if (!this.slots.includes(slot)) return;
+    let w: WorkerProcess;
+    try {
+      w = await this.fork(slot.index, this.generation);
+    } catch (err) {
+      return this.onBootFailure(slot, null, err);
+    }
     startFilling(slot, w);
     return w.waitReady(this.options.readyTimeoutMs).then(
       async () => {
@@ -298,11 +323,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private onBootFailure(slot: Slot, w: WorkerProcess, err: unknown): void {
+  /** A worker that failed before it was ready, or (w null) a process that could not be started at all. */
+  private onBootFailure(slot: Slot, w: WorkerProcess | null, err: unknown): void {
     if (this.phase === 'stopping' || this.phase === 'stopped') return;
-    const cause = this.causeOf(w);
-    const full = logBootFailure(this.log, slot.index, w.pid, err, cause, this.bootOutput.failed(w, cause));
-    const fatal = fatalBootFailure(err, full, w.lastLines, this.breaker, this.options.crashWindowMs);
+    const cause = w ? this.causeOf(w) : null;
+    const repeated = w ? this.bootOutput.failed(w, cause) : false;
+    const full = logBootFailure(this.log, slot.index, w?.pid ?? null, err, cause, repeated);
+    const fatal = fatalBootFailure(err, full, w?.lastLines ?? [], this.breaker, this.options.crashWindowMs);
     if (fatal) this.die(fatal, cause);
     else this.scheduleRestart(slot);
   }
@@ -331,15 +358,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.workers.delete(w);
     // A worker stopped while booting (not for a fatal error: that one was said) shows what it printed.
     this.bootOutput.exited(w, this.phase === 'stopping' && !this.fatalError);
-    const stats = info.stats;
-    const forced = info.killed || (stats !== null && stats.forced > 0);
-    // A worker that never served (killed while booting) lost nothing: it does not make the stop "forced".
-    if (forced && this.phase === 'stopping' && w.readyAt !== null) this.forcedExits++;
+    if (this.phase === 'stopping') this.stopReport.exit(w, info);
     const report = exitReport(w, info, this.options.killTimeoutMs);
     this.log[report.level](report.fields, report.message);
     this.emit('worker:exit', this.info(w), info);
 
     const slot = this.slots.find((s) => s.current === w);
+    if (slot && w.readyAt !== null && w.listeningOn.length > 0) slot.listening = [...w.listeningOn];
     if (!slot || !vacate(slot, w)) return;
     if (info.intended || this.phase !== 'running') return;
     const uptime = w.readyAt ? Date.now() - w.readyAt : 0;
@@ -382,6 +407,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
     const refused = this.optionsSource ? await this.reloadOptions() : null;
+    if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
     if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
     this.log.info(
@@ -410,7 +436,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       (w) => this.causeOf(w),
     );
     const cause = summary.failure?.cause ?? null;
-    if (result.failure) this.bootOutput.failed(result.failure.worker, cause);
+    if (result.failure?.worker) this.bootOutput.failed(result.failure.worker, cause);
     logRolloutEnd(this.log, { result, trigger, workers: this.slots.length, cause });
     this.emit(result.failure ? 'rollout:rolled-back' : 'rollout:done', summary);
     if (result.draining > 0) logDrained(this.log, this.drains.idle(), generation, Date.now() - result.durationMs);
@@ -421,6 +447,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private reloadOptions(): Promise<string | null> {
     return reloadOptions({
       source: this.optionsSource!,
+      signal: this.stopping.signal,
       options: this.options,
       log: this.log,
       slots: () => this.slots.length,
@@ -434,6 +461,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async runStop(): Promise<number> {
     const wasStarting = this.phase === 'starting';
     this.phase = 'stopping';
+    this.stopping.abort();
     this.bootEnded?.();
     this.emit('stopping');
     this.sticky?.close();
@@ -450,17 +478,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     await this.rollouts.idle();
     // A stop during the boot forced nothing that had served.
-    const code = this.fatalError?.exitCode ?? (this.forcedExits > 0 && !wasStarting ? EXIT.forced : EXIT.ok);
+    const code = this.stopReport.code(this.fatalError?.exitCode ?? null, wasStarting);
     this.phase = 'stopped';
     // start() is still waiting for its workers: it settles now, after the stop, rather than never.
     if (this.startWaiter) {
       this.startWaiter.reject(new SuperviseError('ERR_STOPPED', 'stopped before every worker was ready'));
       this.startWaiter = null;
     }
-    this.log.info(
-      { event: 'master.stopped', exitCode: code, durationMs: Date.now() - started },
-      `stopped in ${Date.now() - started} ms, exit code ${code}`,
-    );
+    this.stopReport.logStopped(this.log, code, Date.now() - started);
     this.emit('stopped', code);
     return code;
   }

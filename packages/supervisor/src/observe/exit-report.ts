@@ -20,6 +20,7 @@ export function exitReport(
     signal: info.signal,
     intended: info.intended,
     killed: info.killed,
+    ...(info.died ? { died: true, reason: info.reason } : {}),
     ...(info.stats ? { drain: info.stats } : {}),
   };
   return { fields, ...exitLine(w, info, killTimeoutMs) };
@@ -37,6 +38,12 @@ function exitLine(
       message: w.timedOut
         ? `worker ${w.pid} killed after ${killTimeoutMs} ms: it did not exit in time`
         : `worker ${w.pid} killed (SIGKILL)`,
+    };
+  }
+  if (info.died) {
+    return {
+      level: 'warn',
+      message: `worker ${w.pid} died during its drain (${info.reason ?? 'stop'}): it ${info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`}`,
     };
   }
   const stats = info.stats;

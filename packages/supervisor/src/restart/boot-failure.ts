@@ -58,16 +58,18 @@ export function fatalBootFailure(
 export function logBootFailure(
   log: Logger,
   slot: number,
-  pid: number,
+  pid: number | null,
   err: unknown,
   cause: string | null,
   repeated: boolean,
 ): string {
   const reason = err instanceof Error ? err.message : String(err);
   const full = cause ? `${reason}: ${cause}` : reason;
+  // No pid: the process could not be started (the reason says why); there was no worker.
+  const who = pid === null ? `slot ${slot}` : `worker ${pid} (slot ${slot})`;
   log.error(
-    { event: 'worker.boot-failed', slot, pid, reason, cause },
-    `worker ${pid} (slot ${slot}) failed at boot: ${full}${repeated ? ' (as before; its output is not repeated)' : ''}`,
+    { event: 'worker.boot-failed', slot, ...(pid === null ? {} : { pid }), reason, cause },
+    `${who} failed at boot: ${full}${repeated ? ' (as before; its output is not repeated)' : ''}`,
   );
   return full;
 }

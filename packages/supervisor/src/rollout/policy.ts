@@ -9,8 +9,10 @@
  *   on how long the old workers' requests take (as Kubernetes' maxSurge and gunicorn's HUP behave).
  * - Draining workers are bounded apart (`maxDraining`, shared by every rollout and replacement through one
  *   DrainSet): at the bound, the next batch waits until a drain ends. Memory is what that bound protects.
- * - Rollback: a replacement that crashes, exits or misses its ready timeout stops the rollout; it is killed,
- *   every worker not yet replaced keeps serving, and the old workers already draining finish their drain.
+ * - Rollback: a replacement that cannot be started, crashes, exits or misses its ready timeout stops the
+ *   rollout; it is killed, every worker not yet replaced keeps serving, and the old workers already draining
+ *   finish their drain. A replacement is promoted only while it is alive and ready: one that was ready and
+ *   died while the rest of its batch booted fails the rollout too (its old worker was never retired).
  * - Coalescing (RolloutQueue): a request during a rollout queues exactly one follow-up.
  */
 
@@ -51,9 +53,12 @@ export interface RolloutHost<W> {
   slots(): number[];
   /** The worker serving a slot now (null when the slot is empty, e.g. waiting for a crash restart). */
   current(slot: number): W | null;
-  start(slot: number, generation: number): W;
+  /** Starts a replacement; throws or rejects when its process could not be started (there is no worker). */
+  start(slot: number, generation: number): W | Promise<W>;
   /** Resolves when ready; rejects (with the reason) when it fails first. */
   waitReady(worker: W): Promise<void>;
+  /** Why a worker that was ready no longer is (it exited, or began to drain by itself); null while it serves. */
+  lost(worker: W): Error | null;
   /** Makes `worker` the slot's serving worker. */
   promote(slot: number, worker: W): void;
   /** Drains a worker that was replaced: it leaves round-robin at once; resolves when it has exited. */
@@ -74,7 +79,8 @@ export interface RolloutResult<W = unknown> {
   durationMs: number;
   /** Old workers still draining at that moment (this rollout's and any earlier ones'). */
   draining: number;
-  failure?: { slot: number; worker: W; error: unknown };
+  /** `worker` is null when the replacement's process could not be started. */
+  failure?: { slot: number; worker: W | null; error: unknown };
 }
 
 export interface RolloutOptions {
@@ -105,22 +111,30 @@ export async function runRollout<W>(host: RolloutHost<W>, opts: RolloutOptions):
     const slice = slots.slice(i, i + batchSize);
     await drains.room(opts.maxDraining, slice.length);
     if (host.aborted()) return result('aborted', replaced);
-    const batch = slice.map((slot) => ({ slot, worker: host.start(slot, opts.generation) }));
-    const outcomes = await Promise.allSettled(batch.map((b) => host.waitReady(b.worker)));
+    const started = await Promise.allSettled(slice.map(async (slot) => host.start(slot, opts.generation)));
+    const batch = slice.map((slot, k) => {
+      const s = started[k]!;
+      return s.status === 'fulfilled' ? { slot, worker: s.value } : { slot, worker: null, error: s.reason as unknown };
+    });
+    const outcomes = await Promise.allSettled(
+      batch.map((b) => (b.worker === null ? Promise.reject(b.error) : host.waitReady(b.worker))),
+    );
 
     let failure: RolloutResult<W>['failure'];
     const discarding: Promise<void>[] = [];
     for (const [k, b] of batch.entries()) {
       const outcome = outcomes[k]!;
-      if (outcome.status === 'fulfilled' && !host.aborted()) {
+      // Ready once is not enough: it may have died while the rest of its batch booted.
+      const lost = outcome.status === 'fulfilled' && b.worker ? host.lost(b.worker) : null;
+      if (outcome.status === 'fulfilled' && !lost && b.worker && !host.aborted()) {
         const old = host.current(b.slot);
         host.promote(b.slot, b.worker);
         if (old) drains.add(host.retire(old));
         replaced++;
       } else {
-        if (outcome.status === 'rejected' && !failure)
-          failure = { slot: b.slot, worker: b.worker, error: outcome.reason };
-        discarding.push(host.discard(b.worker));
+        if ((outcome.status === 'rejected' || lost) && !failure)
+          failure = { slot: b.slot, worker: b.worker, error: outcome.status === 'rejected' ? outcome.reason : lost };
+        if (b.worker) discarding.push(host.discard(b.worker));
       }
     }
     await Promise.all(discarding);

@@ -5,7 +5,8 @@ import type { WorkerProcess } from '../worker/worker-process.js';
 
 /** What replacing one slot's worker needs from the master. */
 export interface ReplacementHost {
-  fork(slot: number): WorkerProcess;
+  /** Rejects when the process could not be started (spawn.ts). */
+  fork(slot: number): Promise<WorkerProcess>;
   readyTimeoutMs(): number;
   running(): boolean;
   drains: DrainSet;
@@ -71,20 +72,24 @@ export async function replaceInSlot(
   // A hung worker goes at once; a recycled one waits until its drain fits under the bound.
   if (!kill) await host.drains.room(host.maxDraining(), 1);
   if (slot.current !== worker || !host.running()) return false;
-  const fresh = host.fork(slot.index);
+  let fresh: WorkerProcess | null = null;
   try {
+    fresh = await host.fork(slot.index);
     await fresh.waitReady(host.readyTimeoutMs());
+    // Ready once is not enough: it must still be when it takes the slot.
+    const lost = fresh.lostSinceReady();
+    if (lost) throw lost;
   } catch (err) {
-    await fresh.kill();
+    await fresh?.kill();
     const message = err instanceof Error ? err.message : String(err);
     host.log().error(
       {
         event: 'worker.replace-failed',
         slot: slot.index,
         pid: worker.pid,
-        failedPid: fresh.pid,
+        ...(fresh ? { failedPid: fresh.pid } : {}),
         reason: message,
-        lastLines: fresh.lastLines,
+        lastLines: fresh?.lastLines ?? [],
       },
       `replacement of worker ${worker.pid} failed: ${message}${kill ? '' : '; it keeps serving'}`,
     );

@@ -56,16 +56,16 @@ export function logRolloutEnd(
     );
     return;
   }
-  const { worker, error } = result.failure;
+  const { worker, error, slot } = result.failure;
   const why = error instanceof WorkerFailure ? error.reason : 'failed';
   const message = error instanceof Error ? error.message : String(error);
+  // No worker: its process could not be started, and the message says why.
+  const lines = worker?.lastLines ?? [];
   log.error(
-    { ...base, failedPid: worker.pid, failedSlot: worker.slot, reason: why, cause, lastLines: worker.lastLines },
+    { ...base, ...(worker ? { failedPid: worker.pid } : {}), failedSlot: slot, reason: why, cause, lastLines: lines },
     `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}${cause ? `: ${cause}` : ''}; ` +
       `${result.replaced} of ${workers} workers replaced, the others keep serving${draining}` +
-      (worker.lastLines.length
-        ? `\n  last lines of worker ${worker.pid}:\n    ${worker.lastLines.slice(-10).join('\n    ')}`
-        : ''),
+      (worker && lines.length ? `\n  last lines of worker ${worker.pid}:\n    ${lines.slice(-10).join('\n    ')}` : ''),
   );
 }
 
@@ -94,9 +94,9 @@ export function rolloutSummary(
     trigger,
     failure: {
       ...failure,
-      worker: info(failure.worker),
-      cause: causeOf(failure.worker),
-      lines: failure.worker.lastLines,
+      worker: failure.worker ? info(failure.worker) : null,
+      cause: failure.worker ? causeOf(failure.worker) : null,
+      lines: failure.worker?.lastLines ?? [],
     },
   };
 }

@@ -21,8 +21,11 @@ export function transition(from: WorkerState, to: WorkerState): WorkerState | nu
   return canTransition(from, to) ? to : null;
 }
 
-/** Why a worker that was not asked to leave did leave: decides between rollback, restart and the breaker. */
-export type FailureReason = 'crashed' | 'exited' | 'ready-timeout' | 'listen-error' | 'protocol';
+/**
+ * Why a worker that was not asked to leave did leave: decides between rollback, restart and the breaker.
+ * `spawn`: the process could not be started at all (no pid): there is no worker, only its cause.
+ */
+export type FailureReason = 'crashed' | 'exited' | 'ready-timeout' | 'listen-error' | 'protocol' | 'spawn';
 
 export class WorkerFailure extends Error {
   constructor(

@@ -1,6 +1,5 @@
-import cluster, { type Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
 
 import {
   type DrainReason,
@@ -11,12 +10,14 @@ import {
   receiveMessages,
   sendMessage,
   PROTOCOL_VERSION,
-  type WorkerLoad,
   type WorkerMessage,
 } from '@supervise/worker-sdk/protocol';
 
 import { listenUrl } from '../observe/text.js';
-import { transition, WorkerFailure, type WorkerState } from './state.js';
+import { type LoadView, LoadRates } from './load.js';
+import { OutputLines } from './output-lines.js';
+import { type ListenedAddress, lostSinceReady, type ReadyRule, ruleMet, waitReady } from './readiness.js';
+import { transition, type WorkerFailure, type WorkerState } from './state.js';
 
 type Address = Parameters<typeof listenUrl>[0];
 
@@ -38,23 +39,15 @@ export interface ExitInfo {
   reason: DrainReason | null;
   /** It had been ready (served), as opposed to failing or being stopped at boot. */
   served: boolean;
+  /**
+   * Asked to leave, it died on its own before its drain was done: no ack, not killed by the master, and a
+   * non-zero code or a signal the master did not send (a handler that threw while it drained).
+   */
+  died: boolean;
 }
 
-/** The worker's load from its last heartbeat, with the rates since the one before. */
-export interface LoadView {
-  rssBytes: number;
-  heapUsedBytes: number;
-  /** CPU use over the last interval, % of one core. */
-  cpuPercent: number;
-  requestsPerSecond: number;
-  /** Event-loop utilization over the last interval, 0 to 1. */
-  elu: number;
-  lagMs: number;
-}
-
-export type OutputStream = 'stdout' | 'stderr';
-
-const TAIL_LINES = 20;
+export type { LoadView } from './load.js';
+export type { OutputStream } from './output-lines.js';
 
 /**
  * One worker process, master side: fork, readiness, drain, kill, and its state. Node's cluster forgets a
@@ -82,8 +75,7 @@ export class WorkerProcess extends EventEmitter {
   upgraded: number | null = null;
   lastHeartbeat: number | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
-  load: LoadView | null = null;
-  private lastBeat: { at: number; requests: number; cpuMicros: number } | null = null;
+  private readonly rates = new LoadRates();
   private readonly metricsWaiters = new Map<number, (metrics: unknown[] | null) => void>();
   private nextMetricsId = 0;
   drainReason: DrainReason | null = null;
@@ -95,22 +87,25 @@ export class WorkerProcess extends EventEmitter {
   readonly exited: Promise<ExitInfo>;
 
   private intended = false;
+  /** What the master sent it: an exit by one of these is not one it died of by itself. */
+  private readonly signalsSent = new Set<string>();
   private killed = false;
   private stats: DrainStats | null = null;
-  private readonly tail: string[] = [];
-  /** Lines held back while `holdOutput` is set (see holdOutput). */
-  private held: [OutputStream, string][] | null = null;
+  private readonly output = new OutputLines((stream, line) => this.emit('line', stream, line));
   private readonly timers: NodeJS.Timeout[] = [];
 
+  /** `worker` was forked by forkWorker (spawn.ts): its process exists and has a pid. */
   constructor(
     readonly slot: number,
     readonly generation: number,
-    env: Record<string, string>,
+    worker: Worker,
     private readonly timeouts: WorkerTimeouts,
   ) {
     super();
-    this.worker = cluster.fork(env);
-    this.pid = this.worker.process.pid ?? -1;
+    this.worker = worker;
+    const pid = worker.process.pid;
+    if (pid === undefined) throw new Error('WorkerProcess needs a started process');
+    this.pid = pid;
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code: number | null, signal: string | null) => {
         // The last lines a crashing worker printed may still be in the pipe when 'exit' fires: wait for
@@ -128,6 +123,7 @@ export class WorkerProcess extends EventEmitter {
       });
       const settle = (code: number | null, signal: string | null) => {
         for (const t of this.timers) clearTimeout(t);
+        const byItself = (code !== null && code !== 0) || (signal !== null && !this.signalsSent.has(signal));
         const info: ExitInfo = {
           code,
           signal,
@@ -136,6 +132,7 @@ export class WorkerProcess extends EventEmitter {
           stats: this.stats,
           reason: this.drainReason,
           served: this.readyAt !== null,
+          died: this.intended && !this.killed && this.stats === null && byItself,
         };
         this.exitInfo = info;
         this.setState('exited');
@@ -148,7 +145,9 @@ export class WorkerProcess extends EventEmitter {
     this.worker.on('listening', (address: Address) => {
       const url = listenUrl(address);
       if (!this.listeningOn.includes(url)) this.listeningOn.push(url);
-      if (!this.manualReady) this.markReady();
+      this.listened.push({ port: address.port, url });
+      // An app with several servers is ready once its main one listens (see readiness.ts), not at the first.
+      if (!this.manualReady && ruleMet(this.readyRule, this.listened)) this.markReady();
     });
     receiveMessages(
       this.worker,
@@ -156,35 +155,35 @@ export class WorkerProcess extends EventEmitter {
       (msg) => this.onMessage(msg),
       (version) => this.onForeignVersion(version),
     );
-    this.pipeLines(this.worker.process.stdout, 'stdout');
-    this.pipeLines(this.worker.process.stderr, 'stderr');
+    this.output.pipe(this.worker.process.stdout, 'stdout');
+    this.output.pipe(this.worker.process.stderr, 'stderr');
+  }
+
+  /** From the heartbeats; null until two have arrived (the rates need an interval). */
+  get load(): LoadView | null {
+    return this.rates.view;
   }
 
   get id(): number {
     return this.worker.id;
   }
 
-  /**
-   * Holds the worker's output back instead of passing it on: for a worker started after a boot failure, whose
-   * output is the same stack again if it fails the same way. releaseOutput() or discardOutput() ends the hold.
-   */
+  /** See OutputLines.hold(): for a worker started after a boot failure. */
   holdOutput(): void {
-    this.held ??= [];
+    this.output.hold();
   }
 
   releaseOutput(): void {
-    const held = this.held ?? [];
-    this.held = null;
-    for (const [stream, line] of held) this.emit('line', stream, line);
+    this.output.release();
   }
 
   discardOutput(): void {
-    this.held = null;
+    this.output.discard();
   }
 
   /** The last lines the worker printed (both streams): what a crash report shows. */
   get lastLines(): string[] {
-    return [...this.tail];
+    return this.output.last;
   }
 
   /** A worker whose SDK speaks another protocol cannot be drained or told anything: it never counts as ready. */
@@ -201,54 +200,21 @@ export class WorkerProcess extends EventEmitter {
 
   /** Resolves once ready; rejects with a WorkerFailure when it exits first or misses the deadline. */
   waitReady(timeoutMs: number): Promise<void> {
-    if (this.state === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('state', onState);
-        this.off('listen-error', onListenError);
-        this.off('protocol-mismatch', onMismatch);
-      };
-      const onMismatch = (text: string) => {
-        cleanup();
-        reject(new WorkerFailure('protocol', text, this.lastLines));
-      };
-      // The app swallowed its server's listen error: this worker would never serve.
-      const onListenError = (message: string) => {
-        cleanup();
-        reject(new WorkerFailure('listen-error', `worker ${this.pid} could not listen: ${message}`, this.lastLines));
-      };
-      const onState = (_from: WorkerState, to: WorkerState) => {
-        if (to === 'ready') {
-          cleanup();
-          resolve();
-        } else if (to === 'exited' || to === 'draining') {
-          cleanup();
-          const info = this.exitInfo;
-          const how = info?.signal ? `was killed by ${info.signal}` : `exited with code ${info?.code ?? '?'}`;
-          reject(
-            new WorkerFailure(
-              info && info.code === 0 && !info.signal ? 'exited' : 'crashed',
-              `worker ${this.pid} ${to === 'draining' ? 'began to drain' : how} before it was ready`,
-              this.lastLines,
-              info?.code ?? null,
-              info?.signal ?? null,
-            ),
-          );
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new WorkerFailure('ready-timeout', `worker ${this.pid} was not ready within ${timeoutMs} ms`, this.lastLines),
-        );
-      }, timeoutMs);
-      this.on('state', onState);
-      this.on('listen-error', onListenError);
-      this.on('protocol-mismatch', onMismatch);
-      if (this.protocolError) onMismatch(this.protocolError);
-    });
+    return waitReady(this, timeoutMs);
   }
+
+  /** Why a worker that was ready is no longer fit to take a slot; null while it is alive and ready. */
+  lostSinceReady(): WorkerFailure | null {
+    return lostSinceReady(this);
+  }
+
+  /**
+   * What makes it ready when the app does not say so itself (the SDK's ready()): the ports it must listen on.
+   * Set by the master right after the fork, before any listen can be reported.
+   */
+  readyRule: ReadyRule | null = null;
+  /** Every address it listens on, as node:cluster reports them. */
+  readonly listened: ListenedAddress[] = [];
 
   /**
    * Takes the worker out: it leaves round-robin at once (it closes its servers, or is disconnected), finishes
@@ -315,6 +281,7 @@ export class WorkerProcess extends EventEmitter {
   }
 
   private signal(sig: NodeJS.Signals): void {
+    this.signalsSent.add(sig);
     try {
       this.worker.process.kill(sig);
     } catch {
@@ -353,7 +320,7 @@ export class WorkerProcess extends EventEmitter {
       case 'heartbeat':
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
-        if (msg.load) this.onLoad(msg.requests, msg.load);
+        if (msg.load) this.rates.beat(msg.requests, msg.load);
         this.emit('heartbeat');
         break;
       case 'connections':
@@ -406,49 +373,11 @@ export class WorkerProcess extends EventEmitter {
     });
   }
 
-  private onLoad(requests: number, load: WorkerLoad): void {
-    const at = Date.now();
-    const last = this.lastBeat;
-    this.lastBeat = { at, requests, cpuMicros: load.cpuMicros };
-    if (!last || at <= last.at) return;
-    const seconds = (at - last.at) / 1000;
-    this.load = {
-      rssBytes: load.rssBytes,
-      heapUsedBytes: load.heapUsedBytes,
-      cpuPercent: Math.max(0, (load.cpuMicros - last.cpuMicros) / 1e6 / seconds) * 100,
-      requestsPerSecond: Math.max(0, requests - last.requests) / seconds,
-      elu: load.elu,
-      lagMs: load.lagMs,
-    };
-  }
-
   private setState(to: WorkerState): void {
     const next = transition(this.state, to);
     if (!next) return;
     const from = this.state;
     this.state = next;
     this.emit('state', from, next);
-  }
-
-  private pipeLines(stream: Readable | null | undefined, name: OutputStream): void {
-    if (!stream) return;
-    stream.setEncoding('utf8');
-    let partial = '';
-    stream.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) this.line(name, line);
-    });
-    stream.on('end', () => {
-      if (partial) this.line(name, partial);
-      partial = '';
-    });
-  }
-
-  private line(stream: OutputStream, line: string): void {
-    this.tail.push(line);
-    if (this.tail.length > TAIL_LINES) this.tail.shift();
-    if (this.held) this.held.push([stream, line]);
-    else this.emit('line', stream, line);
   }
 }

@@ -127,3 +127,21 @@ describe('scaleTarget', () => {
     expect(() => scaleTarget('x', 2)).toThrow(/expected n, \+n, -n or max/);
   });
 });
+
+describe('loadConfigFile: a load that never settles', () => {
+  it('fails with one line at its bound, or at once when the signal aborts', async () => {
+    const file = path.join(dir, 'supervise.config.mjs');
+    writeFileSync(file, 'await new Promise(() => {});\nexport default { workers: 1 };\n');
+    await expect(loadConfigFile(file, undefined, { timeoutMs: 50 })).rejects.toThrow(
+      'supervise.config.mjs: did not finish loading within 50 ms (a top-level await that never settles?)',
+    );
+    const stop = new AbortController();
+    const pending = loadConfigFile(file, undefined, { timeoutMs: 60_000, signal: stop.signal });
+    stop.abort();
+    await expect(pending).rejects.toThrow('supervise.config.mjs: loading was abandoned: the master is stopping');
+    // A file that loads is not affected by the bound (another file: vitest's loader keeps the pending one).
+    const fine = path.join(dir, 'fine.config.mjs');
+    writeFileSync(fine, 'export default { workers: 3 };\n');
+    expect(await loadConfigFile(fine, undefined, { timeoutMs: 5_000 })).toEqual({ workers: 3 });
+  });
+});

@@ -5,7 +5,7 @@ import { DrainSet, type RolloutHost, RolloutQueue, runRollout } from '../../src/
 interface FakeWorker {
   id: string;
   slot: number;
-  state: 'starting' | 'ready' | 'retired' | 'killed';
+  state: 'starting' | 'ready' | 'retired' | 'killed' | 'died';
 }
 
 /**
@@ -16,6 +16,7 @@ function fakeHost(
   slots: number,
   behaviour: (w: FakeWorker) => Promise<void> = async () => {},
   drainFor: (w: FakeWorker) => Promise<void> = () => new Promise((r) => setTimeout(r, 1)),
+  spawnFails: (slot: number) => boolean = () => false,
 ) {
   const current = new Map<number, FakeWorker>();
   for (let i = 0; i < slots; i++) current.set(i, { id: `old${i}`, slot: i, state: 'ready' });
@@ -32,6 +33,7 @@ function fakeHost(
     slots: () => [...current.keys()],
     current: (slot) => current.get(slot) ?? null,
     start: (slot) => {
+      if (spawnFails(slot)) throw new Error(`cannot start worker for slot ${slot}`);
       const w: FakeWorker = { id: `new${n++}`, slot, state: 'starting' };
       alive++;
       maxAlive = Math.max(maxAlive, alive);
@@ -42,8 +44,9 @@ function fakeHost(
     },
     waitReady: async (w) => {
       await behaviour(w);
-      w.state = 'ready';
+      if (w.state === 'starting') w.state = 'ready';
     },
+    lost: (w) => (w.state === 'died' ? new Error(`${w.id} died after it was ready`) : null),
     promote: (slot, w) => {
       current.set(slot, w);
       log.push(`promote ${w.id}@${slot}`);
@@ -156,6 +159,44 @@ describe('runRollout', () => {
     expect(current.get(1)?.id).toBe('old1');
     expect(current.get(2)?.id).toBe('old2');
     expect(current.get(1)?.state).toBe('ready');
+  });
+
+  it('rolls back when a replacement cannot be started: nothing to discard, the slot keeps its worker', async () => {
+    const { host, current, log } = fakeHost(2, undefined, undefined, (slot) => slot === 1);
+    const r = await runRollout(host, opts(1));
+    expect(r.outcome).toBe('rolled-back');
+    expect(r.replaced).toBe(1);
+    expect(r.failure).toMatchObject({ slot: 1, worker: null });
+    expect(String(r.failure?.error)).toMatch(/cannot start worker for slot 1/);
+    expect(log).toEqual(['start new0@0', 'promote new0@0', 'retire old0']);
+    expect(current.get(1)?.id).toBe('old1');
+  });
+
+  it('surge 2: a replacement that was ready and died while its batch booted is not promoted', async () => {
+    let releaseSecond: () => void = () => {};
+    const second = new Promise<void>((r) => (releaseSecond = r));
+    const { host, current, log } = fakeHost(2, async (w) => {
+      if (w.id === 'new0') {
+        // Ready, then it dies before new1 is ready.
+        w.state = 'ready';
+        setTimeout(() => {
+          w.state = 'died';
+          releaseSecond();
+        }, 1);
+        return;
+      }
+      await second;
+    });
+    const r = await runRollout(host, opts(2));
+    expect(r.outcome).toBe('rolled-back');
+    expect(r.failure).toMatchObject({ slot: 0 });
+    expect(String(r.failure?.error)).toMatch(/new0 died after it was ready/);
+    expect(log).toContain('discard new0');
+    expect(log).not.toContain('promote new0@0');
+    expect(current.get(0)?.id).toBe('old0');
+    // The other one of the batch was fine: it serves.
+    expect(current.get(1)?.id).toBe('new1');
+    expect(r.replaced).toBe(1);
   });
 
   it('stops at the next step once aborted (a stop began)', async () => {
