@@ -18,7 +18,7 @@ import {
 } from './config/config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
 import { startOperations } from './master/ops.js';
-import { helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
+import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './config/options.js';
 import { WATCH_OPTIONS } from './config/reconfigure.js';
 import { attachOutput } from './observe/output.js';
@@ -56,8 +56,8 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
   const program = new Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
     .version(pkg.version, '-v, --version')
-    .argument('[script]', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')
-    .argument('[args...]', 'arguments for the app, after --');
+    .argument('[script]', OPTIONS.script.help)
+    .argument('[args...]', OPTIONS.args.help);
   // Every option from the one table; its attribute name (commander's) maps back to the option's key.
   for (const key of OPTION_KEYS) {
     const spec = OPTIONS[key];
@@ -68,12 +68,8 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     program.addOption(option);
     FLAGS[option.attributeName()] = key;
   }
+  for (const { flags, help } of CLI_ONLY_FLAGS) program.option(flags, help);
   program
-    .option(
-      '--config <path>',
-      'config file (default: supervise.config.{json,js,mjs} in the working directory); a PM2 ecosystem file works too',
-    )
-    .option('--app <name>', 'the app of a PM2 ecosystem file with several (one master per app)')
     .addHelpText('after', HELP_AFTER)
     .showHelpAfterError(false)
     .allowExcessArguments(false)
