@@ -16,13 +16,13 @@ import {
   loadConfigFile,
   mergeOptions,
 } from './config/config-file.js';
-import { EXIT, SuperviseError } from './errors.js';
+import { EXIT, EXIT_CODES, SuperviseError } from './errors.js';
 import { startOperations } from './master/ops.js';
 import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './config/options.js';
 import { WATCH_OPTIONS } from './config/reconfigure.js';
 import { attachOutput } from './observe/output.js';
-import { installSignals } from './master/signals.js';
+import { installSignals, MASTER_SIGNALS } from './master/signals.js';
 import { guardStdio, writeOut } from './observe/stdio.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,6 +31,20 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** commander's attribute name -> option key, for the flags whose value the user actually gave (see flagsOf). */
 const FLAGS: Record<string, OptionKey> = {};
+
+/** The signals, one line per action (SIGTERM and SIGINT share theirs), from the master's table. */
+function signalsHelp(): string {
+  const byHelp = new Map<string, string[]>();
+  for (const { signal, help } of MASTER_SIGNALS) byHelp.set(help, [...(byHelp.get(help) ?? []), signal]);
+  return [...byHelp].map(([help, signals]) => `  ${signals.join(', ').padEnd(16)} ${help}`).join('\n');
+}
+
+/** The exit codes, one a line, from their table. */
+function exitCodesHelp(): string {
+  return Object.values(EXIT_CODES)
+    .map(({ code, meaning }) => `  ${String(code).padStart(3)} ${meaning}`)
+    .join('\n');
+}
 
 const HELP_AFTER = `
 Examples:
@@ -43,14 +57,10 @@ Examples:
   supervise systemd app.js -w 4           print a systemd unit that runs this command
 
 Signals to the master:
-  SIGHUP           rolling restart (re-reads the config file first)
-  SIGTERM, SIGINT  graceful stop: every worker drains, then the master exits; a second one kills at once
-  SIGUSR2          forwarded to the workers (the SDK's onSignal())
+${signalsHelp()}
 
 Exit codes:
-  0 stopped cleanly   1 a worker had to be killed or a connection forced at the stop   2 usage or config error
-  3 workers keep failing at boot   4 the port is in use   5 a control command could not reach its master
-  70 internal error   130/143 a second SIGINT/SIGTERM killed everything`;
+${exitCodesHelp()}`;
 
 function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {
   const program = new Command('supervise')

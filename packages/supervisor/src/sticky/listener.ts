@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { ENV, type MasterMessage, sendMessage } from '@supervise/worker-sdk/protocol';
+import { ENV, type MasterMessage, Requests } from '@supervise/worker-sdk/protocol';
 
 import { SuperviseError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
@@ -47,8 +47,8 @@ export class StickyListener {
   private url: string | null = null;
   private listening: Promise<void> | null = null;
   private readonly waiting = new Set<Pending>();
-  private readonly acks = new Map<WorkerProcess, Map<number, (accepted: boolean) => void>>();
-  private nextId = 0;
+  /** Each worker's connections in transit, until it answers whether it took them. */
+  private readonly acks = new Map<WorkerProcess, Requests<boolean>>();
   private closed = false;
   /** Connections handed over, those a worker gave back and that went elsewhere, and those closed unplaced. */
   handed = 0;
@@ -135,18 +135,14 @@ export class StickyListener {
 
   /** Wires a new worker: its answers, its listening, and its end (connections in transit go elsewhere). */
   watch(w: WorkerProcess): void {
-    const pending = new Map<number, (accepted: boolean) => void>();
-    this.acks.set(w, pending);
+    // Not answered (the worker is gone, or the handle could not be sent): turned away, so it goes elsewhere.
+    const handovers = new Requests<boolean>(false);
+    this.acks.set(w, handovers);
     const settleAll = () => {
       this.acks.delete(w);
-      for (const settle of pending.values()) settle(false);
-      pending.clear();
+      handovers.cancelAll();
     };
-    w.on('connection-ack', (id: number, accepted: boolean) => {
-      const settle = pending.get(id);
-      pending.delete(id);
-      settle?.(accepted);
-    });
+    w.on('connection-ack', (id, accepted) => handovers.answer(id, accepted));
     w.worker.on('disconnect', settleAll);
     w.on('exit', settleAll);
     w.worker.on('listening', (address: { address: string | null; port: number }) => {
@@ -155,7 +151,7 @@ export class StickyListener {
         this.misuse ??= `--sticky: the app listens on port ${this.publicPort} itself; it must listen on process.env.PORT, which the master sets to a private port`;
       }
     });
-    w.on('state', (_from: string, to: string) => {
+    w.on('state', (_from, to) => {
       if (to === 'ready') this.flush();
     });
   }
@@ -245,24 +241,13 @@ export class StickyListener {
   }
 
   private handOver(w: WorkerProcess, p: Pending): Promise<boolean> {
-    const pending = this.acks.get(w);
-    if (!pending || !w.worker.isConnected()) return Promise.resolve(false);
-    const id = ++this.nextId;
-    return new Promise<boolean>((resolve) => {
-      pending.set(id, resolve);
-      const sent = sendMessage<MasterMessage>(
-        w.worker,
-        { type: 'connection', id, head: p.head },
-        {
-          handle: p.socket,
-          options: { keepOpen: true },
-          done: (err) => {
-            if (err && pending.delete(id)) resolve(false);
-          },
-        },
-      );
-      if (!sent && pending.delete(id)) resolve(false);
-    });
+    const handovers = this.acks.get(w);
+    if (!handovers || !w.worker.isConnected()) return Promise.resolve(false);
+    return handovers.send<MasterMessage>(
+      w.worker,
+      { type: 'connection', head: p.head },
+      { handle: p.socket, options: { keepOpen: true } },
+    );
   }
 
   /** No worker serves (the last one crashed, and its restart is under way): hold the connection a while. */
