@@ -16,13 +16,13 @@ import {
   loadConfigFile,
   mergeOptions,
 } from './config/config-file.js';
-import { EXIT, SuperviseError } from './errors.js';
+import { EXIT, EXIT_CODES, SuperviseError } from './errors.js';
 import { startOperations } from './master/ops.js';
-import { helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
+import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './config/options.js';
 import { WATCH_OPTIONS } from './config/reconfigure.js';
 import { attachOutput } from './observe/output.js';
-import { installSignals } from './master/signals.js';
+import { installSignals, MASTER_SIGNALS } from './master/signals.js';
 import { guardStdio, writeOut } from './observe/stdio.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,6 +31,20 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** commander's attribute name -> option key, for the flags whose value the user actually gave (see flagsOf). */
 const FLAGS: Record<string, OptionKey> = {};
+
+/** The signals, one line per action (SIGTERM and SIGINT share theirs), from the master's table. */
+function signalsHelp(): string {
+  const byHelp = new Map<string, string[]>();
+  for (const { signal, help } of MASTER_SIGNALS) byHelp.set(help, [...(byHelp.get(help) ?? []), signal]);
+  return [...byHelp].map(([help, signals]) => `  ${signals.join(', ').padEnd(16)} ${help}`).join('\n');
+}
+
+/** The exit codes, one a line, from their table. */
+function exitCodesHelp(): string {
+  return Object.values(EXIT_CODES)
+    .map(({ code, meaning }) => `  ${String(code).padStart(3)} ${meaning}`)
+    .join('\n');
+}
 
 const HELP_AFTER = `
 Examples:
@@ -43,22 +57,17 @@ Examples:
   supervise systemd app.js -w 4           print a systemd unit that runs this command
 
 Signals to the master:
-  SIGHUP           rolling restart (re-reads the config file first)
-  SIGTERM, SIGINT  graceful stop: every worker drains, then the master exits; a second one kills at once
-  SIGUSR2          forwarded to the workers (the SDK's onSignal())
+${signalsHelp()}
 
 Exit codes:
-  0 stopped cleanly   1 at the stop, a worker had to be killed, a connection forced, or a worker died
-  2 usage or config error   3 workers keep failing at boot   4 the port is in use
-  5 a control command could not reach its master
-  70 internal error   130/143 a second SIGINT/SIGTERM killed everything`;
+${exitCodesHelp()}`;
 
 function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {
   const program = new Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
     .version(pkg.version, '-v, --version')
-    .argument('[script]', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')
-    .argument('[args...]', 'arguments for the app, after --');
+    .argument('[script]', OPTIONS.script.help)
+    .argument('[args...]', OPTIONS.args.help);
   // Every option from the one table; its attribute name (commander's) maps back to the option's key.
   for (const key of OPTION_KEYS) {
     const spec = OPTIONS[key];
@@ -69,12 +78,8 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     program.addOption(option);
     FLAGS[option.attributeName()] = key;
   }
+  for (const { flags, help } of CLI_ONLY_FLAGS) program.option(flags, help);
   program
-    .option(
-      '--config <path>',
-      'config file (default: supervise.config.{json,js,mjs} in the working directory); a PM2 ecosystem file works too',
-    )
-    .option('--app <name>', 'the app of a PM2 ecosystem file with several (one master per app)')
     .addHelpText('after', HELP_AFTER)
     .showHelpAfterError(false)
     .allowExcessArguments(false)
@@ -190,9 +195,8 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
     for (const note of config?.notes ?? [])
       supervisor.log.info({ event: 'config.note', file: configFile }, `${path.basename(configFile)}: ${note}`);
     // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
-    supervisor.setOptionsSource(async (limits) => {
-      supervisor.log.info({ event: 'config.reading', file: configFile }, `re-reading ${path.basename(configFile)}`);
-      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app, limits), flags));
+    supervisor.setOptionsSource(async () => {
+      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app), flags));
       if (next.watch) new FileWatcher(next); // a bad path refuses the reload, rather than the watcher failing later
       return next;
     });
@@ -223,16 +227,6 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   supervisor.once('stopped', (code) => {
     if (supervisor.fatal) writeOut(2, `supervise: ${supervisor.fatal.message}\n`);
     process.exit(code);
-  });
-  // Nothing left to wait for, yet no stopped line: a promise the master waits on can never settle. Say so and
-  // exit with the internal error's code, rather than 0 through an empty event loop.
-  process.once('beforeExit', () => {
-    if (supervisor.phase === 'stopped') return;
-    supervisor.log.error(
-      { event: 'master.stopped', exitCode: EXIT.internal, phase: supervisor.phase },
-      `stopped while ${supervisor.phase}: nothing was left to wait for (a bug in supervise), exit code ${EXIT.internal}`,
-    );
-    process.exit(EXIT.internal);
   });
   try {
     const ops = await startOperations(supervisor, { defaultControl: true });

@@ -2,22 +2,35 @@
  * Errors the master reports to a user: one line, a stable code, and the process exit code it maps to.
  * Anything else that escapes is a bug, and is reported as such (exit 70) rather than as a stack trace.
  */
-export const EXIT = {
-  ok: 0,
+
+/** Every exit code of supervise, with what it tells a user: EXIT, --help and the docs read it. */
+export const EXIT_CODES = {
+  ok: { code: 0, meaning: 'stopped cleanly: every worker drained and exited by itself' },
   /** Some worker had to be killed, some connection forced, or some worker died on its own, during the stop. */
-  forced: 1,
-  usage: 2,
+  forced: {
+    code: 1,
+    meaning:
+      'stopped, but a worker had to be killed at --kill-timeout, a connection was forced at the drain deadline, or a worker died during its drain',
+  },
+  usage: { code: 2, meaning: 'bad usage: unknown flag, bad value, missing script, bad config file' },
   /** Workers crash (or never become ready) at boot, again and again: the breaker tripped. */
-  bootFailure: 3,
+  bootFailure: { code: 3, meaning: 'workers keep failing at boot (--crash-limit failures within --crash-window)' },
   /** The app's port is taken by another process. */
-  portInUse: 4,
+  portInUse: { code: 4, meaning: 'the port is in use (EADDRINUSE)' },
   /** The control command could not reach or convince a running master. */
-  control: 5,
-  internal: 70,
+  control: { code: 5, meaning: 'a control command could not reach its master, or the master refused' },
+  internal: { code: 70, meaning: 'internal error (a bug: please report it)' },
   /** A second SIGINT/SIGTERM during a stop: killed at once, the shell's conventional codes. */
-  sigint: 130,
-  sigterm: 143,
+  sigint: { code: 130, meaning: 'a second SIGINT forced the stop' },
+  sigterm: { code: 143, meaning: 'a second SIGTERM forced the stop' },
 } as const;
+
+type ExitName = keyof typeof EXIT_CODES;
+
+/** The exit codes by name (EXIT.usage is 2). */
+export const EXIT = Object.fromEntries(Object.entries(EXIT_CODES).map(([name, { code }]) => [name, code])) as {
+  readonly [K in ExitName]: (typeof EXIT_CODES)[K]['code'];
+};
 
 export type ErrorCode =
   | 'ERR_USAGE'

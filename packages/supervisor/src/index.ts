@@ -13,5 +13,14 @@ export { healthOf } from './observe/health.js';
 export type { HealthReport } from './observe/health.js';
 export { defaultControlPath, discoverControlPath } from './control/paths.js';
 export { sendRequest } from './control/client.js';
-export type { MasterStatus, StatusReply, WorkerStatus } from './control/reply.js';
-export type { ControlRequest } from './control/request.js';
+export type { ReplyLine } from './control/client.js';
+export type {
+  ControlCommand,
+  ControlReplies,
+  MasterStatus,
+  ReplyOf,
+  RolloutReply,
+  StatusReply,
+  WorkerStatus,
+} from './control/reply.js';
+export type { ControlApi, ControlRequest, RequestOf } from './control/request.js';

@@ -223,3 +223,71 @@ export function receiveMessages<M>(
 export function message<M extends MasterMessage | WorkerMessage>(body: MessageBody<M>): M {
   return { $supervise: PROTOCOL_VERSION, ...body } as M;
 }
+
+/**
+ * A message type no case handles: call it in a switch's default, and a type added to MasterMessage or
+ * WorkerMessage that its receiver does not handle fails to compile there (`value` is not `never`). At run time
+ * it does nothing: the guards above let only known types through.
+ */
+export function unhandled(_value: never): void {}
+
+// ---- requests and their answers: one correlation by id, for both sides (node:cluster's sendHelper and callbacks) ----
+
+/** The messages of `M` that ask for an answer (they carry an `id`), without their stamp and their id. */
+export type RequestBody<M> = M extends { id: number } ? Omit<M, '$supervise' | 'id'> : never;
+
+/**
+ * Requests sent to the other side and answered with the same `id`: each gets a fresh id, waits for its answer,
+ * and settles with `fallback` when the answer cannot come (not sent, the send failed, `timeoutMs` passed, or
+ * cancelAll(): the other side is gone). One instance per kind of answer on a channel; an answer whose id is not
+ * pending (late, or never asked) is ignored.
+ */
+export class Requests<A> {
+  private nextId = 0;
+  private readonly pending = new Map<
+    number,
+    { settle: (answer: A) => void; timer: ReturnType<typeof setTimeout> | null }
+  >();
+
+  constructor(private readonly fallback: A) {}
+
+  /** Requests waiting for their answer. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  send<M extends MasterMessage | WorkerMessage>(
+    channel: Channel,
+    body: RequestBody<M>,
+    extra: { handle?: unknown; options?: object; timeoutMs?: number } = {},
+  ): Promise<A> {
+    const id = ++this.nextId;
+    return new Promise<A>((resolve) => {
+      const timer =
+        extra.timeoutMs === undefined ? null : setTimeout(() => this.answer(id, this.fallback), extra.timeoutMs);
+      this.pending.set(id, { settle: resolve, timer });
+      const sent = sendMessage<M>(channel, { ...body, id } as unknown as MessageBody<M>, {
+        handle: extra.handle,
+        options: extra.options,
+        done: (err) => {
+          if (err) this.answer(id, this.fallback);
+        },
+      });
+      if (!sent) this.answer(id, this.fallback);
+    });
+  }
+
+  /** The answer to request `id` arrived. */
+  answer(id: number, value: A): void {
+    const request = this.pending.get(id);
+    if (!request) return;
+    this.pending.delete(id);
+    if (request.timer) clearTimeout(request.timer);
+    request.settle(value);
+  }
+
+  /** The other side is gone: every pending request settles with the fallback. */
+  cancelAll(): void {
+    for (const id of [...this.pending.keys()]) this.answer(id, this.fallback);
+  }
+}

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { constants } from 'node:os';
 
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule } from './drain/connections.js';
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
@@ -16,6 +17,7 @@ import {
   type MessageBody,
   receiveMessages,
   sendMessage,
+  unhandled,
   type WorkerLoad,
   type WorkerMessage,
 } from './protocol.js';
@@ -229,7 +231,7 @@ export class Runtime {
       signals++;
       if (signals > 1) {
         // A second signal means "now": the conventional 128 + signal number.
-        process.exit(signal === 'SIGINT' ? 130 : 143);
+        process.exit(128 + constants.signals[signal]);
       }
       void this.drainAndExit('signal');
     };
@@ -238,20 +240,32 @@ export class Runtime {
   }
 
   private onMasterMessage(msg: MasterMessage): void {
-    if (msg.type === 'drain') {
-      void this.drainAndExit(msg.reason, msg.deadlineMs);
-    } else if (msg.type === 'signal') {
-      for (const handler of this.signalHandlers.get(msg.signal) ?? []) handler(msg.signal);
-    } else if (msg.type === 'exit') {
-      this.exitNow?.();
-    } else if (msg.type === 'shed') {
-      shed(this.engine.connections, msg.count);
-    } else if (msg.type === 'metrics') {
-      const { id } = msg;
-      appMetrics().then(
-        (metrics) => this.send({ type: 'metrics', id, metrics }),
-        (err: unknown) => this.send({ type: 'metrics', id, metrics: null, error: String(err) }),
-      );
+    switch (msg.type) {
+      case 'drain':
+        void this.drainAndExit(msg.reason, msg.deadlineMs);
+        break;
+      case 'signal':
+        for (const handler of this.signalHandlers.get(msg.signal) ?? []) handler(msg.signal);
+        break;
+      case 'exit':
+        this.exitNow?.();
+        break;
+      case 'shed':
+        shed(this.engine.connections, msg.count);
+        break;
+      case 'metrics': {
+        const { id } = msg;
+        appMetrics().then(
+          (metrics) => this.send({ type: 'metrics', id, metrics }),
+          (err: unknown) => this.send({ type: 'metrics', id, metrics: null, error: String(err) }),
+        );
+        break;
+      }
+      case 'connection':
+        // handover.ts receives handed-over connections (--sticky), with their socket.
+        break;
+      default:
+        unhandled(msg);
     }
   }
 }

@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { findConfigFile, loadConfigFile } from '../config/config-file.js';
 import { sendRequest } from '../control/client.js';
 import { discoverControlPath, liveSockets } from '../control/paths.js';
-import type { StatusReply } from '../control/reply.js';
-import type { ControlRequest } from '../control/request.js';
+import { DEFAULT_LOG_LINES, MAX_LOG_LINES, parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from '../control/args.js';
+import type { ControlCommand, ReplyOf, StatusReply } from '../control/reply.js';
+import type { RequestOf } from '../control/request.js';
 import { type ErrorCode, EXIT, SuperviseError } from '../errors.js';
 import { parseDuration } from '../config/options.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
@@ -36,14 +37,14 @@ async function controlPathFor(opts: GlobalOpts): Promise<string> {
 }
 
 /** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-async function request(
+async function request<C extends ControlCommand>(
   opts: GlobalOpts,
-  req: ControlRequest,
-  onReply: (body: Record<string, unknown>) => void = () => {},
-): Promise<Record<string, unknown>[]> {
+  req: RequestOf<C>,
+  onReply: (body: ReplyOf<C>) => void = () => {},
+): Promise<[ReplyOf<C>, ...ReplyOf<C>[]]> {
   const file = await controlPathFor(opts);
-  const replies: Record<string, unknown>[] = [];
-  await sendRequest(file, req, (body) => {
+  const replies: ReplyOf<C>[] = [];
+  await sendRequest<C>(file, req, (body) => {
     if (body.ok === false) {
       const code: ErrorCode = body.code === 'ERR_USAGE' ? 'ERR_USAGE' : 'ERR_CONTROL';
       // The master's message may already name the command (`scale: ...`): say it once.
@@ -53,9 +54,10 @@ async function request(
     replies.push(body);
     onReply(body);
   });
-  if (replies.length === 0)
+  const [first, ...rest] = replies;
+  if (first === undefined)
     throw new SuperviseError('ERR_CONTROL', `${req.cmd}: the master closed the connection without an answer`);
-  return replies;
+  return [first, ...rest];
 }
 
 /**
@@ -74,36 +76,19 @@ function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => 
   };
 }
 
-function optsOf(cmd: Command): GlobalOpts {
-  return cmd.optsWithGlobals<GlobalOpts>();
+function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
+  return cmd.optsWithGlobals<GlobalOpts & T>();
 }
 
 async function status(cmd: Command): Promise<void> {
   const opts = optsOf(cmd);
   const [reply] = await request(opts, { cmd: 'status' });
-  process.stdout.write(
-    opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply as unknown as StatusReply),
-  );
-}
-
-interface RolloutReply {
-  generation: number;
-  outcome: 'done' | 'rolled-back' | 'aborted' | 'invalid-config';
-  configError?: string;
-  replaced: number;
-  durationMs: number;
-  /** Old workers still draining when the last slot had a new ready worker. */
-  draining: number;
-  /** With --wait-drained: when the last of them had exited, from the start of the rollout. */
-  drainedMs?: number;
-  /** pid null: the new worker's process could not be started. */
-  failure?: { slot: number; pid: number | null; error: string; cause: string | null; lines: string[] };
+  process.stdout.write(opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply));
 }
 
 async function reload(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd) as GlobalOpts & { waitDrained?: boolean };
-  const [reply] = await request(opts, { cmd: 'reload', waitDrained: opts.waitDrained === true });
-  const r = reply!.rollout as RolloutReply;
+  const opts = optsOf<{ waitDrained?: boolean }>(cmd);
+  const [{ rollout: r }] = await request(opts, { cmd: 'reload', waitDrained: opts.waitDrained === true });
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   if (r.outcome === 'done') {
     if (!opts.json) {
@@ -135,48 +120,48 @@ async function reload(cmd: Command): Promise<void> {
 }
 
 async function stop(cmd: Command): Promise<void> {
-  let pid: unknown;
-  let exitCode: unknown;
+  let pid: number | undefined;
+  let code: number | null = null;
   await request(optsOf(cmd), { cmd: 'stop' }, (body) => {
-    if (body.stopping) pid = body.pid;
-    if (body.stopped) exitCode = body.exitCode;
+    if ('stopping' in body) pid = body.pid;
+    else code = body.exitCode;
   });
-  const code = typeof exitCode === 'number' ? exitCode : null;
   process.stdout.write(`master ${String(pid)} stopped${code === null ? '' : ` with exit code ${code}`}\n`);
   if (code !== null && code !== 0) process.exitCode = 1;
 }
 
 async function scale(spec: string, cmd: Command): Promise<void> {
-  if (!/^\s*(?:[+-]?\d+|max)\s*$/.test(spec))
-    throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
+  if (!parseScaleSpec(spec))
+    throw new SuperviseError('ERR_USAGE', `scale: expected ${SCALE_SPEC_USAGE}, got "${spec}"`);
   const [reply] = await request(optsOf(cmd), { cmd: 'scale', target: spec.trim() });
-  process.stdout.write(`scaled from ${String(reply!.from)} to ${String(reply!.to)} workers\n`);
+  process.stdout.write(`scaled from ${reply.from} to ${reply.to} workers\n`);
 }
 
 async function logs(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd) as GlobalOpts & { lines?: string; follow?: boolean };
-  const spec = opts.lines ?? '50';
-  if (!/^\d{1,6}$/.test(spec) || Number(spec) > 100_000)
-    throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to 100000, got "${spec}"`);
+  const opts = optsOf<{ lines?: string; follow?: boolean }>(cmd);
+  const spec = opts.lines ?? String(DEFAULT_LOG_LINES);
+  const lines = parseLineCount(spec);
+  if (lines === null)
+    throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to ${MAX_LOG_LINES}, got "${spec}"`);
   const print = (entry: LogEntry) => writeOut(1, `${opts.json ? JSON.stringify(entry) : formatEntry(entry)}\n`);
-  await request(opts, { cmd: 'logs', lines: Number(spec), follow: opts.follow === true }, (body) => {
-    if (body.entry) print(body.entry as LogEntry);
+  await request(opts, { cmd: 'logs', lines, follow: opts.follow === true }, (body) => {
+    if ('entry' in body) print(body.entry);
   });
 }
 
 async function top(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd) as GlobalOpts & { interval?: string };
+  const opts = optsOf<{ interval?: string }>(cmd);
   const interval =
     opts.interval === undefined ? 1000 : parseDuration(opts.interval, '--interval', { allowZero: false });
   const { runTop } = await import('./top.js');
-  await runTop(async () => (await request(opts, { cmd: 'status' }))[0] as unknown as StatusReply, interval);
+  await runTop(async () => (await request(opts, { cmd: 'status' }))[0], interval);
 }
 
 /** Asks one master for its status, bounded: a master that hangs must not hang `supervise list`. */
 async function statusOf(file: string, timeoutMs = 2000): Promise<StatusReply | null> {
   let reply: StatusReply | null = null;
   const asked = sendRequest(file, { cmd: 'status' }, (body) => {
-    if (body.ok === true) reply = body as unknown as StatusReply;
+    if (body.ok === true) reply = body;
   }).catch(() => {});
   await Promise.race([asked, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   return reply;

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from '../errors.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
-import { type Check, OPTION_KEYS, OPTIONS } from './option-table.js';
+import { OPTION_KEYS, OPTIONS } from './option-table.js';
+import type { Check } from './option-types.js';
 import type { OptionKey, RawOptions } from './options.js';
 
 /**

@@ -11,7 +11,7 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 /** The most workers a master runs, however they are asked for (-w, a config file, scale, the API). */
 export const MAX_WORKERS = 1024;
 
-/** A scale target from the API (the control socket's is checked as text first). */
+/** A worker count to scale to, from the API or from a scale spec (control/args.ts reads `+2` against the current count). */
 export function checkScaleTarget(target: number): void {
   if (!Number.isInteger(target) || target < 1)
     throw new SuperviseError('ERR_USAGE', 'scale: the target must be at least 1');

@@ -1,129 +1,147 @@
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { ACCEPT_NAMES } from '../accept/index.js';
 import { SuperviseError } from '../errors.js';
-import type { OptionKey } from './option-types.js';
+import { bad, bool, count, duration, oneOfCheck, textCheck, textListCheck } from './option-kinds.js';
+import { masterOptions, watchOptions } from './option-entries-master.js';
+import { restartOptions } from './option-entries-restart.js';
 import {
   DEFAULT_ACCEPT,
-  LOG_LEVELS,
   MAX_WORKERS,
   parseAccept,
+  parseBool,
   parseCount,
   parseDuration,
   parseEnv,
   parseIdleGrace,
   parseWorkers,
-  shown,
+  splitArgs,
+  stringList,
+  usage,
 } from './option-parse.js';
+import type { FoldedOptions, OptionEntry, OptionKey, OptionTable, ReloadRule } from './option-types.js';
 
 /**
- * Every option, once: its flag and help for the CLI, its check for a config file, the default the help
- * names and resolveOptions applies. Adding an option is one entry here (and its field in SupervisorOptions,
- * which resolveOptions fills): the commander options, the config file's keys and checks come from this table.
+ * Every option, once (as gunicorn's config.py has one class per setting): its flag and help for the CLI, its
+ * check for a config file, its parser and default for resolveOptions, what a reload does with it, and its text
+ * for docs/options.md (generated from this table: `pnpm docs:options`). The table's type asks for an entry per
+ * key of SupervisorOptions, with a parser of that key's type and a reload rule.
  */
 
-/** Checks a loose value (a config file's, the API's) and throws a one-line error that names `name`. */
-export type Check = (value: unknown, name: string) => void;
-
-export interface OptionSpec {
-  /** commander's flags; none for what only a config file or the API gives (script, args). */
-  flags?: string;
-  help?: string;
-  /** The default, as the help says it. */
-  defaultText?: string;
-  /** The default resolveOptions applies, for options that have a plain one. */
-  default?: unknown;
-  /** A repeatable flag: each value is collected into a list. */
-  repeatable?: boolean;
-  choices?: readonly string[];
-  check: Check;
-}
-
-function bad(key: string, what: string, value: unknown): never {
-  throw new SuperviseError('ERR_CONFIG', `${key} must be ${what}, got ${shown(value)}`);
-}
-
-const duration =
-  (allowZero = true): Check =>
-  (v, k) =>
-    void parseDuration(v, k, { allowZero });
-const count =
-  (min = 0, max?: number): Check =>
-  (v, k) =>
-    void parseCount(v, k, max === undefined ? { min } : { min, max });
-const bool: Check = (v, k) => {
-  if (typeof v !== 'boolean') bad(k, 'true or false', v);
-};
-const text: Check = (v, k) => {
-  if (typeof v !== 'string' || v === '') bad(k, 'a non-empty string', v);
-};
-const textOrNull: Check = (v, k) => {
-  if (v !== null) text(v, k);
-};
-const textList: Check = (v, k) => {
-  if (!(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))))
-    bad(k, 'a string or a list of strings', v);
-};
-const oneOf =
-  (allowed: readonly string[]): Check =>
-  (v, k) => {
-    if (typeof v !== 'string' || !allowed.includes(v)) bad(k, `one of ${allowed.join(', ')}`, v);
-  };
-
-/** Keyed by every OptionKey: an option without an entry does not compile. */
-export const OPTIONS: Record<OptionKey, OptionSpec> = {
-  script: { check: text },
+export const OPTIONS: OptionTable = {
+  script: {
+    help: 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")',
+    value: 'a path, relative to --cwd',
+    check: textCheck,
+    parse: (v, _name, ctx) => {
+      if (v === undefined || v === '') usage('missing the script to run: supervise <script> [options]');
+      const script = ctx.path(String(v));
+      if (!existsSync(script)) throw new SuperviseError('ERR_SCRIPT_NOT_FOUND', `script not found: ${script}`);
+      if (statSync(script).isDirectory())
+        throw new SuperviseError('ERR_SCRIPT_NOT_FOUND', `script is a directory: ${script}`);
+      return script;
+    },
+    reload: 'fork',
+  },
   args: {
+    help: 'arguments for the app, after --',
+    value: 'a list of strings',
     check: (v, k) => {
       if (!(Array.isArray(v) && v.every((x) => typeof x === 'string'))) bad(k, 'a list of strings', v);
     },
+    parse: (v, name) => stringList(v, name),
+    reload: 'fork',
   },
   workers: {
     flags: '-w, --workers <n|max>',
     help: 'number of workers',
     defaultText: 'available parallelism',
+    value: `an integer from 1 to ${MAX_WORKERS}, or max (one per core)`,
     check: (v, k) => void parseWorkers(v, k),
+    parse: (v, name) => parseWorkers(v ?? os.availableParallelism(), name),
+    reload: 'scale',
   },
   killTimeoutMs: {
+    ...duration({ allowZero: false }),
     flags: '--kill-timeout <ms>',
     help: 'a draining worker is SIGKILLed after this',
     default: 30_000,
-    check: duration(false),
+    reload: 'live',
   },
   drainTimeoutMs: {
+    ...duration(),
     flags: '--drain-timeout <ms>',
     help: "the worker's own drain deadline, shorter than the kill timeout",
+    doc:
+      'What is still open then is destroyed (and counted as forced), so that the worker can ack and exit before the kill. ' +
+      'Without it: 5 s less than the kill timeout, or 80 % of it when that is longer.',
     defaultText: '80%',
-    check: duration(),
+    parse: (v, name, ctx) => {
+      const kill = ctx.get('killTimeoutMs');
+      const ms = v === undefined ? Math.max(Math.floor(kill * 0.8), kill - 5_000) : parseDuration(v, name);
+      if (ms >= kill) usage('--drain-timeout must be shorter than --kill-timeout');
+      return ms;
+    },
+    reload: 'live',
   },
   idleGrace: {
     flags: '--idle-grace <keep-alive|ms>',
     help: 'how long an idle keep-alive socket stays open in a drain',
+    doc: "The app's own keep-alive timeout, or a fixed grace.",
     defaultText: "keep-alive: the app's keepAliveTimeout",
+    value: 'keep-alive, or a duration',
     check: (v, k) => void parseIdleGrace(v, k),
+    parse: (v, name) => parseIdleGrace(v, name),
+    reload: 'live',
   },
   readyTimeoutMs: {
+    ...duration({ allowZero: false }),
     flags: '--ready-timeout <ms>',
     help: 'a new worker must be ready within this',
+    doc: 'Otherwise the rollout rolls back.',
     default: 30_000,
-    check: duration(false),
+    reload: 'live',
   },
   readyOn: {
     flags: '--ready-on <port>',
     help: "a new worker is ready once it listens on this port (an app's main server, beside a metrics server)",
     defaultText: "the previous worker's ports, else PORT, else the first server that listens",
+    doc: 'A worker with several servers (a metrics server first, the main one later) is ready on its main port.',
+    value: 'a port from 1 to 65535',
     check: (v, k) => {
       if (v !== null) parseCount(v, k, { min: 1, max: 65535 });
     },
+    parse: (v, name) => (v === undefined || v === null ? null : parseCount(v, name, { min: 1, max: 65535 })),
+    reload: 'live',
   },
   nodeArgs: {
     flags: '--node-args <args>',
     help: 'node options for the workers, e.g. "--import tsx --max-old-space-size=512"',
-    check: textList,
+    value: 'a string split as a shell splits words, or a list of strings',
+    check: textListCheck,
+    parse: (v) => splitArgs(v),
+    reload: 'fork',
   },
-  cwd: { flags: '--cwd <dir>', help: 'working directory of the workers (and base of relative paths)', check: text },
+  cwd: {
+    flags: '--cwd <dir>',
+    help: 'working directory of the workers (and base of relative paths)',
+    value: 'a directory',
+    check: textCheck,
+    parse: (v, _name, ctx) => {
+      const cwd = path.resolve(ctx.baseDir, v === undefined ? '.' : String(v));
+      if (v !== undefined && !(existsSync(cwd) && statSync(cwd).isDirectory()))
+        usage(`--cwd: no such directory: ${cwd}`);
+      return cwd;
+    },
+    reload: 'fork',
+  },
   env: {
     flags: '--env <KEY=VAL>',
     help: 'set an environment variable for the workers (repeatable)',
     repeatable: true,
+    value: 'KEY=VALUE (repeatable); in a config file an object',
     check: (v, k) => {
       const scalar = (x: unknown) => ['string', 'number', 'boolean'].includes(typeof x);
       if (Array.isArray(v)) parseEnv(v);
@@ -131,171 +149,130 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
         bad(k, 'an object of strings (or a list of "KEY=VALUE")', v);
       }
     },
+    parse: (v) => parseEnv(v),
+    reload: 'live',
   },
   autoDrain: {
+    ...bool,
     flags: '--no-auto-drain',
     help: 'do not preload the drain engine into apps that do not import the SDK',
+    doc: "The master then uses node's disconnect(), SIGTERM, then SIGKILL.",
     default: true,
-    check: bool,
+    reload: 'live',
   },
   accept: {
     flags: `--accept <${ACCEPT_NAMES.join('|')}>`,
     help: 'how connections reach the workers; shared: the workers accept from one socket',
-    default: DEFAULT_ACCEPT,
     defaultText: `${DEFAULT_ACCEPT}; round-robin with --no-auto-drain`,
+    value: ACCEPT_NAMES.join(' or '),
     check: (v, k) => void parseAccept(v, k),
+    // Without the engine in the workers nothing counts or moves keep-alive connections, and a shared socket stays
+    // as uneven as the kernel left it: round-robin then, unless --accept says otherwise.
+    parse: (v, name, ctx) => parseAccept(v ?? (ctx.get('autoDrain') ? DEFAULT_ACCEPT : 'round-robin'), name),
+    reload: 'restart',
   },
   sticky: {
     flags: '--sticky',
     help: 'every connection of a client goes to the same worker (socket.io, in-memory sessions); the app must listen on process.env.PORT',
-    default: false,
-    check: bool,
+    value: 'true or false',
+    check: bool.check,
+    // --sticky needs the port the app is told to listen on: the master takes it, the app gets a private one.
+    parse: (v, name, ctx) => {
+      const trustProxy = ctx.get('trustProxy');
+      if (!parseBool(v ?? false, name)) {
+        if (trustProxy)
+          usage('--trust-proxy only applies with --sticky (it picks the client address a connection is routed by)');
+        return null;
+      }
+      const port = ctx.get('env').PORT ?? process.env.PORT;
+      if (port === undefined || port === '') {
+        usage(
+          "--sticky needs the app's port in PORT (e.g. PORT=3000 supervise app.js --sticky), and an app that listens on process.env.PORT",
+        );
+      }
+      return { port: parseCount(port, 'PORT', { min: 1, max: 65535 }), trustProxy };
+    },
+    reload: 'restart',
   },
   trustProxy: {
+    ...bool,
     flags: '--trust-proxy',
     help: 'with --sticky: the client is the first X-Forwarded-For (or Forwarded) hop, for apps behind a proxy',
     default: false,
-    check: bool,
+    reload: 'restart',
   },
   ipcSerialization: {
     flags: '--ipc-serialization <json|advanced>',
     help: "how messages between the master and the workers are encoded; advanced: Buffers too (socket.io's cluster adapter with binary data)",
     default: 'json',
-    check: oneOf(['json', 'advanced']),
+    value: 'json or advanced',
+    check: oneOfCheck(['json', 'advanced']),
+    parse: (v, name) => {
+      if (v === 'json' || v === 'advanced') return v;
+      return usage(`${name} must be json or advanced, got ${JSON.stringify(v)}`);
+    },
+    // Old and new workers would speak two encodings to the one master.
+    reload: 'restart',
   },
   surge: {
+    ...count(1, MAX_WORKERS),
     flags: '--surge <n>',
     help: 'extra workers that may start at once during a rollout',
+    doc: 'Serving workers: at most N + surge.',
     default: 1,
-    check: count(1, MAX_WORKERS),
+    reload: 'live',
   },
   maxDraining: {
+    ...count(1, MAX_WORKERS),
     flags: '--max-draining <n>',
     help: 'old workers that may drain at once; each holds its memory until its last request ends',
     defaultText: 'the number of workers',
-    check: count(1, MAX_WORKERS),
+    parse: (v, name) => (v === undefined || v === null ? null : parseCount(v, name, { min: 1, max: MAX_WORKERS })),
+    reload: 'live',
   },
-  watch: {
-    flags: '--watch [paths...]',
-    help: 'reload on file changes',
-    defaultText: "the script's directory",
-    check: (v, k) => {
-      if (typeof v !== 'boolean') textList(v, k);
-    },
-  },
-  ignore: {
-    flags: '--ignore <glob>',
-    help: 'a path the watcher ignores (repeatable)',
-    repeatable: true,
-    check: textList,
-  },
-  watchDebounceMs: {
-    flags: '--watch-debounce <ms>',
-    help: 'quiet time after a change before the reload',
-    default: 200,
-    check: duration(),
-  },
-  watchPoll: {
-    flags: '--watch-poll',
-    help: 'poll instead of inotify (network file systems, some containers)',
-    default: false,
-    check: bool,
-  },
-  restartDelayMs: {
-    flags: '--restart-delay <ms>',
-    help: 'base delay of the crash backoff',
-    default: 100,
-    check: duration(),
-  },
-  restartDelayMaxMs: {
-    flags: '--restart-delay-max <ms>',
-    help: 'cap of the crash backoff',
-    default: 10_000,
-    check: duration(),
-  },
-  stableUptimeMs: {
-    flags: '--stable-uptime <ms>',
-    help: 'uptime after which a crash no longer counts toward backoff',
-    default: 30_000,
-    check: duration(),
-  },
-  crashLimit: {
-    flags: '--crash-limit <n>',
-    help: 'boot failures within --crash-window that stop the master',
-    default: 5,
-    check: count(1),
-  },
-  crashWindowMs: {
-    flags: '--crash-window <ms>',
-    help: 'window of the crash limit',
-    default: 60_000,
-    check: duration(false),
-  },
-  watchdogTimeoutMs: {
-    flags: '--watchdog-timeout <ms>',
-    help: 'replace a worker whose event loop is silent this long',
-    default: 0,
-    defaultText: '0: off',
-    check: duration(),
-  },
-  heartbeatMs: { flags: '--heartbeat <ms>', help: 'worker heartbeat interval', default: 1_000, check: duration() },
-  maxMemoryMb: {
-    flags: '--max-memory <MB>',
-    help: 'recycle a worker whose RSS exceeds this',
-    default: 0,
-    defaultText: '0: off',
-    check: count(),
-  },
-  maxRequests: {
-    flags: '--max-requests <n>',
-    help: 'recycle a worker after about this many requests',
-    default: 0,
-    defaultText: '0: off',
-    check: count(),
-  },
-  maxAgeMs: {
-    flags: '--max-age <duration>',
-    help: 'recycle a worker older than this, e.g. 6h',
-    default: 0,
-    defaultText: '0: off',
-    check: duration(),
-  },
-  control: { flags: '--control <path>', help: 'control socket path', check: textOrNull },
-  pidFile: { flags: '--pid-file <path>', help: "write the master's pid to this file", check: textOrNull },
-  healthPort: {
-    flags: '--health-port <port>',
-    help: 'serve /health (200 at full capacity, else 503), /live and /metrics for load balancers, probes and Prometheus',
-    check: (v, k) => {
-      if (v !== null) parseCount(v, k, { min: 0, max: 65535 });
-    },
-  },
-  healthHost: {
-    flags: '--health-host <address>',
-    help: 'address of the health endpoint; give 0.0.0.0 for probes from outside, as in Kubernetes',
-    default: '127.0.0.1',
-    check: text,
-  },
-  logLevel: { flags: '--log-level <level>', help: LOG_LEVELS.join(', '), default: 'info', check: oneOf(LOG_LEVELS) },
-  logFormat: {
-    flags: '--log-format <format>',
-    help: 'json or pretty',
-    defaultText: 'pretty in a terminal',
-    choices: ['json', 'pretty'],
-    check: oneOf(['json', 'pretty']),
-  },
+  ...watchOptions(),
+  ...restartOptions(),
+  ...masterOptions(),
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
 
-/** The help line of an option: its text and the default it names. */
-export function helpText(spec: OptionSpec): string {
-  const def =
-    spec.defaultText ??
-    (spec.default === undefined || typeof spec.default === 'boolean' ? undefined : String(spec.default));
-  return def === undefined ? (spec.help ?? '') : `${spec.help ?? ''} (default ${def})`;
+/** The keys folded into another option (not a field of SupervisorOptions of their own), each with its host. */
+export const FOLDED: Record<keyof FoldedOptions, OptionKey> = { trustProxy: 'sticky' };
+
+/** Flags of the command line alone: they choose where the options come from. */
+export const CLI_ONLY_FLAGS: readonly { flags: string; help: string }[] = [
+  {
+    flags: '--config <path>',
+    help: 'config file (default: supervise.config.{json,js,mjs} in the working directory); a PM2 ecosystem file works too',
+  },
+  { flags: '--app <name>', help: 'the app of a PM2 ecosystem file with several (one master per app)' },
+];
+
+/** What each reload rule means to a user, for docs/options.md. */
+export const RELOAD_RULES: Record<ReloadRule, string> = {
+  live: 'applies at once: read at each use (the next fork, rollout, check or drain)',
+  fork: 'the workers forked from then on (the reload rollout replaces every worker) take it',
+  scale: 'the master scales to the new count once the rollout is done',
+  'log-level': "the master's log takes the new level at once",
+  watcher: 'the file watcher is rebuilt with it',
+  restart: 'named in the log (`config.fixed`), applied at the next start of the master',
+};
+
+/** The flag an error names (`--kill-timeout`, `--auto-drain` for --no-auto-drain), or the key without a flag. */
+export function flagName(key: OptionKey): string {
+  const long = /--(?:no-)?([\w-]+)/.exec(OPTIONS[key].flags ?? '');
+  return long ? `--${long[1]}` : key;
 }
 
-/** The plain default of an option (see OptionSpec.default). */
-export function optionDefault<T>(key: OptionKey): T {
-  return OPTIONS[key].default as T;
+/** The default as the help and the docs say it, or undefined for none to say (a switch). */
+export function defaultText(entry: OptionEntry<unknown>): string | undefined {
+  if (entry.defaultText !== undefined) return entry.defaultText;
+  return entry.default === undefined || typeof entry.default === 'boolean' ? undefined : String(entry.default);
+}
+
+/** The help line of an option: its text and the default it names. */
+export function helpText(entry: OptionEntry<unknown>): string {
+  const def = defaultText(entry);
+  return def === undefined ? entry.help : `${entry.help} (default ${def})`;
 }

@@ -61,8 +61,81 @@ export interface SupervisorOptions {
   logFormat: LogFormat;
 }
 
+/** Options a user gives that are not a field of their own: each is folded into another (trustProxy into sticky). */
+export interface FoldedOptions {
+  trustProxy: boolean;
+}
+
+/** Every option's resolved value, by key: SupervisorOptions and the folded ones. */
+export type OptionValues = SupervisorOptions & FoldedOptions;
+
 /** The keys a user may give: the options, and the ones folded into another (trustProxy into sticky). */
-export type OptionKey = keyof SupervisorOptions | 'trustProxy';
+export type OptionKey = keyof OptionValues;
 
 /** What a user may give, from flags, a config file or the API: loosely typed, validated by resolveOptions. */
 export type RawOptions = Partial<Record<OptionKey, unknown>>;
+
+/**
+ * What a reload (SIGHUP, `supervise reload`, a watch reload: each re-reads the config file) does with an option
+ * whose value changed. Every option says which, so that none is live on a running master by omission.
+ */
+export type ReloadRule =
+  /** Read at each use: the next fork, rollout, check or drain takes the new value. */
+  | 'live'
+  /** node:cluster's fork settings are set again (setupCluster): the workers forked from then on take it. */
+  | 'fork'
+  /** The worker count: the master scales to it once the reload's rollout is done. */
+  | 'scale'
+  /** The master's logger takes the new level at once. */
+  | 'log-level'
+  /** The CLI builds a new file watcher with it. */
+  | 'watcher'
+  /** Bound or chosen when the master started (a socket, a port, an encoding): named in the log, applied at the next start. */
+  | 'restart';
+
+/** Checks a loose value (a config file's, the API's) and throws a one-line error that names `name`. */
+export type Check = (value: unknown, name: string) => void;
+
+/** What an option's parser may read besides its own value. */
+export interface ResolveContext {
+  /** Another option's resolved value, resolved on first use: an option may depend on others in any order. */
+  get<K extends OptionKey>(key: K): OptionValues[K];
+  /** The directory a relative --cwd is taken from. */
+  baseDir: string;
+  /** A path made absolute against the workers' working directory (--cwd). */
+  path(p: string): string;
+}
+
+/**
+ * One option, whole: what the CLI, the config file, resolveOptions, the reload and docs/options.md read. Adding an
+ * option is one entry (option-table.ts), its field in SupervisorOptions, its use and its test.
+ */
+export interface OptionEntry<T> {
+  /** commander's flags; none for what only a config file or the API gives (script, args). */
+  flags?: string;
+  /** The --help line. */
+  help: string;
+  /** More than the help line says, for docs/options.md. */
+  doc?: string;
+  /** The default parse() is given when the user gave nothing (null and undefined both count as nothing). */
+  default?: T;
+  /** The default as the help and the docs say it, when it is not a plain value (computed, or "off"). */
+  defaultText?: string;
+  /** What a value looks like, for docs/options.md: "a duration", "an integer from 1 to 1024". */
+  value: string;
+  /** A repeatable flag: each value is collected into a list. */
+  repeatable?: boolean;
+  choices?: readonly string[];
+  /** The config file's check of the value as the file wrote it; the error names the key. */
+  check: Check;
+  /**
+   * The value resolveOptions keeps: the user's (a flag's string, a config file's or the API's value), else the
+   * default. `name` is the flag an error names (`--kill-timeout`), or the key for options without a flag.
+   */
+  parse(value: unknown, name: string, ctx: ResolveContext): T;
+  /** What a reload does when the value changed: required, so that adding an option means deciding it. */
+  reload: ReloadRule;
+}
+
+/** The option table's type: an entry for every key, whose parser gives that key's type. */
+export type OptionTable = { [K in OptionKey]: OptionEntry<OptionValues[K]> };

@@ -1,26 +1,21 @@
 import { setupCluster } from '../worker/cluster-setup.js';
 import type { Logger } from '../observe/logger.js';
+import { FOLDED, OPTION_KEYS, OPTIONS } from './option-table.js';
+import type { ReloadRule } from './option-types.js';
 import type { SupervisorOptions } from './options.js';
 
 /**
  * What a reload may change of a running master (it re-reads its config file first, as gunicorn's HUP does):
  * everything a new worker is started with, and the master's limits, but not what the master bound or chose at
- * its start. Those are named, and wait for the next start.
+ * its start. Each option's entry says which (its `reload` rule, option-table.ts); those fixed at the start are
+ * named, and wait for the next start.
  */
-export const FIXED_OPTIONS: readonly (keyof SupervisorOptions)[] = [
-  'control',
-  'pidFile',
-  'healthPort',
-  'healthHost',
-  'logFormat',
-  'accept',
-  'sticky',
-  // Old and new workers would speak two encodings to the one master.
-  'ipcSerialization',
-];
+const ruleOf = (key: keyof SupervisorOptions): ReloadRule => OPTIONS[key].reload;
 
 /** Options that a new FileWatcher must be built for. */
-export const WATCH_OPTIONS: readonly (keyof SupervisorOptions)[] = ['watch', 'ignore', 'watchDebounceMs', 'watchPoll'];
+export const WATCH_OPTIONS: readonly (keyof SupervisorOptions)[] = OPTION_KEYS.filter(
+  (k): k is keyof SupervisorOptions => !Object.hasOwn(FOLDED, k) && OPTIONS[k].reload === 'watcher',
+);
 
 export interface OptionsChange {
   /** Keys whose value differs and that apply now. */
@@ -35,7 +30,7 @@ export function diffOptions(current: SupervisorOptions, next: SupervisorOptions)
   const change: OptionsChange = { live: [], fixed: [] };
   for (const key of Object.keys(next) as (keyof SupervisorOptions)[]) {
     if (same(current[key], next[key])) continue;
-    (FIXED_OPTIONS.includes(key) ? change.fixed : change.live).push(key);
+    (ruleOf(key) === 'restart' ? change.fixed : change.live).push(key);
   }
   return change;
 }
@@ -88,12 +83,12 @@ export async function reloadOptions(host: ReconfigureHost): Promise<string | nul
       `changed in the configuration but applied only at the next start of the master: ${change.fixed.join(', ')}`,
     );
   }
-  const live = change.live.filter((k) => k !== 'workers');
+  const live = change.live.filter((k) => ruleOf(k) !== 'scale');
   applyLive(options, next, live);
-  if (live.includes('logLevel')) log.level = next.logLevel;
+  if (live.some((k) => ruleOf(k) === 'log-level')) log.level = next.logLevel;
   // node:cluster takes the new script, arguments, node options and directory for the forks to come.
-  if (live.some((k) => k === 'script' || k === 'args' || k === 'nodeArgs' || k === 'cwd')) setupCluster(options);
-  if (change.live.includes('workers') && next.workers !== host.slots()) {
+  if (live.some((k) => ruleOf(k) === 'fork')) setupCluster(options);
+  if (change.live.some((k) => ruleOf(k) === 'scale') && next.workers !== host.slots()) {
     // After this rollout (scale() waits for it), so that the new slots start with the new configuration.
     const target = next.workers;
     queueMicrotask(

@@ -1,16 +1,20 @@
 import net from 'node:net';
 
-import type { ControlRequest } from './request.js';
+import type { ControlCommand, ErrorReply, ReplyOf } from './reply.js';
+import type { RequestOf } from './request.js';
 import { SuperviseError } from '../errors.js';
+
+/** A line the master answers a command with: one of its replies, or a refusal. */
+export type ReplyLine<C extends ControlCommand> = ReplyOf<C> | ErrorReply;
 
 /**
  * Sends one request and calls `onReply` for each line the master answers; resolves when the master closes
  * the connection. Unreachable masters become ERR_CONTROL (exit 5).
  */
-export function sendRequest(
+export function sendRequest<C extends ControlCommand>(
   file: string,
-  request: ControlRequest,
-  onReply: (body: Record<string, unknown>) => void,
+  request: RequestOf<C>,
+  onReply: (body: ReplyLine<C>) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(file);
@@ -27,7 +31,9 @@ export function sendRequest(
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         try {
-          onReply(JSON.parse(line) as Record<string, unknown>);
+          // The master of this release answers with the types of reply.ts (both ends are this package).
+          const body: ReplyLine<C> = JSON.parse(line);
+          onReply(body);
         } catch (err) {
           if (err instanceof SyntaxError) continue;
           socket.destroy();

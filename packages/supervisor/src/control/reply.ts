@@ -1,6 +1,10 @@
-import type { WorkerInfo } from '../master/supervisor-types.js';
+import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
+import type { LogEntry } from '../observe/log-buffer.js';
 
-/** What the master answers on the control socket, one JSON object per line (see request.ts for the asks). */
+/**
+ * What the master answers on the control socket, one JSON object per line (request.ts has the asks): each
+ * command's reply lines, in ControlReplies. A command that streams (logs, stop) answers several lines.
+ */
 
 export interface MasterStatus {
   pid: number;
@@ -11,7 +15,7 @@ export interface MasterStatus {
   workers: number;
   ready: number;
   rollout: boolean;
-  /** How connections reach the workers (--accept). */
+  /** How connections reach the workers (--accept, or sticky). */
   accept: string;
   uptimeMs: number;
   rssBytes: number;
@@ -20,14 +24,68 @@ export interface MasterStatus {
 
 export type WorkerStatus = WorkerInfo & { rssBytes: number | null };
 
-export interface StatusReply {
+export type StatusReply = {
   ok: true;
   master: MasterStatus;
   workers: WorkerStatus[];
-}
+};
 
-export interface ErrorReply {
+/**
+ * A rollout's summary as the socket carries it: the API's RolloutSummary, its failure reduced to what JSON can
+ * hold (the worker's pid, the error's message), and, with --wait-drained, when the last old worker had exited.
+ */
+export type RolloutReply = Omit<RolloutSummary, 'failure'> & {
+  /** pid null: the new worker's process could not be started. */
+  failure?: { slot: number; pid: number | null; error: string; cause: string | null; lines: string[] };
+  /** From the start of the rollout until every old worker had exited (reload --wait-drained). */
+  drainedMs?: number;
+};
+
+export type ReloadReply = { ok: true; rollout: RolloutReply };
+
+/** First that the stop began, then (best effort: the master exits right after) how it ended. */
+export type StopReply = { ok: true; stopping: true; pid: number } | { ok: true; stopped: true; exitCode: number };
+
+export type ScaleReply = { ok: true; from: number; to: number };
+
+/** The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). */
+export type LogsReply = { ok: true; entry: LogEntry } | { ok: true; lines: number } | { ok: true; following: true };
+
+export type ErrorReply = {
   ok: false;
   code: string;
   error: string;
+};
+
+/** Every command, by name, with the lines it answers: the server's handlers and the client are typed by it. */
+export interface ControlReplies {
+  status: StatusReply;
+  reload: ReloadReply;
+  stop: StopReply;
+  scale: ScaleReply;
+  logs: LogsReply;
+}
+
+export type ControlCommand = keyof ControlReplies;
+
+export type ReplyOf<C extends ControlCommand> = ControlReplies[C];
+
+/** The one conversion from the API's rollout summary to the socket's. */
+export function rolloutReply(summary: RolloutSummary, drainedMs?: number): RolloutReply {
+  const { failure, ...rest } = summary;
+  return {
+    ...rest,
+    ...(failure
+      ? {
+          failure: {
+            slot: failure.slot,
+            pid: failure.worker?.pid ?? null,
+            error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+            cause: failure.cause,
+            lines: failure.lines,
+          },
+        }
+      : {}),
+    ...(drainedMs === undefined ? {} : { drainedMs }),
+  };
 }

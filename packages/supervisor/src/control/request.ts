@@ -1,40 +1,67 @@
 import { SuperviseError } from '../errors.js';
+import { parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from './args.js';
+import type { ControlCommand, ReplyOf } from './reply.js';
 
 /**
- * What a control client may ask, one JSON object per line. Each command declares its fields once, here; a line
- * that does not fit is answered with an error line, never thrown at the master.
+ * What a control client may ask, one JSON object per line. Each command declares its fields once, here, as
+ * parsers; the request types follow from them. A line that does not fit is answered with an error line, never
+ * thrown at the master.
  */
-export type ControlRequest =
-  | { cmd: 'status' }
-  | { cmd: 'reload'; waitDrained?: boolean }
-  | { cmd: 'stop' }
-  | { cmd: 'scale'; target: string }
-  /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
-  | { cmd: 'logs'; lines?: number; follow?: boolean };
 
-type FieldCheck = (value: unknown) => string | null;
+/** Why a field's value was refused ("must be true or false"). */
+class Refused {
+  constructor(readonly why: string) {}
+}
 
-const optionalBoolean: FieldCheck = (v) => (v === undefined || typeof v === 'boolean' ? null : 'must be true or false');
+interface Field<T, Required extends boolean> {
+  required: Required;
+  /** The value the request carries, or why it cannot. */
+  parse(value: unknown): T | Refused;
+}
 
-/** `n`, `+n` or `-n` as a string, or a whole number: what `supervise scale` sends. */
-const scaleSpec: FieldCheck = (v) => {
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return null;
-  if (typeof v === 'string' && /^\s*(?:[+-]?\d{1,6}|max)\s*$/.test(v)) return null;
-  return 'must be n, +n, -n or max';
-};
+const optional = <T>(parse: (value: unknown) => T | Refused): Field<T, false> => ({ required: false, parse });
+const required = <T>(parse: (value: unknown) => T | Refused): Field<T, true> => ({ required: true, parse });
 
-const optionalCount: FieldCheck = (v) =>
-  v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000)
-    ? null
-    : 'must be a whole number from 0 to 100000';
+const boolean = (v: unknown): boolean | Refused => (typeof v === 'boolean' ? v : new Refused('must be true or false'));
 
-const SHAPES: Record<ControlRequest['cmd'], Record<string, { check: FieldCheck; required: boolean }>> = {
+/** What `supervise scale` sends: its text, or the API's whole number, as text. */
+const scaleSpec = (v: unknown): string | Refused =>
+  parseScaleSpec(v) ? String(v).trim() : new Refused(`must be ${SCALE_SPEC_USAGE}`);
+
+/** On the wire a JSON number only (the CLI checks -n's digits with the same parser). */
+const lineCount = (v: unknown): number | Refused =>
+  (typeof v === 'number' ? parseLineCount(v) : null) ?? new Refused('must be a whole number from 0 to 100000');
+
+type Fields = Record<string, Field<unknown, boolean>>;
+
+/** Every command and its fields: a command without an entry, or an entry without a command, does not compile. */
+const REQUESTS = {
   status: {},
-  reload: { waitDrained: { check: optionalBoolean, required: false } },
+  reload: { waitDrained: optional(boolean) },
   stop: {},
-  scale: { target: { check: scaleSpec, required: true } },
-  logs: { lines: { check: optionalCount, required: false }, follow: { check: optionalBoolean, required: false } },
-};
+  scale: { target: required(scaleSpec) },
+  /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
+  logs: { lines: optional(lineCount), follow: optional(boolean) },
+} satisfies Record<ControlCommand, Fields>;
+
+type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;
+type RequiredKeys<F> = { [K in keyof F]: F[K] extends Field<unknown, true> ? K : never }[keyof F];
+type OptionalKeys<F> = Exclude<keyof F, RequiredKeys<F>>;
+type Flat<T> = { [K in keyof T]: T[K] };
+type FieldValues<F> = { [K in RequiredKeys<F>]: ValueOf<F[K]> } & { [K in OptionalKeys<F>]?: ValueOf<F[K]> };
+
+/** The request of one command: `{ cmd: 'scale', target: '+2' }`. */
+export type RequestOf<C extends ControlCommand> = Flat<{ cmd: C } & FieldValues<(typeof REQUESTS)[C]>>;
+
+/** Every command's request, by name. */
+export type ControlRequests = { [C in ControlCommand]: RequestOf<C> };
+
+export type ControlRequest = ControlRequests[ControlCommand];
+
+/** The control API: each command's request, and the reply lines it answers. */
+export type ControlApi = { [C in ControlCommand]: { request: RequestOf<C>; reply: ReplyOf<C> } };
+
+export const CONTROL_COMMANDS = Object.keys(REQUESTS) as ControlCommand[];
 
 function bad(message: string): never {
   throw new SuperviseError('ERR_USAGE', `bad request: ${message}`);
@@ -44,6 +71,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
+}
+
+function isCommand(cmd: unknown): cmd is ControlCommand {
+  return typeof cmd === 'string' && Object.hasOwn(REQUESTS, cmd);
 }
 
 /** Parses and checks one request line; throws a SuperviseError (ERR_USAGE) that says what is wrong. */
@@ -56,23 +87,25 @@ export function parseControlRequest(line: string): ControlRequest {
   }
   if (!isPlainObject(value)) bad('expected a JSON object such as {"cmd":"status"}');
   const { cmd } = value;
-  if (typeof cmd !== 'string' || !Object.hasOwn(SHAPES, cmd)) {
+  if (!isCommand(cmd)) {
     bad(
-      `unknown command ${typeof cmd === 'string' ? JSON.stringify(cmd.slice(0, 40)) : `(cmd is ${cmd === null ? 'null' : typeof cmd})`}; known: ${Object.keys(SHAPES).join(', ')}`,
+      `unknown command ${typeof cmd === 'string' ? JSON.stringify(cmd.slice(0, 40)) : `(cmd is ${cmd === null ? 'null' : typeof cmd})`}; known: ${CONTROL_COMMANDS.join(', ')}`,
     );
   }
-  const shape = SHAPES[cmd as ControlRequest['cmd']];
+  const shape: Fields = REQUESTS[cmd];
+  const request: Record<string, unknown> = { cmd };
   // Own keys only, and every one declared: "__proto__", "constructor" and friends are unknown fields like any other.
   for (const key of Object.keys(value)) {
     if (key === 'cmd') continue;
     const field = Object.hasOwn(shape, key) ? shape[key] : undefined;
     if (!field) bad(`${cmd}: unknown field ${JSON.stringify(key.slice(0, 40))}`);
-    const why = field.check(value[key]);
-    if (why) bad(`${cmd}: ${key} ${why}`);
+    const parsed = field.parse(value[key]);
+    if (parsed instanceof Refused) bad(`${cmd}: ${key} ${parsed.why}`);
+    request[key] = parsed;
   }
   for (const [key, field] of Object.entries(shape)) {
     if (field.required && !Object.hasOwn(value, key)) bad(`${cmd}: ${key} is required`);
   }
-  if (cmd === 'scale') return { cmd, target: String(value.target).trim() };
-  return value as ControlRequest;
+  // Every field went through its parser above: the object is the command's request.
+  return request as ControlRequest;
 }

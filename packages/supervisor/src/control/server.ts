@@ -1,13 +1,21 @@
 import { chmodSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
 import { answers, checkPathLength, ensurePrivateDir, sweep } from './paths.js';
-import type { ErrorReply, StatusReply } from './reply.js';
-import { type ControlRequest, parseControlRequest } from './request.js';
+import { DEFAULT_LOG_LINES, scaleTarget } from './args.js';
+
+export { scaleTarget } from './args.js';
+import {
+  type ControlCommand,
+  type ErrorReply,
+  type LogsReply,
+  type ReplyOf,
+  rolloutReply,
+  type StatusReply,
+} from './reply.js';
+import { type ControlRequest, type ControlRequests, parseControlRequest } from './request.js';
 import { SuperviseError } from '../errors.js';
-import { MAX_WORKERS } from '../config/option-parse.js';
 import { logBuffer } from '../observe/log-buffer.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
@@ -96,7 +104,7 @@ export async function serveControl(
   };
 }
 
-function reply(socket: net.Socket, body: object): void {
+function reply(socket: net.Socket, body: ReplyOf<ControlCommand> | ErrorReply): void {
   if (!socket.destroyed) socket.write(`${JSON.stringify(body)}\n`);
 }
 
@@ -167,7 +175,7 @@ function handleConnection(
       return;
     }
     supervisor.log.info({ event: 'control.command', cmd: request.cmd }, `control: ${request.cmd}`);
-    void run(supervisor, socket, request).then(
+    void run(supervisor, socket, request.cmd, request).then(
       (body) => {
         if (body) {
           reply(socket, body);
@@ -183,62 +191,75 @@ function handleConnection(
   socket.on('data', onData);
 }
 
-/** Runs one command; resolves with the final reply, or null when the command answers by itself (stop). */
-async function run(supervisor: Supervisor, socket: net.Socket, request: ControlRequest): Promise<object | null> {
-  switch (request.cmd) {
-    case 'status':
-      return status(supervisor);
-    case 'reload': {
-      if (supervisor.phase !== 'running')
-        throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
-      const summary = await supervisor.reload('control');
-      // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
-      let drainedMs: number | undefined;
-      if (request.waitDrained === true && summary.draining > 0) {
-        const t0 = Date.now();
-        await supervisor.drained();
-        drainedMs = summary.durationMs + (Date.now() - t0);
-      }
-      const failure = summary.failure
-        ? {
-            slot: summary.failure.slot,
-            pid: summary.failure.worker?.pid ?? null,
-            error:
-              summary.failure.error instanceof Error ? summary.failure.error.message : String(summary.failure.error),
-            cause: summary.failure.cause,
-            lines: summary.failure.lines,
-          }
-        : undefined;
-      return { ok: true, rollout: { ...summary, failure, ...(drainedMs === undefined ? {} : { drainedMs }) } };
+/** What a handler has besides its request: the master, and the connection for the commands that stream. */
+interface Session<C extends ControlCommand> {
+  supervisor: Supervisor;
+  socket: net.Socket;
+  /** One more reply line, before the final one (or instead of it, for the commands that answer by themselves). */
+  send(body: ReplyOf<C>): void;
+}
+
+/** A command's handler: resolves with its final reply, or null when it answers and ends by itself (logs, stop). */
+type Handler<C extends ControlCommand> = (
+  request: ControlRequests[C],
+  session: Session<C>,
+) => Promise<ReplyOf<C> | null>;
+
+/** One handler per command of the API: a command without one does not compile. */
+const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
+  status: async (_request, { supervisor }) => status(supervisor),
+  reload: async (request, { supervisor }) => {
+    if (supervisor.phase !== 'running')
+      throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
+    const summary = await supervisor.reload('control');
+    // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
+    let drainedMs: number | undefined;
+    if (request.waitDrained === true && summary.draining > 0) {
+      const t0 = Date.now();
+      await supervisor.drained();
+      drainedMs = summary.durationMs + (Date.now() - t0);
     }
-    case 'scale': {
-      const before = supervisor.options.workers;
-      const target = scaleTarget(request.target, before);
-      await supervisor.scale(target);
-      return { ok: true, from: before, to: target };
-    }
-    case 'logs':
-      streamLogs(socket, request.lines ?? 50, request.follow === true);
-      return null;
-    case 'stop': {
-      // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
-      supervisor.prependOnceListener('stopped', (exitCode) => reply(socket, { ok: true, stopped: true, exitCode }));
-      reply(socket, { ok: true, stopping: true, pid: process.pid });
-      void supervisor.stop();
-      return null;
-    }
-  }
+    return { ok: true, rollout: rolloutReply(summary, drainedMs) };
+  },
+  scale: async (request, { supervisor }) => {
+    const before = supervisor.options.workers;
+    const target = scaleTarget(request.target, before);
+    await supervisor.scale(target);
+    return { ok: true, from: before, to: target };
+  },
+  logs: async (request, { socket, send }) => {
+    streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);
+    return null;
+  },
+  stop: async (_request, { supervisor, send }) => {
+    // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
+    supervisor.prependOnceListener('stopped', (exitCode) => send({ ok: true, stopped: true, exitCode }));
+    send({ ok: true, stopping: true, pid: process.pid });
+    void supervisor.stop();
+    return null;
+  },
+};
+
+/** Runs one command with its handler. */
+function run<C extends ControlCommand>(
+  supervisor: Supervisor,
+  socket: net.Socket,
+  cmd: C,
+  request: ControlRequests[C],
+): Promise<ReplyOf<C> | null> {
+  const handler: Handler<C> = HANDLERS[cmd];
+  return handler(request, { supervisor, socket, send: (body) => reply(socket, body) });
 }
 
 /** A follower that reads slower than the master logs is cut at this much unsent output (it can reconnect). */
 const MAX_FOLLOW_BACKLOG = 1024 * 1024;
 
 /** `logs`: the tail, one `{ok, entry}` line each, then (with follow) every new entry until the client leaves. */
-function streamLogs(socket: net.Socket, lines: number, follow: boolean): void {
+function streamLogs(socket: net.Socket, send: (body: LogsReply) => void, lines: number, follow: boolean): void {
   const tail = logBuffer.tail(lines);
-  for (const entry of tail) reply(socket, { ok: true, entry });
+  for (const entry of tail) send({ ok: true, entry });
   if (!follow) {
-    reply(socket, { ok: true, lines: tail.length });
+    send({ ok: true, lines: tail.length });
     finish(socket);
     return;
   }
@@ -248,27 +269,13 @@ function streamLogs(socket: net.Socket, lines: number, follow: boolean): void {
       socket.destroy();
       return;
     }
-    reply(socket, { ok: true, entry });
+    send({ ok: true, entry });
   });
   // The answer so far may be empty: say that the stream is open, so the client knows the master took it.
-  reply(socket, { ok: true, following: true });
+  send({ ok: true, following: true });
   socket.once('close', stop);
   // The client closing its side means it is done.
   socket.once('end', () => socket.end());
-}
-
-/** `n`, `+n` or `-n` against the current count. */
-export function scaleTarget(spec: string, current: number): number {
-  if (String(spec).trim() === 'max') return os.availableParallelism();
-  const m = /^\s*([+-]?)(\d+)\s*$/.exec(String(spec));
-  if (!m) throw new SuperviseError('ERR_USAGE', `scale: expected n, +n, -n or max, got "${spec}"`);
-  const n = Number(m[2]);
-  const target = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n;
-  if (target < 1)
-    throw new SuperviseError('ERR_USAGE', `scale: ${spec} would leave ${target} workers; at least 1 must run`);
-  if (target > MAX_WORKERS)
-    throw new SuperviseError('ERR_USAGE', `scale: at most ${MAX_WORKERS} workers, got ${target}`);
-  return target;
 }
 
 async function status(supervisor: Supervisor): Promise<StatusReply> {
@@ -285,7 +292,7 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       workers: supervisor.options.workers,
       ready: supervisor.readyCount,
       rollout: supervisor.rolloutRunning,
-      accept: supervisor.connections,
+      accept: supervisor.acceptMode,
       uptimeMs: Math.round(process.uptime() * 1000),
       rssBytes: process.memoryUsage.rss(),
       node: process.version,

@@ -1,18 +1,36 @@
 import { EXIT } from '../errors.js';
 import type { Supervisor } from './supervisor.js';
 
+/**
+ * The master's signals, once: installSignals wires them from this table, and --help lists them from it. The
+ * master owns every signal here but the forwarded ones, which it relays to the workers (the SDK's onSignal()).
+ */
+export const MASTER_SIGNALS = [
+  { signal: 'SIGHUP', action: 'reload', help: 'rolling restart (re-reads the config file first)' },
+  {
+    signal: 'SIGTERM',
+    action: 'stop',
+    help: 'graceful stop: every worker drains, then the master exits; a second one kills at once',
+  },
+  {
+    signal: 'SIGINT',
+    action: 'stop',
+    help: 'graceful stop: every worker drains, then the master exits; a second one kills at once',
+  },
+  { signal: 'SIGUSR2', action: 'forward', help: "forwarded to the workers (the SDK's onSignal())" },
+] as const satisfies readonly { signal: NodeJS.Signals; action: 'reload' | 'stop' | 'forward'; help: string }[];
+
 /** Signals the master relays to its workers (the SDK's onSignal()); the others it owns. */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR2'];
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = MASTER_SIGNALS.filter((s) => s.action === 'forward').map(
+  (s) => s.signal,
+);
 
 /**
- * The master's signals:
- *   SIGHUP          rolling restart (coalesced with any running one)
- *   SIGTERM/SIGINT  graceful stop; a second one during the stop kills every worker and exits 143/130
- *   SIGUSR2         forwarded to the workers
+ * reload: a rolling restart, coalesced with any running one. stop: a graceful stop; a second stop signal during the
+ * stop kills every worker and exits with the shell's code for that signal (EXIT.sigint, EXIT.sigterm). forward:
+ * relayed to the workers.
  */
 export function installSignals(supervisor: Supervisor): void {
-  process.on('SIGHUP', () => void supervisor.reload('SIGHUP'));
-
   let stopping = false;
   const stop = (signal: 'SIGINT' | 'SIGTERM') => {
     if (stopping) {
@@ -24,8 +42,9 @@ export function installSignals(supervisor: Supervisor): void {
     supervisor.log.info({ event: 'signal', signal }, `${signal} received: graceful stop (send it again to force)`);
     void supervisor.stop();
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => supervisor.forwardSignal(signal));
+  for (const { signal, action } of MASTER_SIGNALS) {
+    if (action === 'reload') process.on(signal, () => void supervisor.reload(signal));
+    else if (action === 'stop') process.on(signal, () => stop(signal));
+    else process.on(signal, () => supervisor.forwardSignal(signal));
+  }
 }

@@ -127,7 +127,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.balancer = balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
     const urls = reachableUrls([...this.workers], this.sticky);
-    logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.connections, urls });
+    logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.acceptMode, urls });
     this.bootEnded?.();
   }
 
@@ -218,7 +218,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** How connections reach the workers, as the ready line and `supervise status` name it. */
-  get connections(): string {
+  get acceptMode(): string {
     const sticky = this.options.sticky;
     return sticky ? `sticky${sticky.trustProxy ? ' by X-Forwarded-For' : ''}` : this.options.accept;
   }

@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { ENV, type MasterMessage, sendMessage } from '@supervise/worker-sdk/protocol';
+import { ENV, type MasterMessage, Requests } from '@supervise/worker-sdk/protocol';
 
 import { SuperviseError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
@@ -53,8 +53,8 @@ export class StickyListener {
   private url: string | null = null;
   private listening: Promise<void> | null = null;
   private readonly waiting = new Set<Pending>();
-  private readonly acks = new Map<WorkerProcess, Map<number, (answer: Answer) => void>>();
-  private nextId = 0;
+  /** Each worker's connections in transit, until it answers whether it took them. */
+  private readonly acks = new Map<WorkerProcess, Requests<Answer>>();
   private closed = false;
   /** Connections handed over, those a worker gave back and that went elsewhere, and those closed unplaced. */
   handed = 0;
@@ -141,18 +141,14 @@ export class StickyListener {
 
   /** Wires a new worker: its answers, its listening, and its end (connections in transit go elsewhere). */
   watch(w: WorkerProcess): void {
-    const pending = new Map<number, (answer: Answer) => void>();
-    this.acks.set(w, pending);
+    // Not answered (the worker is gone, or the handle could not be sent): turned away, so it goes elsewhere.
+    const handovers = new Requests<Answer>({ accepted: false });
+    this.acks.set(w, handovers);
     const settleAll = () => {
       this.acks.delete(w);
-      for (const settle of pending.values()) settle({ accepted: false });
-      pending.clear();
+      handovers.cancelAll();
     };
-    w.on('connection-ack', (id: number, accepted: boolean, rest?: string) => {
-      const settle = pending.get(id);
-      pending.delete(id);
-      settle?.({ accepted, rest });
-    });
+    w.on('connection-ack', (id, accepted, rest) => handovers.answer(id, { accepted, rest }));
     w.worker.on('disconnect', settleAll);
     w.on('exit', settleAll);
     w.worker.on('listening', (address: { address: string | null; port: number }) => {
@@ -161,7 +157,7 @@ export class StickyListener {
         this.misuse ??= `--sticky: the app listens on port ${this.publicPort} itself; it must listen on process.env.PORT, which the master sets to a private port`;
       }
     });
-    w.on('state', (_from: string, to: string) => {
+    w.on('state', (_from, to) => {
       if (to === 'ready') this.flush();
     });
   }
@@ -254,24 +250,13 @@ export class StickyListener {
   }
 
   private handOver(w: WorkerProcess, p: Pending): Promise<Answer> {
-    const pending = this.acks.get(w);
-    if (!pending || !w.worker.isConnected()) return Promise.resolve({ accepted: false });
-    const id = ++this.nextId;
-    return new Promise<Answer>((resolve) => {
-      pending.set(id, resolve);
-      const sent = sendMessage<MasterMessage>(
-        w.worker,
-        { type: 'connection', id, head: p.head },
-        {
-          handle: p.socket,
-          options: { keepOpen: true },
-          done: (err) => {
-            if (err && pending.delete(id)) resolve({ accepted: false });
-          },
-        },
-      );
-      if (!sent && pending.delete(id)) resolve({ accepted: false });
-    });
+    const handovers = this.acks.get(w);
+    if (!handovers || !w.worker.isConnected()) return Promise.resolve({ accepted: false });
+    return handovers.send<MasterMessage>(
+      w.worker,
+      { type: 'connection', head: p.head },
+      { handle: p.socket, options: { keepOpen: true } },
+    );
   }
 
   /** No worker serves (the last one crashed, and its restart is under way): hold the connection a while. */

@@ -8,14 +8,16 @@ import {
   type MasterMessage,
   type MessageBody,
   receiveMessages,
+  Requests,
   sendMessage,
   PROTOCOL_VERSION,
+  unhandled,
   type WorkerMessage,
 } from '@supervise/worker-sdk/protocol';
 
 import { listenUrl } from '../observe/text.js';
 import { type LoadView, LoadRates } from './load.js';
-import { OutputLines } from './output-lines.js';
+import { OutputLines, type OutputStream } from './output-lines.js';
 import { type ListenedAddress, lostSinceReady, type ReadyRule, ruleMet, waitReady } from './readiness.js';
 import { transition, type WorkerFailure, type WorkerState } from './state.js';
 
@@ -49,6 +51,24 @@ export interface ExitInfo {
 export type { LoadView } from './load.js';
 export type { OutputStream } from './output-lines.js';
 
+/** What a WorkerProcess emits, with each event's arguments. */
+export interface WorkerProcessEvents {
+  state: [from: WorkerState, to: WorkerState];
+  line: [stream: OutputStream, line: string];
+  heartbeat: [];
+  /** The worker started a drain the master did not ask for. */
+  'self-drain': [];
+  /** Its drain began: its servers no longer accept. */
+  closed: [];
+  /** A server of it could not listen (the app handled the error itself). */
+  'listen-error': [message: string];
+  /** Its SDK speaks another protocol version (the message says which). */
+  'protocol-mismatch': [message: string];
+  /** Its answer to a connection the master handed over (--sticky). */
+  'connection-ack': [id: number, accepted: boolean, rest: string | undefined];
+  exit: [info: ExitInfo];
+}
+
 /**
  * One worker process, master side: fork, readiness, drain, kill, and its state. Node's cluster forgets a
  * worker as soon as it is disconnected; this object is our own reference until the process has exited.
@@ -57,7 +77,7 @@ export type { OutputStream } from './output-lines.js';
  * the master did not ask for), 'closed' (its drain began: its servers no longer accept), 'listen-error' (message:
  * a server of it could not listen), 'exit' (ExitInfo).
  */
-export class WorkerProcess extends EventEmitter {
+export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly worker: Worker;
   readonly pid: number;
   readonly startedAt = Date.now();
@@ -76,8 +96,7 @@ export class WorkerProcess extends EventEmitter {
   lastHeartbeat: number | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   private readonly rates = new LoadRates();
-  private readonly metricsWaiters = new Map<number, (metrics: unknown[] | null) => void>();
-  private nextMetricsId = 0;
+  private readonly metricsRequests = new Requests<unknown[] | null>(null);
   drainReason: DrainReason | null = null;
   exitInfo: ExitInfo | null = null;
   /** Where the worker's servers listen (`http://127.0.0.1:3000`), as node:cluster reports them. */
@@ -327,12 +346,9 @@ export class WorkerProcess extends EventEmitter {
         this.connections = msg.count;
         this.upgraded = msg.upgraded;
         break;
-      case 'metrics': {
-        const settle = this.metricsWaiters.get(msg.id);
-        this.metricsWaiters.delete(msg.id);
-        settle?.(msg.metrics);
+      case 'metrics':
+        this.metricsRequests.answer(msg.id, msg.metrics);
         break;
-      }
       case 'draining':
         if (this.state === 'starting' || this.state === 'ready') {
           this.drainReason = 'signal';
@@ -354,23 +370,15 @@ export class WorkerProcess extends EventEmitter {
         // connection goes to it any more: let it exit (see the 'exit' message in the protocol).
         this.send({ type: 'exit' });
         break;
+      default:
+        unhandled(msg);
     }
   }
 
   /** The app's own prom-client metrics (JSON), null when it has none, cannot answer, or misses the deadline. */
   appMetrics(timeoutMs: number): Promise<unknown[] | null> {
     if (!this.drainsItself || !this.worker.isConnected()) return Promise.resolve(null);
-    const id = ++this.nextMetricsId;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => settle(null), timeoutMs);
-      const settle = (metrics: unknown[] | null) => {
-        clearTimeout(timer);
-        this.metricsWaiters.delete(id);
-        resolve(metrics);
-      };
-      this.metricsWaiters.set(id, settle);
-      this.send({ type: 'metrics', id });
-    });
+    return this.metricsRequests.send<MasterMessage>(this.worker, { type: 'metrics' }, { timeoutMs });
   }
 
   private setState(to: WorkerState): void {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+
+import { EXIT, EXIT_CODES, SuperviseError } from '../src/errors.js';
+import { FORWARDED_SIGNALS, MASTER_SIGNALS } from '../src/master/signals.js';
+
+describe('the exit codes and the signals: one table each', () => {
+  it('EXIT is the table of exit codes by name, with a meaning for each', () => {
+    expect(EXIT).toEqual({
+      ok: 0,
+      forced: 1,
+      usage: 2,
+      bootFailure: 3,
+      portInUse: 4,
+      control: 5,
+      internal: 70,
+      sigint: 130,
+      sigterm: 143,
+    });
+    for (const { meaning } of Object.values(EXIT_CODES)) expect(meaning.length).toBeGreaterThan(0);
+    expect(new SuperviseError('ERR_PORT_IN_USE', 'x').exitCode).toBe(EXIT.portInUse);
+  });
+
+  it('the master owns SIGHUP, SIGTERM and SIGINT and forwards the rest of its table', () => {
+    expect(MASTER_SIGNALS.map((s) => `${s.signal}:${s.action}`)).toEqual([
+      'SIGHUP:reload',
+      'SIGTERM:stop',
+      'SIGINT:stop',
+      'SIGUSR2:forward',
+    ]);
+    expect(FORWARDED_SIGNALS).toEqual(['SIGUSR2']);
+  });
+});
