@@ -22,6 +22,7 @@ function fakeWorker(pid: number) {
     pid,
     lastLines: [] as string[],
     waitReady: () => readyP,
+    lostSinceReady: () => null,
     drain: (reason: string) => {
       left.push(`drain:${reason}`);
       return exited;

@@ -1,8 +1,9 @@
+import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 
 import { PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 /**
  * A stand-in for node:cluster's Worker and its ChildProcess: the test plays the worker's side (its messages,
@@ -49,32 +50,18 @@ class FakeWorker extends EventEmitter {
   }
 }
 
-const forked: FakeWorker[] = [];
-vi.mock('node:cluster', () => ({
-  default: {
-    fork: () => {
-      const w = new FakeWorker();
-      forked.push(w);
-      return w;
-    },
-  },
-}));
-
-const { WorkerProcess } = await import('../../src/worker/worker-process.js');
+import { WorkerProcess } from '../../src/worker/worker-process.js';
 
 const TIMEOUTS = { drainTimeoutMs: 1_000, killTimeoutMs: 5_000 };
 
 function start() {
-  const w = new WorkerProcess(0, 1, {}, TIMEOUTS);
-  const fake = forked.at(-1)!;
+  const fake = new FakeWorker();
+  const w = new WorkerProcess(0, 1, fake as unknown as Worker, TIMEOUTS);
   const states: string[] = [];
   w.on('state', (_from: string, to: string) => states.push(to));
   return { w, fake, states };
 }
 
-beforeEach(() => {
-  forked.length = 0;
-});
 afterEach(() => {
   vi.useRealTimers();
 });
