@@ -34,7 +34,7 @@ export class Supervised {
   exitCode: number | null | undefined = undefined;
 
   constructor(args: string[], opts: SuperviseOptions = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
+    this.child = spawn(process.execPath, [opts.cli ?? CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -233,6 +233,8 @@ export interface SuperviseOptions {
   cwd?: string;
   /** Start the master as the leader of a new process group (then `signalGroup` works). */
   processGroup?: boolean;
+  /** Another copy of the CLI to run (a release's own node_modules install): default, this checkout's. */
+  cli?: string;
 }
 
 export function supervise(args: string[], opts: SuperviseOptions = {}): Supervised {

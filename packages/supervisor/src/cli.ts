@@ -17,6 +17,7 @@ import {
   mergeOptions,
 } from './config/config-file.js';
 import { EXIT, SuperviseError } from './errors.js';
+import { logicalCwd } from './config/logical-cwd.js';
 import { startOperations } from './master/ops.js';
 import { helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './config/options.js';
@@ -143,20 +144,20 @@ async function prepare(
   const app = appOverride ?? appFlag;
   let configFile = findConfigFile(explicit);
   // `supervise ecosystem.config.js`, as `pm2 start ecosystem.config.js`: the file is the configuration.
-  if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(script))) {
+  if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(logicalCwd(), script))) {
     if (explicit !== undefined)
       throw new SuperviseError(
         'ERR_USAGE',
         `${script} is a PM2 ecosystem file, and --config names another: give one of them`,
       );
-    configFile = path.resolve(script);
+    configFile = path.resolve(logicalCwd(), script);
     script = undefined;
   }
   const given = flagsOf(cmd);
   // `supervise --watch src app.js`: the variadic --watch took the script too; the last path that is a file is it.
   if (script === undefined && Array.isArray(given.watch) && given.watch.length > 0) {
     const last = String(given.watch.at(-1));
-    if (isFile(path.resolve(last))) {
+    if (isFile(path.resolve(logicalCwd(), last))) {
       script = last;
       given.watch = given.watch.length > 1 ? given.watch.slice(0, -1) : true;
     }
@@ -255,10 +256,12 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
     const picked = cmd.opts<{ app?: string }>().app;
     // An ecosystem file with several apps and none picked: one unit each (one master per app).
     const file =
-      script !== undefined && isEcosystemFile(script) ? path.resolve(script) : cmd.opts<{ config?: string }>().config;
+      script !== undefined && isEcosystemFile(script)
+        ? path.resolve(logicalCwd(), script)
+        : cmd.opts<{ config?: string }>().config;
     const names =
-      picked === undefined && file !== undefined && isFile(path.resolve(file))
-        ? await ecosystemAppNames(path.resolve(file))
+      picked === undefined && file !== undefined && isFile(path.resolve(logicalCwd(), file))
+        ? await ecosystemAppNames(path.resolve(logicalCwd(), file))
         : [];
     const apps = names.length > 1 ? names : [undefined];
     const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
@@ -271,12 +274,12 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
           .map((k) => [k, process.env[k]!]),
       );
       const appName = config?.app ?? null;
-      const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(process.cwd())));
+      const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(logicalCwd())));
       const text = renderUnit({
         name: unit,
         description: `${appName ?? path.basename(options.script)} under supervise (${options.workers} workers)`,
         user,
-        workingDirectory: process.cwd(),
+        workingDirectory: logicalCwd(),
         execStart: [process.execPath, cli, ...rest, ...(a !== undefined ? ['--app', a] : [])],
         options,
         environment,
@@ -298,7 +301,7 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
           ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${unitNames[0]}.service\n`
           : '') +
         `  sudo systemctl daemon-reload && sudo systemctl enable --now ${unitNames.join(' ')}\n` +
-        `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${process.cwd()}).\n`,
+        `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${logicalCwd()}).\n`,
     );
   });
   program.exitOverride();

@@ -111,9 +111,11 @@ describe('control socket', () => {
     else if (asNobody) expect(await connectAsNobody(sock)).toBe('EACCES');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^master \d+ running: 2\/2 ready, generation 1/);
-    expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT/);
+    expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+NODE\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT\s+RELEASE/);
     for (const pid of s.forkedPids())
-      expect(table.stdout).toMatch(new RegExp(`\\n\\d+\\s+${pid}\\s+ready\\s+1\\s+\\d+s\\s+0\\s+[\\d.]+ MB\\s+\\d+`));
+      expect(table.stdout).toMatch(
+        new RegExp(`\\n\\d+\\s+${pid}\\s+ready\\s+1\\s+v[\\d.]+\\s+\\d+s\\s+0\\s+[\\d.]+ MB\\s+\\d+\\s+/`),
+      );
 
     const traffic = load(port, { connections: 10, maxMs: 30_000 });
     await until(() => traffic.result.ok > 100, 10_000, 'load to warm up');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from '../errors.js';
+import { logicalCwd } from './logical-cwd.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { type Check, OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { OptionKey, RawOptions } from './options.js';
@@ -88,7 +89,7 @@ function oneLine(message: string): string {
 }
 
 /** Finds the config file: the one given, or the one supervise.config.* in `cwd`; null when there is none. */
-export function findConfigFile(explicit: string | undefined, cwd = process.cwd()): string | null {
+export function findConfigFile(explicit: string | undefined, cwd = logicalCwd()): string | null {
   if (explicit !== undefined) {
     const file = path.resolve(cwd, explicit);
     if (!existsSync(file)) throw new SuperviseError('ERR_CONFIG', `--config: no such file: ${file}`);

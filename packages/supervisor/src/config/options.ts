@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SuperviseError } from '../errors.js';
+import { logicalCwd } from './logical-cwd.js';
 import {
   LOG_LEVELS,
   MAX_WORKERS,
@@ -71,7 +72,8 @@ const DEFAULT_IGNORE = [
 
 /** Validates everything once, with one-line messages that name the option. */
 export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): SupervisorOptions {
-  const cwd = path.resolve(base.cwd ?? process.cwd(), raw.cwd === undefined ? '.' : String(raw.cwd));
+  // Logical (`current`, not the release it points to): the kernel resolves it again at each fork.
+  const cwd = path.resolve(base.cwd ?? logicalCwd(), raw.cwd === undefined ? '.' : String(raw.cwd));
   const env = parseEnv(raw.env);
   if (raw.cwd !== undefined && !(existsSync(cwd) && statSync(cwd).isDirectory())) {
     usage(`--cwd: no such directory: ${cwd}`);

@@ -6,7 +6,10 @@ export interface MasterStatus {
   pid: number;
   phase: string;
   script: string;
+  /** The working directory as given (`/srv/app/current`). */
   cwd: string;
+  /** What it resolves to now (the release `current` points to); null when it no longer exists. */
+  release: string | null;
   generation: number;
   workers: number;
   ready: number;

@@ -11,6 +11,7 @@ import { MAX_WORKERS } from '../config/option-parse.js';
 import { logBuffer } from '../observe/log-buffer.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
+import { resolvedNow } from '../config/logical-cwd.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -281,6 +282,7 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       phase: supervisor.phase,
       script: supervisor.options.script,
       cwd: supervisor.options.cwd,
+      release: resolvedNow(supervisor.options.cwd),
       generation: supervisor.generation,
       workers: supervisor.options.workers,
       ready: supervisor.readyCount,

@@ -12,7 +12,14 @@ import { type RawOptions, resolveOptions, type SupervisorOptions } from '../conf
 import { type Balancer, balanceSharedSocket } from '../accept/balance.js';
 import { startRecycler } from '../restart/recycle.js';
 import { DrainSet, RolloutQueue, runRollout } from '../rollout/policy.js';
-import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummary } from '../rollout/report.js';
+import {
+  logDrained,
+  logMasterReady,
+  logRolloutEnd,
+  mergeTriggers,
+  nodeVersions,
+  rolloutSummary,
+} from '../rollout/report.js';
 import { setupCluster } from '../worker/cluster-setup.js';
 import { startWatchdog } from '../restart/watchdog.js';
 import { relaySocketIoAdapter } from '../worker/socketio-relay.js';
@@ -24,6 +31,7 @@ import { workerEnv } from '../worker/env.js';
 import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
 import { reloadOptions } from '../config/reconfigure.js';
+import { resolvedNow } from '../config/logical-cwd.js';
 import { Replacer } from '../rollout/replacement.js';
 import {
   cancelRestart,
@@ -97,7 +105,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(
-      { event: 'master.start', script: o.script, workers: o.workers, autoDrain: o.autoDrain, accept: o.accept },
+      {
+        event: 'master.start',
+        script: o.script,
+        cwd: o.cwd,
+        workers: o.workers,
+        autoDrain: o.autoDrain,
+        accept: o.accept,
+      },
       `starting ${plural(o.workers, 'worker')} of ${o.script}`,
     );
     const started = Date.now();
@@ -122,7 +137,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.balancer = balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
     const urls = reachableUrls([...this.workers], this.sticky);
-    logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.connections, urls });
+    logMasterReady(this.log, {
+      workers: o.workers,
+      durationMs: Date.now() - started,
+      accept: this.connections,
+      urls,
+      cwd: o.cwd,
+      release: resolvedNow(o.cwd),
+      nodes: nodeVersions(this.status()),
+    });
     this.bootEnded?.();
   }
 
@@ -244,10 +267,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private fork(slot: number, generation: number): WorkerProcess {
     const o = this.options;
+    // Where the kernel will take the logical cwd in a moment; the worker's hello replaces it with its own answer.
+    const release = resolvedNow(o.cwd);
     const w = new WorkerProcess(slot, generation, workerEnv(o, slot, generation, this.sticky?.workerEnv()), {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
+    w.release = release;
     this.bootOutput.forked(w);
     this.workers.add(w);
     this.sticky?.watch(w);

@@ -17,13 +17,30 @@ export function mergeTriggers(triggers: readonly string[]): string {
 /** The line a new user looks for first: where the app can be reached, and which pid to signal. */
 export function logMasterReady(
   log: Logger,
-  r: { workers: number; durationMs: number; accept: string; urls: string[] },
+  r: {
+    workers: number;
+    durationMs: number;
+    accept: string;
+    urls: string[];
+    /** The working directory as given (`/srv/app/current`), and the release it resolves to now. */
+    cwd: string;
+    release: string | null;
+    /** The workers' Node versions, when they differ from the master's (`--node`). */
+    nodes: string[];
+  },
 ): void {
+  const where = r.release && r.release !== r.cwd ? `, ${r.cwd} -> ${r.release}` : '';
+  const nodes = r.nodes.length && r.nodes.join() !== process.version ? `, workers on node ${r.nodes.join(', ')}` : '';
   log.info(
     { event: 'master.ready', ...r },
     `${r.workers === 1 ? 'the worker is' : `all ${r.workers} workers are`} ready in ${r.durationMs} ms` +
-      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept})`,
+      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept}${where}${nodes})`,
   );
+}
+
+/** The distinct Node versions some workers reported (their hello), in the order first seen. */
+export function nodeVersions(workers: readonly { node: string | null }[]): string[] {
+  return [...new Set(workers.map((w) => w.node).filter((v): v is string => v !== null))];
 }
 
 /** What the log says at a rollout's end: one line, with the cause when it rolled back. */

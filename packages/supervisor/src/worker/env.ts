@@ -18,6 +18,8 @@ export function workerEnv(
     ...acceptStrategy(o.accept).workerEnv(),
     // The instance number PM2 apps and the `config` package read (the user's own value wins).
     NODE_APP_INSTANCE: String(slot),
+    // The directory as the user named it (`current`), as a shell would leave it for `pwd -L`.
+    PWD: o.cwd,
     ...o.env,
     ...master,
     [ENV.worker]: String(PROTOCOL_VERSION),
