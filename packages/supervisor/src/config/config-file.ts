@@ -77,6 +77,9 @@ export function validateConfig(value: unknown, dir: string): RawOptions {
   if (raw.cwd !== undefined) raw.cwd = abs(raw.cwd, dir);
   if (raw.script !== undefined) raw.script = abs(raw.script, (raw.cwd as string | undefined) ?? dir);
   for (const key of ['control', 'pidFile'] as const) if (raw[key] !== undefined) raw[key] = abs(raw[key], dir);
+  if (typeof raw.envFile === 'string' || Array.isArray(raw.envFile)) {
+    raw.envFile = (Array.isArray(raw.envFile) ? raw.envFile : [raw.envFile]).map((p) => path.resolve(dir, String(p)));
+  }
   if (typeof raw.watch === 'string' || Array.isArray(raw.watch)) {
     raw.watch = (Array.isArray(raw.watch) ? raw.watch : [raw.watch]).map((p) => path.resolve(dir, String(p)));
   }

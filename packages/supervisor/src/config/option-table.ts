@@ -124,6 +124,12 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
       }
     },
   },
+  envFile: {
+    flags: '--env-file <path>',
+    help: 'read environment variables for the workers from a .env file (repeatable), again at every reload; --env wins',
+    repeatable: true,
+    check: textList,
+  },
   autoDrain: {
     flags: '--no-auto-drain',
     help: 'do not preload the drain engine into apps that do not import the SDK',

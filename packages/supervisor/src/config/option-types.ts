@@ -10,6 +10,8 @@ export interface SupervisorOptions {
   workers: number;
   cwd: string;
   env: Record<string, string>;
+  /** Absolute paths of .env files, read at the start and before every rollout; `env` wins over them. */
+  envFile: string[];
   nodeArgs: string[];
   killTimeoutMs: number;
   /** The worker's own drain deadline: shorter than the kill timeout, so it can force, ack and exit first. */

@@ -130,6 +130,7 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     workers: parseWorkers(raw.workers ?? os.availableParallelism()),
     cwd,
     env,
+    envFile: stringList(raw.envFile, '--env-file').map((f) => path.resolve(cwd, f)),
     nodeArgs: splitArgs(raw.nodeArgs),
     killTimeoutMs,
     drainTimeoutMs,

@@ -53,6 +53,8 @@ export function applyLive(
 
 export interface ReconfigureHost {
   source: () => Promise<SupervisorOptions>;
+  /** Checks what the new options need beyond themselves (their .env files, their node): throws to refuse them. */
+  vet?(next: SupervisorOptions): void | Promise<void>;
   /** The supervisor's own options object: changed in place, read at each use. */
   options: SupervisorOptions;
   log: Logger;
@@ -67,6 +69,7 @@ export async function reloadOptions(host: ReconfigureHost): Promise<string | nul
   let next: SupervisorOptions;
   try {
     next = await host.source();
+    await host.vet?.(next);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);

@@ -33,6 +33,7 @@ import { plural } from '../observe/text.js';
 import { reloadOptions } from '../config/reconfigure.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { Replacer } from '../rollout/replacement.js';
+import { WorkerInputs } from './worker-inputs.js';
 import {
   cancelRestart,
   finishFilling,
@@ -76,6 +77,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private bootEnded: (() => void) | null = null;
   /** Where a reload re-reads the options from (the CLI: the config file and the flags); none: they stay. */
   private optionsSource: (() => Promise<SupervisorOptions>) | null = null;
+  /** The .env files' variables (and the workers' node), read again before every rollout. */
+  private readonly inputs = new WorkerInputs();
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
@@ -95,6 +98,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.phase !== 'idle') throw new Error('supervisor already started');
     if (!cluster.isPrimary) throw new Error('createSupervisor() must run in the primary process');
     const o = this.options;
+    await this.inputs.load(o);
     setupCluster(o);
     relaySocketIoAdapter();
     this.sticky = await createSticky(o, {
@@ -269,7 +273,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const o = this.options;
     // Where the kernel will take the logical cwd in a moment; the worker's hello replaces it with its own answer.
     const release = resolvedNow(o.cwd);
-    const w = new WorkerProcess(slot, generation, workerEnv(o, slot, generation, this.sticky?.workerEnv()), {
+    const env = workerEnv(o, slot, generation, this.sticky?.workerEnv(), this.inputs.env);
+    const w = new WorkerProcess(slot, generation, env, {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
     });
@@ -407,7 +412,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const trigger = mergeTriggers(this.triggers.splice(0));
     const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
-    const refused = this.optionsSource ? await this.reloadOptions() : null;
+    const refused = await this.refreshOptions();
     if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
     this.log.info(
@@ -443,10 +448,35 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return summary;
   }
 
-  /** Re-reads and applies the options before a rollout; returns why they were refused, or null. */
-  private reloadOptions(): Promise<string | null> {
+  /**
+   * Before a rollout: re-reads the options (with a config file) and what they name (.env files); returns why
+   * they were refused (nothing changes then), or null.
+   */
+  private async refreshOptions(): Promise<string | null> {
+    if (this.optionsSource) {
+      const refused = await this.reloadOptions(this.optionsSource);
+      if (refused === null) this.inputs.commit();
+      else this.inputs.discard();
+      return refused;
+    }
+    try {
+      await this.inputs.vet(this.options);
+      this.inputs.commit();
+      return null;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.log.error(
+        { event: 'config.invalid', error: why },
+        `reload refused, the running configuration stays: ${why}`,
+      );
+      return why;
+    }
+  }
+
+  private reloadOptions(source: () => Promise<SupervisorOptions>): Promise<string | null> {
     return reloadOptions({
-      source: this.optionsSource!,
+      source,
+      vet: (next) => this.inputs.vet(next),
       options: this.options,
       log: this.log,
       slots: () => this.slots.length,
