@@ -77,6 +77,7 @@ export function validateConfig(value: unknown, dir: string): RawOptions {
   if (raw.cwd !== undefined) raw.cwd = abs(raw.cwd, dir);
   if (raw.script !== undefined) raw.script = abs(raw.script, (raw.cwd as string | undefined) ?? dir);
   for (const key of ['control', 'pidFile'] as const) if (raw[key] !== undefined) raw[key] = abs(raw[key], dir);
+  if (typeof raw.node === 'string' && raw.node.includes('/')) raw.node = path.resolve(dir, raw.node);
   if (typeof raw.envFile === 'string' || Array.isArray(raw.envFile)) {
     raw.envFile = (Array.isArray(raw.envFile) ? raw.envFile : [raw.envFile]).map((p) => path.resolve(dir, String(p)));
   }

@@ -130,6 +130,11 @@ export const OPTIONS: Record<OptionKey, OptionSpec> = {
     repeatable: true,
     check: textList,
   },
+  node: {
+    flags: '--node <path>',
+    help: "the node binary the workers run on, checked and read again at every reload (default: the master's own)",
+    check: textOrNull,
+  },
   autoDrain: {
     flags: '--no-auto-drain',
     help: 'do not preload the drain engine into apps that do not import the SDK',

@@ -132,6 +132,14 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
     env,
     envFile: stringList(raw.envFile, '--env-file').map((f) => path.resolve(cwd, f)),
     nodeArgs: splitArgs(raw.nodeArgs),
+    // A path is kept as given (a symlink such as /usr/local/bin/node is followed at each fork); a bare name is
+    // looked up in PATH, like a shell would.
+    node:
+      raw.node === undefined || raw.node === null || raw.node === ''
+        ? null
+        : String(raw.node).includes('/')
+          ? path.resolve(cwd, String(raw.node))
+          : String(raw.node),
     killTimeoutMs,
     drainTimeoutMs,
     idleGrace: parseIdleGrace(raw.idleGrace),

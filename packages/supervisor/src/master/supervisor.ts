@@ -34,6 +34,7 @@ import { reloadOptions } from '../config/reconfigure.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { Replacer } from '../rollout/replacement.js';
 import { WorkerInputs } from './worker-inputs.js';
+import { withExecPath } from '../worker/node-binary.js';
 import {
   cancelRestart,
   finishFilling,
@@ -274,11 +275,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Where the kernel will take the logical cwd in a moment; the worker's hello replaces it with its own answer.
     const release = resolvedNow(o.cwd);
     const env = workerEnv(o, slot, generation, this.sticky?.workerEnv(), this.inputs.env);
-    const w = new WorkerProcess(slot, generation, env, {
-      drainTimeoutMs: o.drainTimeoutMs,
-      killTimeoutMs: o.killTimeoutMs,
-    });
+    const w = withExecPath(
+      this.inputs.node,
+      () =>
+        new WorkerProcess(slot, generation, env, {
+          drainTimeoutMs: o.drainTimeoutMs,
+          killTimeoutMs: o.killTimeoutMs,
+        }),
+    );
     w.release = release;
+    // What it was started with; its hello says what it actually runs (also without --node).
+    w.nodeVersion = this.inputs.nodeVersion;
     this.bootOutput.forked(w);
     this.workers.add(w);
     this.sticky?.watch(w);

@@ -1,16 +1,21 @@
 import type { SupervisorOptions } from '../config/options.js';
 import { readEnvFiles } from '../worker/env-file.js';
+import { checkNode, checkSerialization } from '../worker/node-binary.js';
 
 /**
  * What new workers are started with that lives outside the options and is read again before every rollout:
- * the .env files' variables. A reload reads them for the options it is about to apply (vet), and they take
+ * the .env files' variables, and the node binary (--node: checked, its version asked, again each time: the
+ * file may have been replaced by a new Node since). A reload reads them for the options it is about to apply (vet), and they take
  * effect only once the whole reload is accepted (commit); a refusal leaves the running ones untouched, so
  * crash restarts keep starting workers like the ones serving.
  */
 export class WorkerInputs {
   /** The .env files' variables, as last read successfully. */
   env: Record<string, string> = {};
-  private pending: { env: Record<string, string> } | null = null;
+  /** --node: the binary new workers run on (null: the master's own) and its version. */
+  node: string | null = null;
+  nodeVersion: string = process.version;
+  private pending: { env: Record<string, string>; node: string | null; nodeVersion: string } | null = null;
 
   /** At the start: a missing file is an error before any worker starts. */
   async load(o: SupervisorOptions): Promise<void> {
@@ -20,12 +25,18 @@ export class WorkerInputs {
 
   /** Reads everything for `next`; throws a one-line SuperviseError when something cannot be read. */
   async vet(next: SupervisorOptions): Promise<void> {
-    this.pending = { env: readEnvFiles(next.envFile) };
+    const env = readEnvFiles(next.envFile);
+    let nodeVersion = process.version;
+    if (next.node !== null) {
+      nodeVersion = await checkNode(next.node);
+      checkSerialization(next.node, nodeVersion, next.ipcSerialization);
+    }
+    this.pending = { env, node: next.node, nodeVersion };
   }
 
   commit(): void {
     if (!this.pending) return;
-    this.env = this.pending.env;
+    ({ env: this.env, node: this.node, nodeVersion: this.nodeVersion } = this.pending);
     this.pending = null;
   }
 
