@@ -13,6 +13,8 @@ export const EXIT = {
   portInUse: 4,
   /** The control command could not reach or convince a running master. */
   control: 5,
+  /** `supervise reload --timeout`: no result in time (the rollout goes on in the master); as timeout(1). */
+  timeout: 124,
   internal: 70,
   /** A second SIGINT/SIGTERM during a stop: killed at once, the shell's conventional codes. */
   sigint: 130,

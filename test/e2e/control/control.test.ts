@@ -142,8 +142,9 @@ describe('control socket', () => {
 
     const reload = await ctl(['reload', '--control', sock]);
     expect(reload.code).toBe(0);
+    // One line per new worker (and per old one gone, if it is gone by then), the summary, where it serves from.
     expect(reload.stdout).toMatch(
-      /^rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\n$/,
+      /^slot 0: worker \d+ ready \(generation 2, node v[\d.]+, \/[^)]+\)\n(slot 0: old worker \d+ drained and exited\n)?rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\nserving from \/.+\n$/,
     );
 
     const stop = await ctl(['stop', '--control', sock]);

@@ -37,6 +37,8 @@ describe('a Capistrano-style deploy: `current` switched to a new release, then `
       runCli(args, { cwd: current, env: { PWD: current, XDG_RUNTIME_DIR: env.XDG_RUNTIME_DIR } });
     const first = await ctl(['reload', '--wait-drained']);
     expect(first, first.stderr).toMatchObject({ code: 0 });
+    // The proof a deploy script wants: what the new workers resolved `current` to.
+    expect(first.stdout).toContain(`serving from ${path.join(root, 'releases/2')}\n`);
     // Every answer, on the script's directory and on the cwd's REVISION: the new release.
     expect(new Set((await answers(port)).map((a) => a.split(' ').slice(0, 2).join(' ')))).toEqual(new Set(['2 2']));
 

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { findConfigFile, loadConfigFile } from '../config/config-file.js';
 import { sendRequest } from '../control/client.js';
 import { discoverControlPath, liveSockets } from '../control/paths.js';
+import type { ReloadProgress, ReloadWorker } from '../control/reload-progress.js';
 import type { StatusReply } from '../control/reply.js';
 import type { ControlRequest } from '../control/request.js';
 import { type ErrorCode, EXIT, SuperviseError } from '../errors.js';
@@ -97,12 +98,40 @@ interface RolloutReply {
   /** With --wait-drained: when the last of them had exited, from the start of the rollout. */
   drainedMs?: number;
   failure?: { slot: number; pid: number; error: string; cause: string | null; lines: string[] };
+  /** When it is done: the new workers, with the Node they run on and the release directory they run in. */
+  workers?: ReloadWorker[];
+}
+
+/** One line per replaced worker while `reload` waits (stderr with --json, which keeps stdout one object). */
+function printProgress(p: ReloadProgress, json: boolean): void {
+  const line =
+    p.event === 'ready'
+      ? `slot ${p.slot}: worker ${p.pid} ready (generation ${p.generation}${p.node ? `, node ${p.node}` : ''}${p.release ? `, ${p.release}` : ''})`
+      : `slot ${p.slot}: old worker ${p.pid} ${p.killed ? 'killed at the kill timeout' : 'drained and exited'}`;
+  writeOut(json ? 2 : 1, `${line}\n`);
 }
 
 async function reload(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd) as GlobalOpts & { waitDrained?: boolean };
-  const [reply] = await request(opts, { cmd: 'reload', waitDrained: opts.waitDrained === true });
-  const r = reply!.rollout as RolloutReply;
+  const opts = optsOf(cmd) as GlobalOpts & { waitDrained?: boolean; timeout?: string };
+  const timeoutMs = opts.timeout === undefined ? null : parseDuration(opts.timeout, '--timeout', { allowZero: false });
+  const timer =
+    timeoutMs === null
+      ? null
+      : setTimeout(() => {
+          writeOut(
+            2,
+            `supervise: reload: no result within ${opts.timeout} (the rollout goes on in the master; \`supervise status\` shows it)\n`,
+          );
+          process.exit(EXIT.timeout);
+        }, timeoutMs);
+  const replies = await request(
+    opts,
+    { cmd: 'reload', waitDrained: opts.waitDrained === true, progress: true },
+    (body) => body.progress && printProgress(body.progress as ReloadProgress, opts.json === true),
+  ).finally(() => timer && clearTimeout(timer));
+  const reply = replies.find((body) => body.rollout !== undefined);
+  if (!reply) throw new SuperviseError('ERR_CONTROL', 'reload: the master closed the connection without a result');
+  const r = reply.rollout as RolloutReply;
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   if (r.outcome === 'done') {
     if (!opts.json) {
@@ -112,8 +141,10 @@ async function reload(cmd: Command): Promise<void> {
           : r.draining > 0
             ? `; ${stillDraining(r.draining)} (--wait-drained waits for them)`
             : '';
+      const releases = [...new Set((r.workers ?? []).map((w) => w.release).filter((d) => d !== null))];
       process.stdout.write(
-        `rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`,
+        `rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n` +
+          (releases.length ? `serving from ${releases.join(', ')}\n` : ''),
       );
     }
     return;
@@ -229,6 +260,7 @@ export function addControlCommands(program: Command): void {
     .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
     .option('--control <path>', socketHelp)
     .option('--wait-drained', 'also wait until every old worker has finished its drain and exited')
+    .option('--timeout <duration>', `give up waiting after this long, exit ${EXIT.timeout} (the rollout goes on)`)
     .option('--json', 'print the rollout summary as JSON')
     .action((_opts: unknown, cmd: Command) => withJsonErrors(reload)(cmd));
   program

@@ -6,7 +6,8 @@ import { SuperviseError } from '../errors.js';
  */
 export type ControlRequest =
   | { cmd: 'status' }
-  | { cmd: 'reload'; waitDrained?: boolean }
+  /** progress: a `{ok, progress}` line per replaced worker before the final answer (reload-progress.ts). */
+  | { cmd: 'reload'; waitDrained?: boolean; progress?: boolean }
   | { cmd: 'stop' }
   | { cmd: 'scale'; target: string }
   /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
@@ -30,7 +31,10 @@ const optionalCount: FieldCheck = (v) =>
 
 const SHAPES: Record<ControlRequest['cmd'], Record<string, { check: FieldCheck; required: boolean }>> = {
   status: {},
-  reload: { waitDrained: { check: optionalBoolean, required: false } },
+  reload: {
+    waitDrained: { check: optionalBoolean, required: false },
+    progress: { check: optionalBoolean, required: false },
+  },
   stop: {},
   scale: { target: { check: scaleSpec, required: true } },
   logs: { lines: { check: optionalCount, required: false }, follow: { check: optionalBoolean, required: false } },

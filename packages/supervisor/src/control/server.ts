@@ -12,6 +12,7 @@ import { logBuffer } from '../observe/log-buffer.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
 import { resolvedNow } from '../config/logical-cwd.js';
+import { followRollout, workersOf } from './reload-progress.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -192,14 +193,22 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
     case 'reload': {
       if (supervisor.phase !== 'running')
         throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
+      const unfollow = request.progress
+        ? followRollout(supervisor, (progress) => reply(socket, { ok: true, progress }))
+        : null;
       const summary = await supervisor.reload('control');
       // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
       let drainedMs: number | undefined;
-      if (request.waitDrained === true && summary.draining > 0) {
-        const t0 = Date.now();
-        await supervisor.drained();
-        drainedMs = summary.durationMs + (Date.now() - t0);
+      try {
+        if (request.waitDrained === true && summary.draining > 0) {
+          const t0 = Date.now();
+          await supervisor.drained();
+          drainedMs = summary.durationMs + (Date.now() - t0);
+        }
+      } finally {
+        unfollow?.();
       }
+      const workers = summary.outcome === 'done' ? workersOf(supervisor, summary.generation) : [];
       const failure = summary.failure
         ? {
             slot: summary.failure.slot,
@@ -210,7 +219,10 @@ async function run(supervisor: Supervisor, socket: net.Socket, request: ControlR
             lines: summary.failure.lines,
           }
         : undefined;
-      return { ok: true, rollout: { ...summary, failure, ...(drainedMs === undefined ? {} : { drainedMs }) } };
+      return {
+        ok: true,
+        rollout: { ...summary, failure, workers, ...(drainedMs === undefined ? {} : { drainedMs }) },
+      };
     }
     case 'scale': {
       const before = supervisor.options.workers;
