@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -234,6 +234,17 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   }
 }
 
+/** argv[1] when it is this CLI under another name (a symlink such as `current/node_modules/.bin/supervise`). */
+function invokedCli(): string | null {
+  const given = process.argv[1];
+  if (!given || !path.isAbsolute(given)) return null;
+  try {
+    return realpathSync(given) === realpathSync(fileURLToPath(new URL('./cli.js', import.meta.url))) ? given : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * `supervise systemd [--name NAME] [--user USER] <the command's arguments>`: the unit on stdout, how to install it
  * on stderr. The arguments go through the same parsing as a run, so a bad one fails here, not under systemd.
@@ -264,7 +275,11 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
         ? await ecosystemAppNames(path.resolve(logicalCwd(), file))
         : [];
     const apps = names.length > 1 ? names : [undefined];
-    const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+    // The CLI as it was invoked (`/srv/app/current/node_modules/.bin/supervise`), not the release it resolves to,
+    // which a later deploy deletes; and the logical directory, since systemd gives the service no $PWD.
+    const cli = invokedCli() ?? fileURLToPath(new URL('./cli.js', import.meta.url));
+    const givenCwd = rest.some((arg) => arg === '--cwd' || arg.startsWith('--cwd='));
+    const cwdArgs = givenCwd || logicalCwd() === process.cwd() ? [] : ['--cwd', logicalCwd()];
     const units = [];
     for (const a of apps) {
       const { options, config } = await prepare(script, args, cmd, a);
@@ -280,7 +295,7 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
         description: `${appName ?? path.basename(options.script)} under supervise (${options.workers} workers)`,
         user,
         workingDirectory: logicalCwd(),
-        execStart: [process.execPath, cli, ...rest, ...(a !== undefined ? ['--app', a] : [])],
+        execStart: [process.execPath, cli, ...rest, ...cwdArgs, ...(a !== undefined ? ['--app', a] : [])],
         options,
         environment,
         version: pkg.version,

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
@@ -64,5 +65,24 @@ describe('a Capistrano-style deploy: `current` switched to a new release, then `
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
     expect(existsSync(copy)).toBe(false);
+  });
+
+  it('`supervise systemd` run in `current` names `current`: the directory (with --cwd, systemd sets no $PWD) and the CLI', async () => {
+    const root = realpathSync(tempDir('supervise-deploy-'));
+    makeRelease(root, '1');
+    switchCurrent(root, '1');
+    const current = path.join(root, 'current');
+    const unit = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [releaseCli(root), 'systemd', 'app.js', '-w', '2'],
+        { cwd: current, env: { ...process.env, PWD: current }, timeout: 30_000 },
+        (err, stdout) => resolve({ code: err ? 1 : 0, stdout }),
+      );
+    });
+    expect(unit.code).toBe(0);
+    expect(unit.stdout).toContain(`WorkingDirectory=${current}\n`);
+    expect(unit.stdout).toMatch(new RegExp(`^ExecStart=\\S+ ${releaseCli(root)} app\\.js -w 2 --cwd ${current}$`, 'm'));
+    expect(unit.stdout).not.toContain('releases/1');
   });
 });
