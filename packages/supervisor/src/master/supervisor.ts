@@ -531,7 +531,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The one-line cause of a worker's failure: its first error line and the app's file:line (or a hint). */
   private causeOf(w: WorkerProcess): string | null {
     const lines = w.lastLines;
-    return typescriptHint(this.options.script, this.options.nodeArgs, lines) ?? describeCause(lines, this.options.cwd);
+    // Stacks name the release (real paths), not the logical `current` the options hold.
+    const cwd = resolvedNow(this.options.cwd) ?? this.options.cwd;
+    return typescriptHint(this.options.script, this.options.nodeArgs, lines) ?? describeCause(lines, cwd);
   }
 
   private info(w: WorkerProcess): WorkerInfo {

@@ -46,11 +46,14 @@ export function preloadPath(): string {
     const own = path.join(dir, `${PREFIX}${process.pid}`);
     const pkg = path.dirname(path.dirname(installed));
     rmSync(own, { recursive: true, force: true });
-    copyJs(path.dirname(installed), path.join(own, 'dist'));
+    // The package's own layout (worker-sdk/dist/...): stack traces and anything that looks for the engine by
+    // its path see the same names as in node_modules.
+    const copy = path.join(own, 'worker-sdk');
+    copyJs(path.dirname(installed), path.join(copy, 'dist'));
     // package.json too: its "type" decides how node reads the .js files, wherever they sit.
-    copyFileSync(path.join(pkg, 'package.json'), path.join(own, 'package.json'));
+    copyFileSync(path.join(pkg, 'package.json'), path.join(copy, 'package.json'));
     process.once('exit', () => rmSync(own, { recursive: true, force: true }));
-    copied = path.join(own, 'dist', path.basename(installed));
+    copied = path.join(copy, 'dist', path.basename(installed));
   } catch {
     // A read-only or foreign temp directory: the installed engine works as long as its release stays.
     return installed;
