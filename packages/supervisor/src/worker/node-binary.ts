@@ -21,7 +21,9 @@ function fail(bin: string, why: string): never {
 /** Runs `bin --version`; resolves with its version (`v22.12.0`), or throws a one-line SuperviseError. */
 export function checkNode(bin: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(bin, ['--version'], { timeout: CHECK_TIMEOUT_MS, env: {} }, (err, stdout, stderr) => {
+    // The master's environment, which the workers inherit too: a NODE_OPTIONS the new Node rejects fails here,
+    // before any worker does; a version manager's shim finds what it needs (PATH, HOME).
+    execFile(bin, ['--version'], { timeout: CHECK_TIMEOUT_MS }, (err, stdout, stderr) => {
       try {
         if (err) {
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
