@@ -52,9 +52,13 @@ export function applyLive(
 }
 
 export interface ReconfigureHost {
-  source: () => Promise<SupervisorOptions>;
-  /** Checks what the new options need beyond themselves (their .env files, their node): throws to refuse them. */
-  vet?(next: SupervisorOptions): void | Promise<void>;
+  /** Where the options are re-read from (the CLI: the config file and the flags); null: they stay as they are. */
+  source: (() => Promise<SupervisorOptions>) | null;
+  /**
+   * What the options name beyond themselves (their .env files, their node), read for the options about to
+   * apply: vet throws to refuse them; commit makes them current once the reload is accepted, discard drops them.
+   */
+  inputs?: { vet(next: SupervisorOptions): Promise<void>; commit(): void; discard(): void };
   /** The supervisor's own options object: changed in place, read at each use. */
   options: SupervisorOptions;
   log: Logger;
@@ -68,13 +72,17 @@ export async function reloadOptions(host: ReconfigureHost): Promise<string | nul
   const { log, options } = host;
   let next: SupervisorOptions;
   try {
-    next = await host.source();
-    await host.vet?.(next);
+    next = host.source ? await host.source() : options;
+    await host.inputs?.vet(next);
   } catch (err) {
+    host.inputs?.discard();
     const why = err instanceof Error ? err.message : String(err);
     log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);
     return why;
   }
+  host.inputs?.commit();
+  // Without a source the options stay: only what they name (the .env files, the node) was read again.
+  if (!host.source) return null;
   const change = diffOptions(options, next);
   if (change.fixed.length > 0) {
     log.warn(

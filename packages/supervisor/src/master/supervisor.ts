@@ -419,7 +419,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const trigger = mergeTriggers(this.triggers.splice(0));
     const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
-    const refused = await this.refreshOptions();
+    const refused = await this.reloadOptions();
     if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
     this.log.info(
@@ -456,34 +456,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Before a rollout: re-reads the options (with a config file) and what they name (.env files); returns why
-   * they were refused (nothing changes then), or null.
+   * Before a rollout: re-reads the options (with a config file) and what they name (.env files, --node); returns
+   * why they were refused (nothing changes then), or null.
    */
-  private async refreshOptions(): Promise<string | null> {
-    if (this.optionsSource) {
-      const refused = await this.reloadOptions(this.optionsSource);
-      if (refused === null) this.inputs.commit();
-      else this.inputs.discard();
-      return refused;
-    }
-    try {
-      await this.inputs.vet(this.options);
-      this.inputs.commit();
-      return null;
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      this.log.error(
-        { event: 'config.invalid', error: why },
-        `reload refused, the running configuration stays: ${why}`,
-      );
-      return why;
-    }
-  }
-
-  private reloadOptions(source: () => Promise<SupervisorOptions>): Promise<string | null> {
+  private reloadOptions(): Promise<string | null> {
     return reloadOptions({
-      source,
-      vet: (next) => this.inputs.vet(next),
+      source: this.optionsSource,
+      inputs: this.inputs,
       options: this.options,
       log: this.log,
       slots: () => this.slots.length,
