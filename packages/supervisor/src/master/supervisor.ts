@@ -12,14 +12,7 @@ import { type RawOptions, resolveOptions, type SupervisorOptions } from '../conf
 import { type Balancer, balanceSharedSocket } from '../accept/balance.js';
 import { startRecycler } from '../restart/recycle.js';
 import { DrainSet, RolloutQueue, runRollout } from '../rollout/policy.js';
-import {
-  logDrained,
-  logMasterReady,
-  logRolloutEnd,
-  mergeTriggers,
-  nodeVersions,
-  rolloutSummary,
-} from '../rollout/report.js';
+import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummary } from '../rollout/report.js';
 import { setupCluster } from '../worker/cluster-setup.js';
 import { startWatchdog } from '../restart/watchdog.js';
 import { relaySocketIoAdapter } from '../worker/socketio-relay.js';
@@ -34,7 +27,6 @@ import { reloadOptions } from '../config/reconfigure.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { Replacer } from '../rollout/replacement.js';
 import { WorkerInputs } from './worker-inputs.js';
-import { withExecPath } from '../worker/node-binary.js';
 import {
   cancelRestart,
   finishFilling,
@@ -110,14 +102,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(
-      {
-        event: 'master.start',
-        script: o.script,
-        cwd: o.cwd,
-        workers: o.workers,
-        autoDrain: o.autoDrain,
-        accept: o.accept,
-      },
+      { event: 'master.start', script: o.script, workers: o.workers, autoDrain: o.autoDrain, accept: o.accept },
       `starting ${plural(o.workers, 'worker')} of ${o.script}`,
     );
     const started = Date.now();
@@ -142,15 +127,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.balancer = balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
     const urls = reachableUrls([...this.workers], this.sticky);
-    logMasterReady(this.log, {
-      workers: o.workers,
-      durationMs: Date.now() - started,
-      accept: this.connections,
-      urls,
-      cwd: o.cwd,
-      release: resolvedNow(o.cwd),
-      nodes: nodeVersions(this.status()),
-    });
+    const [durationMs, accept] = [Date.now() - started, this.connections];
+    logMasterReady(this.log, { workers: o.workers, durationMs, accept, urls, cwd: o.cwd, running: this.status() });
     this.bootEnded?.();
   }
 
@@ -272,20 +250,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private fork(slot: number, generation: number): WorkerProcess {
     const o = this.options;
-    // Where the kernel will take the logical cwd in a moment; the worker's hello replaces it with its own answer.
-    const release = resolvedNow(o.cwd);
     const env = workerEnv(o, slot, generation, this.sticky?.workerEnv(), this.inputs.env);
-    const w = withExecPath(
-      this.inputs.node,
-      () =>
-        new WorkerProcess(slot, generation, env, {
-          drainTimeoutMs: o.drainTimeoutMs,
-          killTimeoutMs: o.killTimeoutMs,
-        }),
-    );
-    w.release = release;
-    // What it was started with; its hello says what it actually runs (also without --node).
-    w.nodeVersion = this.inputs.nodeVersion;
+    const timeouts = { drainTimeoutMs: o.drainTimeoutMs, killTimeoutMs: o.killTimeoutMs };
+    const w = this.inputs.fork(o.cwd, () => new WorkerProcess(slot, generation, env, timeouts));
     this.bootOutput.forked(w);
     this.workers.add(w);
     this.sticky?.watch(w);

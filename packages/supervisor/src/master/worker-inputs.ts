@@ -1,6 +1,8 @@
+import { resolvedNow } from '../config/logical-cwd.js';
 import type { SupervisorOptions } from '../config/options.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import { readEnvFiles } from '../worker/env-file.js';
-import { checkNode, checkSerialization } from '../worker/node-binary.js';
+import { checkNode, checkSerialization, withExecPath } from '../worker/node-binary.js';
 
 /**
  * What new workers are started with that lives outside the options and is read again before every rollout:
@@ -42,5 +44,18 @@ export class WorkerInputs {
 
   discard(): void {
     this.pending = null;
+  }
+
+  /**
+   * Runs `fork` on the workers' node, and stamps the worker with what it was started with: the release the
+   * logical cwd leads to now (the kernel resolves it in a moment) and the node's version. Its hello replaces
+   * both with its own answers.
+   */
+  fork(cwd: string, fork: () => WorkerProcess): WorkerProcess {
+    const release = resolvedNow(cwd);
+    const w = withExecPath(this.node, fork);
+    w.release = release;
+    w.nodeVersion = this.nodeVersion;
+    return w;
   }
 }

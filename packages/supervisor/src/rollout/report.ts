@@ -1,3 +1,4 @@
+import { resolvedNow } from '../config/logical-cwd.js';
 import type { Logger } from '../observe/logger.js';
 import type { RolloutResult } from './policy.js';
 import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
@@ -22,19 +23,21 @@ export function logMasterReady(
     durationMs: number;
     accept: string;
     urls: string[];
-    /** The working directory as given (`/srv/app/current`), and the release it resolves to now. */
+    /** The working directory as given (`/srv/app/current`): the line names the release it resolves to now. */
     cwd: string;
-    release: string | null;
-    /** The workers' Node versions, when they differ from the master's (`--node`). */
-    nodes: string[];
+    /** The workers: the line names their Node versions when they differ from the master's (`--node`). */
+    running: readonly { node: string | null }[];
   },
 ): void {
-  const where = r.release && r.release !== r.cwd ? `, ${r.cwd} -> ${r.release}` : '';
-  const nodes = r.nodes.length && r.nodes.join() !== process.version ? `, workers on node ${r.nodes.join(', ')}` : '';
+  const { running, ...fields } = r;
+  const release = resolvedNow(r.cwd);
+  const nodes = nodeVersions(running);
+  const where = release && release !== r.cwd ? `, ${r.cwd} -> ${release}` : '';
+  const other = nodes.length && nodes.join() !== process.version ? `, workers on node ${nodes.join(', ')}` : '';
   log.info(
-    { event: 'master.ready', ...r },
+    { event: 'master.ready', ...fields, release, nodes },
     `${r.workers === 1 ? 'the worker is' : `all ${r.workers} workers are`} ready in ${r.durationMs} ms` +
-      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept}${where}${nodes})`,
+      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept}${where}${other})`,
   );
 }
 
