@@ -34,7 +34,7 @@ export class Supervised {
   exitCode: number | null | undefined = undefined;
 
   constructor(args: string[], opts: SuperviseOptions = {}) {
-    this.child = spawn(opts.node ?? process.execPath, [CLI, ...args], {
+    this.child = spawn(opts.node ?? process.execPath, [opts.cli ?? CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -235,6 +235,8 @@ export interface SuperviseOptions {
   processGroup?: boolean;
   /** The node binary that runs the master (and so its workers); default: this one. */
   node?: string;
+  /** Another copy of the CLI to run (a release's own node_modules install): default, this checkout's. */
+  cli?: string;
 }
 
 export function supervise(args: string[], opts: SuperviseOptions = {}): Supervised {

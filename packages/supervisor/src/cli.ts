@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import {
   mergeOptions,
 } from './config/config-file.js';
 import { EXIT, EXIT_CODES, SuperviseError } from './errors.js';
+import { logicalCwd } from './config/logical-cwd.js';
 import { startOperations } from './master/ops.js';
 import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from './config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from './config/options.js';
@@ -149,20 +150,20 @@ async function prepare(
   const app = appOverride ?? appFlag;
   let configFile = findConfigFile(explicit);
   // `supervise ecosystem.config.js`, as `pm2 start ecosystem.config.js`: the file is the configuration.
-  if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(script))) {
+  if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(logicalCwd(), script))) {
     if (explicit !== undefined)
       throw new SuperviseError(
         'ERR_USAGE',
         `${script} is a PM2 ecosystem file, and --config names another: give one of them`,
       );
-    configFile = path.resolve(script);
+    configFile = path.resolve(logicalCwd(), script);
     script = undefined;
   }
   const given = flagsOf(cmd);
   // `supervise --watch src app.js`: the variadic --watch took the script too; the last path that is a file is it.
   if (script === undefined && Array.isArray(given.watch) && given.watch.length > 0) {
     const last = String(given.watch.at(-1));
-    if (isFile(path.resolve(last))) {
+    if (isFile(path.resolve(logicalCwd(), last))) {
       script = last;
       given.watch = given.watch.length > 1 ? given.watch.slice(0, -1) : true;
     }
@@ -239,6 +240,17 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   }
 }
 
+/** argv[1] when it is this CLI under another name (a symlink such as `current/node_modules/.bin/supervise`). */
+function invokedCli(): string | null {
+  const given = process.argv[1];
+  if (!given || !path.isAbsolute(given)) return null;
+  try {
+    return realpathSync(given) === realpathSync(fileURLToPath(new URL('./cli.js', import.meta.url))) ? given : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * `supervise systemd [--name NAME] [--user USER] <the command's arguments>`: the unit on stdout, how to install it
  * on stderr. The arguments go through the same parsing as a run, so a bad one fails here, not under systemd.
@@ -261,13 +273,19 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
     const picked = cmd.opts<{ app?: string }>().app;
     // An ecosystem file with several apps and none picked: one unit each (one master per app).
     const file =
-      script !== undefined && isEcosystemFile(script) ? path.resolve(script) : cmd.opts<{ config?: string }>().config;
+      script !== undefined && isEcosystemFile(script)
+        ? path.resolve(logicalCwd(), script)
+        : cmd.opts<{ config?: string }>().config;
     const names =
-      picked === undefined && file !== undefined && isFile(path.resolve(file))
-        ? await ecosystemAppNames(path.resolve(file))
+      picked === undefined && file !== undefined && isFile(path.resolve(logicalCwd(), file))
+        ? await ecosystemAppNames(path.resolve(logicalCwd(), file))
         : [];
     const apps = names.length > 1 ? names : [undefined];
-    const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+    // The CLI as it was invoked (`/srv/app/current/node_modules/.bin/supervise`), not the release it resolves to,
+    // which a later deploy deletes; and the logical directory, since systemd gives the service no $PWD.
+    const cli = invokedCli() ?? fileURLToPath(new URL('./cli.js', import.meta.url));
+    const givenCwd = rest.some((arg) => arg === '--cwd' || arg.startsWith('--cwd='));
+    const cwdArgs = givenCwd || logicalCwd() === process.cwd() ? [] : ['--cwd', logicalCwd()];
     const units = [];
     for (const a of apps) {
       const { options, config } = await prepare(script, args, cmd, a);
@@ -277,13 +295,13 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
           .map((k) => [k, process.env[k]!]),
       );
       const appName = config?.app ?? null;
-      const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(process.cwd())));
+      const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(logicalCwd())));
       const text = renderUnit({
         name: unit,
         description: `${appName ?? path.basename(options.script)} under supervise (${options.workers} workers)`,
         user,
-        workingDirectory: process.cwd(),
-        execStart: [process.execPath, cli, ...rest, ...(a !== undefined ? ['--app', a] : [])],
+        workingDirectory: logicalCwd(),
+        execStart: [process.execPath, cli, ...rest, ...cwdArgs, ...(a !== undefined ? ['--app', a] : [])],
         options,
         environment,
         version: pkg.version,
@@ -304,7 +322,7 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
           ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${unitNames[0]}.service\n`
           : '') +
         `  sudo systemctl daemon-reload && sudo systemctl enable --now ${unitNames.join(' ')}\n` +
-        `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${process.cwd()}).\n`,
+        `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${logicalCwd()}).\n`,
     );
   });
   program.exitOverride();

@@ -19,6 +19,11 @@ export const EXIT_CODES = {
   portInUse: { code: 4, meaning: 'the port is in use (EADDRINUSE)' },
   /** The control command could not reach or convince a running master. */
   control: { code: 5, meaning: 'a control command could not reach its master, or the master refused' },
+  /** `supervise reload --timeout`: no result in time (the rollout goes on in the master); as timeout(1). */
+  timeout: {
+    code: 124,
+    meaning: '`supervise reload --timeout`: no result in time (the rollout goes on in the master)',
+  },
   internal: { code: 70, meaning: 'internal error (a bug: please report it)' },
   /** A second SIGINT/SIGTERM during a stop: killed at once, the shell's conventional codes. */
   sigint: { code: 130, meaning: 'a second SIGINT forced the stop' },

@@ -87,7 +87,20 @@ export type MasterMessage =
   | { $supervise: number; type: 'metrics'; id: number };
 
 export type WorkerMessage =
-  | { $supervise: number; type: 'hello'; mode: 'preload' | 'sdk'; manualReady: boolean; pid: number }
+  | {
+      $supervise: number;
+      type: 'hello';
+      mode: 'preload' | 'sdk';
+      manualReady: boolean;
+      pid: number;
+      /**
+       * Optional (a worker of an older SDK leaves them out): the worker's `process.version`, since `--node` can
+       * run workers on another Node than the master's, and the directory it runs in (a deploy's release, as the
+       * kernel resolved the logical path at the fork).
+       */
+      node?: string;
+      cwd?: string;
+    }
   | { $supervise: number; type: 'ready' }
   | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
   /**

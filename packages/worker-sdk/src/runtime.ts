@@ -70,7 +70,7 @@ export class Runtime {
     if (!this.supervised || this.mode) return;
     this.mode = 'preload';
     this.wire();
-    this.send({ type: 'hello', mode: 'preload', manualReady: false, pid: process.pid });
+    this.send({ type: 'hello', mode: 'preload', manualReady: false, pid: process.pid, ...whereAndWhat() });
   }
 
   /** Called by the SDK on first use. Announces the SDK to the master (again, if the preload came first). */
@@ -80,7 +80,7 @@ export class Runtime {
     this.mode = 'sdk';
     if (!this.wired) this.wire(options.handleSignals !== false);
     if (first || options.manualReady !== undefined) {
-      this.send({ type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid });
+      this.send({ type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid, ...whereAndWhat() });
     }
   }
 
@@ -279,6 +279,16 @@ function reportStandalone(reason: DrainReason, stats: DrainStats): void {
 }
 
 // Two copies of the SDK that speak the same protocol share one runtime; a copy that speaks another keeps its own.
+/** What the hello tells the master besides the mode: this Node's version, and the directory the worker runs in. */
+function whereAndWhat(): { node: string; cwd?: string } {
+  try {
+    return { node: process.version, cwd: process.cwd() };
+  } catch {
+    // The directory was deleted under us: the version still helps.
+    return { node: process.version };
+  }
+}
+
 const KEY = Symbol.for(`supervise.runtime.v${PROTOCOL_VERSION}`);
 
 export function getRuntime(): Runtime {

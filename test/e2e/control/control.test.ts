@@ -111,9 +111,11 @@ describe('control socket', () => {
     else if (asNobody) expect(await connectAsNobody(sock)).toBe('EACCES');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^master \d+ running: 2\/2 ready, generation 1/);
-    expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT/);
+    expect(table.stdout).toMatch(/SLOT\s+PID\s+STATE\s+GEN\s+NODE\s+UPTIME\s+RESTARTS\s+RSS\s+IN-FLIGHT\s+RELEASE/);
     for (const pid of s.forkedPids())
-      expect(table.stdout).toMatch(new RegExp(`\\n\\d+\\s+${pid}\\s+ready\\s+1\\s+\\d+s\\s+0\\s+[\\d.]+ MB\\s+\\d+`));
+      expect(table.stdout).toMatch(
+        new RegExp(`\\n\\d+\\s+${pid}\\s+ready\\s+1\\s+v[\\d.]+\\s+\\d+s\\s+0\\s+[\\d.]+ MB\\s+\\d+\\s+/`),
+      );
 
     const traffic = load(port, { connections: 10, maxMs: 30_000 });
     await until(() => traffic.result.ok > 100, 10_000, 'load to warm up');
@@ -140,8 +142,9 @@ describe('control socket', () => {
 
     const reload = await ctl(['reload', '--control', sock]);
     expect(reload.code).toBe(0);
+    // One line per new worker (and per old one gone, if it is gone by then), the summary, where it serves from.
     expect(reload.stdout).toMatch(
-      /^rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\n$/,
+      /^slot 0: worker \d+ ready \(generation 2, node v[\d.]+, \/[^)]+\)\n(slot 0: old worker \d+ drained and exited\n)?rollout 2 done: 1 workers replaced in \d+ ms(; 1 old worker is still draining \(--wait-drained waits for them\))?\nserving from \/.+\n$/,
     );
 
     const stop = await ctl(['stop', '--control', sock]);

@@ -119,8 +119,9 @@ describe('rollout pace', () => {
     await slowStarted(mark, 4);
     const reload = await ctl(['reload', '--control', sock]);
     expect(reload.code).toBe(0);
+    // After a progress line per replaced worker (and per old one gone), the summary.
     expect(reload.stdout).toMatch(
-      /^rollout 2 done: 2 workers replaced in \d+ ms; 1 old worker is still draining \(--wait-drained waits for them\)\n$/,
+      /^rollout 2 done: 2 workers replaced in \d+ ms; 1 old worker is still draining \(--wait-drained waits for them\)$/m,
     );
     // With a bound of 1, slot 1 was replaced only after slot 0's old worker had exited.
     const exits = s.events('worker.exit');

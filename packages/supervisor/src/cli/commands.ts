@@ -6,10 +6,11 @@ import { findConfigFile, loadConfigFile } from '../config/config-file.js';
 import { sendRequest } from '../control/client.js';
 import { discoverControlPath, liveSockets } from '../control/paths.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES, parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from '../control/args.js';
+import type { ReloadProgress } from '../control/reload-progress.js';
 import type { ControlCommand, ReplyOf, StatusReply } from '../control/reply.js';
 import type { RequestOf } from '../control/request.js';
 import { type ErrorCode, EXIT, SuperviseError } from '../errors.js';
-import { parseDuration } from '../config/options.js';
+import { parseDuration } from '../config/option-parse.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
 import { writeOut } from '../observe/stdio.js';
 import { formatDuration, formatStatus, formatTable } from './status-table.js';
@@ -86,9 +87,39 @@ async function status(cmd: Command): Promise<void> {
   process.stdout.write(opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply));
 }
 
+/** One line per replaced worker while `reload` waits (stderr with --json, which keeps stdout one object). */
+function printProgress(p: ReloadProgress, json: boolean): void {
+  const line =
+    p.event === 'ready'
+      ? `slot ${p.slot}: worker ${p.pid} ready (generation ${p.generation}${p.node ? `, node ${p.node}` : ''}${p.release ? `, ${p.release}` : ''})`
+      : `slot ${p.slot}: old worker ${p.pid} ${p.killed ? 'killed at the kill timeout' : 'drained and exited'}`;
+  writeOut(json ? 2 : 1, `${line}\n`);
+}
+
 async function reload(cmd: Command): Promise<void> {
-  const opts = optsOf<{ waitDrained?: boolean }>(cmd);
-  const [{ rollout: r }] = await request(opts, { cmd: 'reload', waitDrained: opts.waitDrained === true });
+  const opts = optsOf<{ waitDrained?: boolean; timeout?: string }>(cmd);
+  const timeoutMs = opts.timeout === undefined ? null : parseDuration(opts.timeout, '--timeout', { allowZero: false });
+  const timer =
+    timeoutMs === null
+      ? null
+      : setTimeout(() => {
+          writeOut(
+            2,
+            `supervise: reload: no result within ${opts.timeout} (the rollout goes on in the master; \`supervise status\` shows it)\n`,
+          );
+          process.exit(EXIT.timeout);
+        }, timeoutMs);
+  const replies = await request(
+    opts,
+    { cmd: 'reload', waitDrained: opts.waitDrained === true, progress: true },
+    (body) => {
+      if ('progress' in body) printProgress(body.progress, opts.json === true);
+    },
+  ).finally(() => timer && clearTimeout(timer));
+  const reply = replies.find((body) => 'rollout' in body);
+  if (!reply || !('rollout' in reply))
+    throw new SuperviseError('ERR_CONTROL', 'reload: the master closed the connection without a result');
+  const r = reply.rollout;
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   if (r.outcome === 'done') {
     if (!opts.json) {
@@ -98,8 +129,10 @@ async function reload(cmd: Command): Promise<void> {
           : r.draining > 0
             ? `; ${stillDraining(r.draining)} (--wait-drained waits for them)`
             : '';
+      const releases = [...new Set((r.workers ?? []).map((w) => w.release).filter((d) => d !== null))];
       process.stdout.write(
-        `rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n`,
+        `rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n` +
+          (releases.length ? `serving from ${releases.join(', ')}\n` : ''),
       );
     }
     return;
@@ -215,6 +248,7 @@ export function addControlCommands(program: Command): void {
     .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
     .option('--control <path>', socketHelp)
     .option('--wait-drained', 'also wait until every old worker has finished its drain and exited')
+    .option('--timeout <duration>', `give up waiting after this long, exit ${EXIT.timeout} (the rollout goes on)`)
     .option('--json', 'print the rollout summary as JSON')
     .action((_opts: unknown, cmd: Command) => withJsonErrors(reload)(cmd));
   program

@@ -38,18 +38,21 @@ export function formatStatus(s: StatusReply): string {
   const head =
     `master ${m.pid} ${m.phase}${m.rollout ? ' (rollout in progress)' : ''}: ${m.ready}/${m.workers} ready, ` +
     `generation ${m.generation}, up ${formatDuration(m.uptimeMs)}, RSS ${formatBytes(m.rssBytes)}, node ${m.node}\n` +
-    `script ${m.script}, connections: ${m.accept}\n`;
+    `script ${m.script}, connections: ${m.accept}\n` +
+    `directory ${m.cwd}${m.release && m.release !== m.cwd ? ` -> ${m.release}` : m.release ? '' : ' (gone)'}\n`;
   const rows = [
-    ['SLOT', 'PID', 'STATE', 'GEN', 'UPTIME', 'RESTARTS', 'RSS', 'IN-FLIGHT'],
+    ['SLOT', 'PID', 'STATE', 'GEN', 'NODE', 'UPTIME', 'RESTARTS', 'RSS', 'IN-FLIGHT', 'RELEASE'],
     ...s.workers.map((w) => [
       String(w.slot),
       String(w.pid),
       w.state,
       String(w.generation),
+      w.node ?? '-',
       formatDuration(w.uptimeMs),
       String(w.restarts),
       formatBytes(w.rssBytes),
       String(w.inFlight),
+      w.release ?? '-',
     ]),
   ];
   return `${head}\n${formatTable(rows)}\n`;

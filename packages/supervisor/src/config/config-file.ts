@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from '../errors.js';
+import { logicalCwd } from './logical-cwd.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { Check } from './option-types.js';
@@ -77,6 +78,10 @@ export function validateConfig(value: unknown, dir: string): RawOptions {
   if (raw.cwd !== undefined) raw.cwd = abs(raw.cwd, dir);
   if (raw.script !== undefined) raw.script = abs(raw.script, (raw.cwd as string | undefined) ?? dir);
   for (const key of ['control', 'pidFile'] as const) if (raw[key] !== undefined) raw[key] = abs(raw[key], dir);
+  if (typeof raw.node === 'string' && raw.node.includes('/')) raw.node = path.resolve(dir, raw.node);
+  if (typeof raw.envFile === 'string' || Array.isArray(raw.envFile)) {
+    raw.envFile = (Array.isArray(raw.envFile) ? raw.envFile : [raw.envFile]).map((p) => path.resolve(dir, String(p)));
+  }
   if (typeof raw.watch === 'string' || Array.isArray(raw.watch)) {
     raw.watch = (Array.isArray(raw.watch) ? raw.watch : [raw.watch]).map((p) => path.resolve(dir, String(p)));
   }
@@ -89,7 +94,7 @@ function oneLine(message: string): string {
 }
 
 /** Finds the config file: the one given, or the one supervise.config.* in `cwd`; null when there is none. */
-export function findConfigFile(explicit: string | undefined, cwd = process.cwd()): string | null {
+export function findConfigFile(explicit: string | undefined, cwd = logicalCwd()): string | null {
   if (explicit !== undefined) {
     const file = path.resolve(cwd, explicit);
     if (!existsSync(file)) throw new SuperviseError('ERR_CONFIG', `--config: no such file: ${file}`);

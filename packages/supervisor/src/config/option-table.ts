@@ -152,6 +152,29 @@ export const OPTIONS: OptionTable = {
     parse: (v) => parseEnv(v),
     reload: 'live',
   },
+  envFile: {
+    flags: '--env-file <path>',
+    help: 'read environment variables for the workers from a .env file (repeatable), again at every reload; --env wins',
+    repeatable: true,
+    value: 'a path (repeatable; later files win), or a list of paths',
+    check: textListCheck,
+    parse: (v, name, ctx) => stringList(v, name).map((f) => ctx.path(f)),
+    // Read again before every rollout (worker-inputs.ts): a reload applies a changed list at once.
+    reload: 'live',
+  },
+  node: {
+    flags: '--node <path>',
+    help: "the node binary the workers run on, checked and read again at every reload (default: the master's own)",
+    value: 'a path, or a name looked up in PATH',
+    check: (v, k) => {
+      if (v !== null) textCheck(v, k);
+    },
+    // A path is kept as given (a symlink such as /usr/local/bin/node is followed at each fork); a bare name is
+    // looked up in PATH, as a shell would.
+    parse: (v, _name, ctx) =>
+      v === undefined || v === null || v === '' ? null : String(v).includes('/') ? ctx.path(String(v)) : String(v),
+    reload: 'live',
+  },
   autoDrain: {
     ...bool,
     flags: '--no-auto-drain',

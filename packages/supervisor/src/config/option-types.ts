@@ -10,7 +10,11 @@ export interface SupervisorOptions {
   workers: number;
   cwd: string;
   env: Record<string, string>;
+  /** Absolute paths of .env files, read at the start and before every rollout; `env` wins over them. */
+  envFile: string[];
   nodeArgs: string[];
+  /** --node: the binary the workers run on (a path, or a name looked up in PATH); null: the master's own. */
+  node: string | null;
   killTimeoutMs: number;
   /** The worker's own drain deadline: shorter than the kill timeout, so it can force, ack and exit first. */
   drainTimeoutMs: number;

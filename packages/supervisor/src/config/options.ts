@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+import { logicalCwd } from './logical-cwd.js';
 import { FOLDED, flagName, OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { OptionKey, OptionValues, RawOptions, ResolveContext, SupervisorOptions } from './option-types.js';
 
@@ -26,7 +27,8 @@ export function resolveOptions(raw: RawOptions, base: { cwd?: string } = {}): Su
   const values: Partial<OptionValues> = {};
   const resolving = new Set<OptionKey>();
   const ctx: ResolveContext = {
-    baseDir: base.cwd ?? process.cwd(),
+    // Logical (`current`, not the release it points to): the kernel resolves it again at each fork.
+    baseDir: base.cwd ?? logicalCwd(),
     get: <K extends OptionKey>(key: K): OptionValues[K] => {
       if (Object.hasOwn(values, key)) return values[key] as OptionValues[K];
       // A bug in the table, not the user's input: two parsers that ask for each other.

@@ -53,8 +53,14 @@ export interface SourceLimits {
 }
 
 export interface ReconfigureHost {
-  source: (limits: SourceLimits) => Promise<SupervisorOptions>;
+  /** Where the options are re-read from (the CLI: the config file and the flags); null: they stay as they are. */
+  source: ((limits: SourceLimits) => Promise<SupervisorOptions>) | null;
   signal: AbortSignal;
+  /**
+   * What the options name beyond themselves (their .env files, their node), read for the options about to
+   * apply: vet throws to refuse them; commit makes them current once the reload is accepted, discard drops them.
+   */
+  inputs?: { vet(next: SupervisorOptions): Promise<void>; commit(): void; discard(): void };
   /** The supervisor's own options object: changed in place, read at each use. */
   options: SupervisorOptions;
   log: Logger;
@@ -68,14 +74,19 @@ export async function reloadOptions(host: ReconfigureHost): Promise<string | nul
   const { log, options } = host;
   let next: SupervisorOptions;
   try {
-    next = await host.source({ timeoutMs: options.readyTimeoutMs, signal: host.signal });
+    next = host.source ? await host.source({ timeoutMs: options.readyTimeoutMs, signal: host.signal }) : options;
+    await host.inputs?.vet(next);
   } catch (err) {
+    host.inputs?.discard();
     const why = err instanceof Error ? err.message : String(err);
     // A stop began: nothing was refused, the rollout simply does not run.
     if (host.signal.aborted) return why;
     log.error({ event: 'config.invalid', error: why }, `reload refused, the running configuration stays: ${why}`);
     return why;
   }
+  host.inputs?.commit();
+  // Without a source the options stay: only what they name (the .env files, the node) was read again.
+  if (!host.source) return null;
   const change = diffOptions(options, next);
   if (change.fixed.length > 0) {
     log.warn(

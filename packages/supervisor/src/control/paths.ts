@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SuperviseError } from '../errors.js';
+import { logicalCwd } from '../config/logical-cwd.js';
 import { isProcessAlive } from './process-alive.js';
 
 /**
@@ -24,19 +25,28 @@ export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
     : path.join(os.tmpdir(), `supervise-${uid() ?? 'user'}`);
 }
 
-/** Masters started from the same directory share this prefix, so `supervise status` run there finds them. */
-function dirKey(cwd: string): string {
-  let real = cwd;
+/**
+ * Masters started from the same directory share this prefix, so `supervise status` run there finds them. The
+ * directory is the one the user named (`/srv/app/current`, see logicalCwd), kept as given: after a deploy
+ * switches `current`, a client run from it still finds the master started from it.
+ */
+function dirKey(dir: string): string {
+  return createHash('sha256').update(dir).digest('hex').slice(0, 12);
+}
+
+/** The keys a client tries for one directory: its path as given, and where it resolves to (the physical name). */
+function dirKeys(dir: string): string[] {
+  let real = dir;
   try {
-    real = realpathSync(cwd);
+    real = realpathSync(dir);
   } catch {
-    // a deleted cwd still has a name
+    // a deleted directory still has a name
   }
-  return createHash('sha256').update(real).digest('hex').slice(0, 12);
+  return [...new Set([dirKey(dir), dirKey(real)])];
 }
 
 export function defaultControlPath(
-  cwd = process.cwd(),
+  cwd = logicalCwd(),
   pid = process.pid,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
@@ -78,11 +88,19 @@ export function liveSockets(env: NodeJS.ProcessEnv = process.env): { pid: number
  * The socket of the one master started from `cwd` or, as git finds its repository, from the nearest directory
  * above it that has one: `supervise status` works from anywhere inside the project.
  */
-export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+export function discoverControlPath(cwd = logicalCwd(), env: NodeJS.ProcessEnv = process.env): string {
   const sockets = liveSockets(env);
-  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    const prefix = `${dirKey(dir)}-`;
-    const live = sockets.filter((s) => path.basename(s.file).startsWith(prefix));
+  // Up from the directory as the user named it, then up from the physical one (a master started from there).
+  const chains = [path.resolve(cwd), process.cwd()].map((start) => {
+    const dirs: string[] = [];
+    for (let dir = start; ; dir = path.dirname(dir)) {
+      dirs.push(dir);
+      if (dir === path.dirname(dir)) return dirs;
+    }
+  });
+  for (const dir of [...new Set(chains.flat())]) {
+    const prefixes = dirKeys(dir).map((k) => `${k}-`);
+    const live = sockets.filter((s) => prefixes.some((p) => path.basename(s.file).startsWith(p)));
     if (live.length > 1) {
       throw new SuperviseError(
         'ERR_CONTROL',
@@ -90,7 +108,6 @@ export function discoverControlPath(cwd = process.cwd(), env: NodeJS.ProcessEnv 
       );
     }
     if (live.length === 1) return live[0]!.file;
-    if (dir === path.dirname(dir)) break;
   }
   const hint = sockets.length > 0 ? '; `supervise list` shows the running ones' : '';
   throw new SuperviseError(

@@ -6,11 +6,16 @@ import type { LogEntry } from '../observe/log-buffer.js';
  * command's reply lines, in ControlReplies. A command that streams (logs, stop) answers several lines.
  */
 
+import type { ReloadProgress, ReloadWorker } from './reload-progress.js';
+
 export interface MasterStatus {
   pid: number;
   phase: string;
   script: string;
+  /** The working directory as given (`/srv/app/current`). */
   cwd: string;
+  /** What it resolves to now (the release `current` points to); null when it no longer exists. */
+  release: string | null;
   generation: number;
   workers: number;
   ready: number;
@@ -39,9 +44,12 @@ export type RolloutReply = Omit<RolloutSummary, 'failure'> & {
   failure?: { slot: number; pid: number | null; error: string; cause: string | null; lines: string[] };
   /** From the start of the rollout until every old worker had exited (reload --wait-drained). */
   drainedMs?: number;
+  /** When it is done: the new workers, with the Node they run on and the release directory they run in. */
+  workers?: ReloadWorker[];
 };
 
-export type ReloadReply = { ok: true; rollout: RolloutReply };
+/** With `progress`, a line per replaced worker first (reload-progress.ts), then the rollout's summary. */
+export type ReloadReply = { ok: true; progress: ReloadProgress } | { ok: true; rollout: RolloutReply };
 
 /** First that the stop began, then (best effort: the master exits right after) how it ended. */
 export type StopReply = { ok: true; stopping: true; pid: number } | { ok: true; stopped: true; exitCode: number };

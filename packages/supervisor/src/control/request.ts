@@ -37,7 +37,8 @@ type Fields = Record<string, Field<unknown, boolean>>;
 /** Every command and its fields: a command without an entry, or an entry without a command, does not compile. */
 const REQUESTS = {
   status: {},
-  reload: { waitDrained: optional(boolean) },
+  /** progress: a `{ok, progress}` line per replaced worker before the final answer (reload-progress.ts). */
+  reload: { waitDrained: optional(boolean), progress: optional(boolean) },
   stop: {},
   scale: { target: required(scaleSpec) },
   /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */

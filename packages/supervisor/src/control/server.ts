@@ -19,6 +19,8 @@ import { SuperviseError } from '../errors.js';
 import { logBuffer } from '../observe/log-buffer.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
+import { resolvedNow } from '../config/logical-cwd.js';
+import { followRollout, workersOf } from './reload-progress.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -208,18 +210,26 @@ type Handler<C extends ControlCommand> = (
 /** One handler per command of the API: a command without one does not compile. */
 const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
   status: async (_request, { supervisor }) => status(supervisor),
-  reload: async (request, { supervisor }) => {
+  reload: async (request, { supervisor, send }) => {
     if (supervisor.phase !== 'running')
       throw new SuperviseError('ERR_CONTROL', `cannot reload while ${supervisor.phase}`);
-    const summary = await supervisor.reload('control');
+    const unfollow =
+      request.progress === true ? followRollout(supervisor, (progress) => send({ ok: true, progress })) : null;
+    let summary: Awaited<ReturnType<Supervisor['reload']>>;
     // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
     let drainedMs: number | undefined;
-    if (request.waitDrained === true && summary.draining > 0) {
-      const t0 = Date.now();
-      await supervisor.drained();
-      drainedMs = summary.durationMs + (Date.now() - t0);
+    try {
+      summary = await supervisor.reload('control');
+      if (request.waitDrained === true && summary.draining > 0) {
+        const t0 = Date.now();
+        await supervisor.drained();
+        drainedMs = summary.durationMs + (Date.now() - t0);
+      }
+    } finally {
+      unfollow?.();
     }
-    return { ok: true, rollout: rolloutReply(summary, drainedMs) };
+    const workers = summary.outcome === 'done' ? workersOf(supervisor, summary.generation) : [];
+    return { ok: true, rollout: { ...rolloutReply(summary, drainedMs), workers } };
   },
   scale: async (request, { supervisor }) => {
     const before = supervisor.options.workers;
@@ -288,6 +298,7 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       phase: supervisor.phase,
       script: supervisor.options.script,
       cwd: supervisor.options.cwd,
+      release: resolvedNow(supervisor.options.cwd),
       generation: supervisor.generation,
       workers: supervisor.options.workers,
       ready: supervisor.readyCount,

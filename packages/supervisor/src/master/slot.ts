@@ -170,6 +170,8 @@ export function workerInfo(w: WorkerProcess, restarts: number): WorkerInfo {
     requests: w.requests,
     inFlight: w.inFlight,
     usesSdk: w.usesSdk,
+    release: w.release,
+    node: w.nodeVersion,
     load: w.load,
   };
 }

@@ -18,6 +18,10 @@ export interface WorkerInfo {
   requests: number;
   inFlight: number;
   usesSdk: boolean;
+  /** The directory it runs in: the release a logical cwd (`current`) resolved to when it was forked. */
+  release: string | null;
+  /** Its Node version, as it reported it (null: no SDK or preload in it to say). */
+  node: string | null;
   /** From the heartbeats: memory, CPU, request rate, event loop (null before the second beat, or without). */
   load: LoadView | null;
 }

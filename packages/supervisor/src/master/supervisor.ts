@@ -27,7 +27,9 @@ import { readyRule } from '../worker/ready-rule.js';
 import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
 import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
+import { resolvedNow } from '../config/logical-cwd.js';
 import { Replacer } from '../rollout/replacement.js';
+import { WorkerInputs } from './worker-inputs.js';
 import {
   cancelRestart,
   finishFilling,
@@ -73,6 +75,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private optionsSource: ((limits: SourceLimits) => Promise<SupervisorOptions>) | null = null;
   /** Aborted when the stop begins: whatever the master still waits for (a config file's load) gives up. */
   private readonly stopping = new AbortController();
+  /** The .env files' variables (and the workers' node), read again before every rollout. */
+  private readonly inputs = new WorkerInputs();
   /** --sticky: the master's own listener on the app's port. */
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
@@ -92,6 +96,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.phase !== 'idle') throw new Error('supervisor already started');
     if (!cluster.isPrimary) throw new Error('createSupervisor() must run in the primary process');
     const o = this.options;
+    await this.inputs.load(o);
     setupCluster(o);
     relaySocketIoAdapter();
     this.sticky = await createSticky(o, {
@@ -127,7 +132,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.balancer = balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
     const urls = reachableUrls([...this.workers], this.sticky);
-    logMasterReady(this.log, { workers: o.workers, durationMs: Date.now() - started, accept: this.acceptMode, urls });
+    const durationMs = Date.now() - started;
+    logMasterReady(this.log, {
+      workers: o.workers,
+      durationMs,
+      accept: this.acceptMode,
+      urls,
+      cwd: o.cwd,
+      running: this.status(),
+    });
     this.bootEnded?.();
   }
 
@@ -264,11 +277,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   private async fork(slot: number, generation: number): Promise<WorkerProcess> {
     const o = this.options;
-    const env = workerEnv(o, slot, generation, this.sticky?.workerEnv());
-    const w = new WorkerProcess(slot, generation, await forkWorker(env, o.cwd), {
-      drainTimeoutMs: o.drainTimeoutMs,
-      killTimeoutMs: o.killTimeoutMs,
-    });
+    const env = workerEnv(o, slot, generation, this.sticky?.workerEnv(), this.inputs.env);
+    const timeouts = { drainTimeoutMs: o.drainTimeoutMs, killTimeoutMs: o.killTimeoutMs };
+    // cluster.fork runs synchronously inside forkWorker, under the workers' node (inputs.fork sets it).
+    const w = await this.inputs.fork(
+      o.cwd,
+      async () => new WorkerProcess(slot, generation, await forkWorker(env, o.cwd), timeouts),
+    );
     const s = this.slots[slot];
     w.readyRule = readyRule(o, slot, s?.current?.listeningOn ?? s?.listening ?? [], env.PORT ?? process.env.PORT);
     this.bootOutput.forked(w);
@@ -406,7 +421,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const trigger = mergeTriggers(this.triggers.splice(0));
     const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
     if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
-    const refused = this.optionsSource ? await this.reloadOptions() : null;
+    const refused = await this.reloadOptions();
     if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
     if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
     const generation = ++this.generation;
@@ -443,11 +458,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return summary;
   }
 
-  /** Re-reads and applies the options before a rollout; returns why they were refused, or null. */
+  /**
+   * Before a rollout: re-reads the options (with a config file) and what they name (.env files, --node); returns
+   * why they were refused (nothing changes then), or null.
+   */
   private reloadOptions(): Promise<string | null> {
     return reloadOptions({
-      source: this.optionsSource!,
+      source: this.optionsSource,
       signal: this.stopping.signal,
+      inputs: this.inputs,
       options: this.options,
       log: this.log,
       slots: () => this.slots.length,
@@ -493,7 +512,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The one-line cause of a worker's failure: its first error line and the app's file:line (or a hint). */
   private causeOf(w: WorkerProcess): string | null {
     const lines = w.lastLines;
-    return typescriptHint(this.options.script, this.options.nodeArgs, lines) ?? describeCause(lines, this.options.cwd);
+    // Stacks name the release (real paths), not the logical `current` the options hold.
+    const cwd = resolvedNow(this.options.cwd) ?? this.options.cwd;
+    return typescriptHint(this.options.script, this.options.nodeArgs, lines) ?? describeCause(lines, cwd);
   }
 
   private info(w: WorkerProcess): WorkerInfo {

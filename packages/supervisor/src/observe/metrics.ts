@@ -240,6 +240,21 @@ export class MasterMetrics {
       });
     }
 
+    new Gauge({
+      name: 'supervise_worker_info',
+      help: 'Every live worker (value 1), with the Node version it runs on and the release directory it runs in.',
+      labelNames: ['slot', 'pid', 'generation', 'state', 'node', 'release'],
+      registers,
+      collect() {
+        this.reset();
+        for (const w of status()) {
+          const { slot, pid, generation, state } = w;
+          const labels = { slot, pid, generation, state, node: w.node ?? '', release: w.release ?? '' };
+          this.set(Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])), 1);
+        }
+      },
+    });
+
     const perSlot = (name: string, help: string, value: (w: WorkerInfo) => number | null) =>
       new Gauge({
         name,

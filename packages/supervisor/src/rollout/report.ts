@@ -1,3 +1,4 @@
+import { resolvedNow } from '../config/logical-cwd.js';
 import type { Logger } from '../observe/logger.js';
 import type { RolloutResult } from './policy.js';
 import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
@@ -17,13 +18,32 @@ export function mergeTriggers(triggers: readonly string[]): string {
 /** The line a new user looks for first: where the app can be reached, and which pid to signal. */
 export function logMasterReady(
   log: Logger,
-  r: { workers: number; durationMs: number; accept: string; urls: string[] },
+  r: {
+    workers: number;
+    durationMs: number;
+    accept: string;
+    urls: string[];
+    /** The working directory as given (`/srv/app/current`): the line names the release it resolves to now. */
+    cwd: string;
+    /** The workers: the line names their Node versions when they differ from the master's (`--node`). */
+    running: readonly { node: string | null }[];
+  },
 ): void {
+  const { running, ...fields } = r;
+  const release = resolvedNow(r.cwd);
+  const nodes = nodeVersions(running);
+  const where = release && release !== r.cwd ? `, ${r.cwd} -> ${release}` : '';
+  const other = nodes.length && nodes.join() !== process.version ? `, workers on node ${nodes.join(', ')}` : '';
   log.info(
-    { event: 'master.ready', ...r },
+    { event: 'master.ready', ...fields, release, nodes },
     `${r.workers === 1 ? 'the worker is' : `all ${r.workers} workers are`} ready in ${r.durationMs} ms` +
-      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept})`,
+      `${r.urls.length ? `: ${r.urls.join(', ')}` : ''} (master pid ${process.pid}, connections: ${r.accept}${where}${other})`,
   );
+}
+
+/** The distinct Node versions some workers reported (their hello), in the order first seen. */
+export function nodeVersions(workers: readonly { node: string | null }[]): string[] {
+  return [...new Set(workers.map((w) => w.node).filter((v): v is string => v !== null))];
 }
 
 /** What the log says at a rollout's end: one line, with the cause when it rolled back. */

@@ -5,7 +5,7 @@ import { acceptStrategy } from '../accept/index.js';
 import type { SupervisorOptions } from '../config/options.js';
 
 /**
- * A worker's environment: the accept strategy's, then the user's, then the master's own (--sticky moves PORT
+ * A worker's environment: the accept strategy's, then the .env files' (`fileEnv`), then the user's, then the master's own (--sticky moves PORT
  * to a private port), then what the protocol needs (which wins).
  */
 export function workerEnv(
@@ -13,11 +13,15 @@ export function workerEnv(
   slot: number,
   generation: number,
   master: Record<string, string> = {},
+  fileEnv: Record<string, string> = {},
 ): Record<string, string> {
   return {
     ...acceptStrategy(o.accept).workerEnv(),
     // The instance number PM2 apps and the `config` package read (the user's own value wins).
     NODE_APP_INSTANCE: String(slot),
+    // The directory as the user named it (`current`), as a shell would leave it for `pwd -L`.
+    PWD: o.cwd,
+    ...fileEnv,
     ...o.env,
     ...master,
     [ENV.worker]: String(PROTOCOL_VERSION),

@@ -19,11 +19,18 @@ export function logWorker(log: Logger, w: WorkerProcess): void {
         ? { reason: w.drainReason }
         : // How this worker will drain: its own SDK, the preloaded engine, or disconnect + signals.
           to === 'ready'
-          ? { drain: w.usesSdk ? 'sdk' : w.drainsItself ? 'preload' : 'none' }
+          ? {
+              drain: w.usesSdk ? 'sdk' : w.drainsItself ? 'preload' : 'none',
+              node: w.nodeVersion,
+              release: w.release,
+            }
           : {};
+    // Which Node and which release a new worker runs: what a deploy wants to see in the log.
+    const runs = to === 'ready' ? [w.nodeVersion && `node ${w.nodeVersion}`, w.release].filter(Boolean) : [];
     log.info(
       { event: 'worker.state', from, to, ...fields(), ...extra },
-      `worker ${w.pid} ${from} -> ${to}${w.drainReason && to === 'draining' ? ` (${w.drainReason})` : ''}`,
+      `worker ${w.pid} ${from} -> ${to}${w.drainReason && to === 'draining' ? ` (${w.drainReason})` : ''}` +
+        (runs.length ? ` (${runs.join(', ')})` : ''),
     );
   });
   // With a shared socket (the default) this, not the state change, is when new connections stop reaching it.

@@ -97,6 +97,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   private readonly rates = new LoadRates();
   private readonly metricsRequests = new Requests<unknown[] | null>(null);
+  /**
+   * The directory the worker runs in (a release, where the logical cwd led at the fork): the master's resolution
+   * at the fork, replaced by the worker's own answer in its hello.
+   */
+  release: string | null = null;
+  /** The worker's Node version (its hello; null without the SDK or the preload). */
+  nodeVersion: string | null = null;
   drainReason: DrainReason | null = null;
   exitInfo: ExitInfo | null = null;
   /** Where the worker's servers listen (`http://127.0.0.1:3000`), as node:cluster reports them. */
@@ -332,6 +339,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.drainsItself = true;
         if (msg.mode === 'sdk') this.usesSdk = true;
         this.manualReady = msg.manualReady;
+        if (typeof msg.node === 'string') this.nodeVersion = msg.node;
+        if (typeof msg.cwd === 'string') this.release = msg.cwd;
         break;
       case 'ready':
         this.markReady();

@@ -14,14 +14,15 @@ describe('status table', () => {
     expect([null, 512 * 1024, 45.46 * 1024 * 1024].map(formatBytes)).toEqual(['-', '512 KB', '45.5 MB']);
   });
 
-  it('prints the master line, then aligned rows', () => {
+  it('prints the master line, the directory as given and where it leads now, then aligned rows', () => {
     const reply: StatusReply = {
       ok: true,
       master: {
         pid: 10,
         phase: 'running',
-        script: '/app/server.js',
-        cwd: '/app',
+        script: '/srv/app/current/server.js',
+        cwd: '/srv/app/current',
+        release: '/srv/app/releases/42',
         generation: 2,
         workers: 2,
         ready: 2,
@@ -43,6 +44,8 @@ describe('status table', () => {
           requests: 10,
           inFlight: 3,
           usesSdk: true,
+          release: '/srv/app/releases/42',
+          node: 'v22.12.0',
           rssBytes: 40 * 1024 * 1024,
         },
         {
@@ -56,17 +59,20 @@ describe('status table', () => {
           requests: 0,
           inFlight: 0,
           usesSdk: false,
+          release: '/srv/app/releases/41',
+          node: null,
           rssBytes: null,
         },
       ],
     };
     expect(formatStatus(reply).split('\n')).toEqual([
       'master 10 running: 2/2 ready, generation 2, up 1m05s, RSS 50.0 MB, node v20.19.0',
-      'script /app/server.js, connections: shared',
+      'script /srv/app/current/server.js, connections: shared',
+      'directory /srv/app/current -> /srv/app/releases/42',
       '',
-      'SLOT  PID    STATE     GEN  UPTIME  RESTARTS  RSS      IN-FLIGHT',
-      '0     11     ready     2    5s      0         40.0 MB  3',
-      '1     12345  draining  2    2m00s   11        -        0',
+      'SLOT  PID    STATE     GEN  NODE      UPTIME  RESTARTS  RSS      IN-FLIGHT  RELEASE',
+      '0     11     ready     2    v22.12.0  5s      0         40.0 MB  3          /srv/app/releases/42',
+      '1     12345  draining  2    -         2m00s   11        -        0          /srv/app/releases/41',
       '',
     ]);
   });

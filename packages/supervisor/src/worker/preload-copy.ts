@@ -1,0 +1,62 @@
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+import { controlDir, ensurePrivateDir } from '../control/paths.js';
+import { isProcessAlive } from '../control/process-alive.js';
+
+/**
+ * The drain engine the master preloads into every worker, copied to a directory of its own for as long as the
+ * master runs. Installed in a release's node_modules, the engine would vanish with the release: a deploy that
+ * deletes old releases would make every later fork fail (`Cannot find module .../preload.js`). The copy is the
+ * engine's compiled files only (no dependencies), in the user's private control directory, named after the
+ * master's pid and removed at its exit; copies left by masters that were SIGKILLed are removed at the next start.
+ */
+
+let copied: string | null = null;
+
+const PREFIX = 'preload-';
+
+function sweepStale(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const m = /^preload-(\d+)$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1])))
+      rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** The compiled files only (no maps, no types): what a worker loads. */
+function copyJs(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    if (entry.isDirectory()) copyJs(src, path.join(to, entry.name));
+    else if (entry.name.endsWith('.js')) copyFileSync(src, path.join(to, entry.name));
+  }
+}
+
+/** The path to `--require` in every worker: the private copy, or the installed file when it cannot be copied. */
+export function preloadPath(): string {
+  const installed = createRequire(import.meta.url).resolve('@supervise/worker-sdk/preload');
+  if (copied) return copied;
+  try {
+    const dir = controlDir();
+    ensurePrivateDir(dir);
+    sweepStale(dir);
+    const own = path.join(dir, `${PREFIX}${process.pid}`);
+    const pkg = path.dirname(path.dirname(installed));
+    rmSync(own, { recursive: true, force: true });
+    // The package's own layout (worker-sdk/dist/...): stack traces and anything that looks for the engine by
+    // its path see the same names as in node_modules.
+    const copy = path.join(own, 'worker-sdk');
+    copyJs(path.dirname(installed), path.join(copy, 'dist'));
+    // package.json too: its "type" decides how node reads the .js files, wherever they sit.
+    copyFileSync(path.join(pkg, 'package.json'), path.join(copy, 'package.json'));
+    process.once('exit', () => rmSync(own, { recursive: true, force: true }));
+    copied = path.join(copy, 'dist', path.basename(installed));
+  } catch {
+    // A read-only or foreign temp directory: the installed engine works as long as its release stays.
+    return installed;
+  }
+  return copied;
+}
