@@ -10,7 +10,7 @@ import type { SupervisorOptions } from '../config/options.js';
  * preloaded ahead of the app's own code, and the workers' output piped to the master.
  */
 export function setupCluster(o: SupervisorOptions): void {
-  cluster.schedulingPolicy = acceptStrategy(o.accept).schedulingPolicy;
+  cluster.schedulingPolicy = acceptStrategy(o.accept).scheduler === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({
     exec: o.script,
     args: o.args,
