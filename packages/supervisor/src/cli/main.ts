@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Command, CommanderError, Option } from 'commander';
+import type { Command } from 'commander';
 
 import { addControlCommands } from './commands.js';
 import {
@@ -20,6 +20,10 @@ import { helpText, OPTION_KEYS, OPTIONS } from '../config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
 import { guardStdio, writeOut } from '../observe/stdio.js';
 import { optimizeIfConnectionsPass } from './optimizer.js';
+import { requireCjs } from '../require-cjs.js';
+
+const commander = requireCjs('commander') as typeof import('commander');
+const { CommanderError, Option } = commander;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -49,7 +53,7 @@ Exit codes:
   70 internal error   130/143 a second SIGINT/SIGTERM killed everything`;
 
 function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {
-  const program = new Command('supervise')
+  const program = new commander.Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
     .version(pkg.version, '-v, --version')
     .argument('[script]', 'the app to run (CJS, ESM, or TypeScript with --node-args "--import tsx")')

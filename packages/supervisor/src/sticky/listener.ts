@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { ENV, type MasterMessage, sendMessage } from '@supervise/worker-sdk/protocol';
+import type { MasterMessage } from '@supervise/worker-sdk/protocol';
 
 import { SuperviseError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
@@ -9,6 +9,11 @@ import { listenUrl } from '../observe/text.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
 import { forwardedClient, headEnd, isTls, MAX_HEAD_BYTES } from './forwarded.js';
 import { clientKey, pickSlot } from './route.js';
+import { requireCjs } from '../require-cjs.js';
+
+const { ENV, sendMessage } = requireCjs(
+  '@supervise/worker-sdk/protocol',
+) as typeof import('@supervise/worker-sdk/protocol');
 
 /** How long the master waits for the head of a first request (--trust-proxy) before it routes by address. */
 const HEAD_TIMEOUT_MS = 10_000;

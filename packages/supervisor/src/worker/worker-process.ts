@@ -2,21 +2,22 @@ import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 
-import {
-  type DrainReason,
-  type DrainStats,
-  isWorkerMessage,
-  type MasterMessage,
-  type MessageBody,
-  receiveMessages,
-  sendMessage,
-  PROTOCOL_VERSION,
-  type WorkerLoad,
-  type WorkerMessage,
+import type {
+  DrainReason,
+  DrainStats,
+  MasterMessage,
+  MessageBody,
+  WorkerLoad,
+  WorkerMessage,
 } from '@supervise/worker-sdk/protocol';
 
 import { listenUrl } from '../observe/text.js';
+import { requireCjs } from '../require-cjs.js';
 import { transition, WorkerFailure, type WorkerState } from './state.js';
+
+const { isWorkerMessage, receiveMessages, sendMessage, PROTOCOL_VERSION } = requireCjs(
+  '@supervise/worker-sdk/protocol',
+) as typeof import('@supervise/worker-sdk/protocol');
 
 type Address = Parameters<typeof listenUrl>[0];
 
