@@ -1,5 +1,3 @@
-import cluster from 'node:cluster';
-
 import type { AcceptStrategy } from './strategy.js';
 
 /**
@@ -11,6 +9,7 @@ import type { AcceptStrategy } from './strategy.js';
  */
 export const roundRobin: AcceptStrategy = {
   name: 'round-robin',
-  schedulingPolicy: cluster.SCHED_RR,
+  scheduler: 'rr',
+  masterHandlesConnections: true,
   workerEnv: () => ({}),
 };

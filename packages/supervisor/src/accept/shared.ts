@@ -1,5 +1,3 @@
-import cluster from 'node:cluster';
-
 import type { AcceptStrategy } from './strategy.js';
 
 /**
@@ -16,6 +14,7 @@ import type { AcceptStrategy } from './strategy.js';
  */
 export const shared: AcceptStrategy = {
   name: 'shared',
-  schedulingPolicy: cluster.SCHED_NONE,
+  scheduler: 'none',
+  masterHandlesConnections: false,
   workerEnv: () => ({ UV_TCP_SINGLE_ACCEPT: '1' }),
 };

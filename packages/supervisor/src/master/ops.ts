@@ -1,6 +1,6 @@
 import { defaultControlPath } from '../control/paths.js';
 import { type ControlServer, serveControl } from '../control/server.js';
-import { type HealthServer, serveHealth } from '../observe/health.js';
+import type { HealthServer } from '../observe/health.js';
 import { logBuffer } from '../observe/log-buffer.js';
 import { writePidFile } from '../control/pid-file.js';
 import type { Supervisor } from './supervisor.js';
@@ -51,8 +51,11 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
       supervisor.log.info({ event: 'control.listening', path: control.path }, `control socket ${control.path}`);
     }
     if (o.healthPort !== null) {
-      // prom-client is loaded only for a master that serves /metrics.
-      const { MasterMetrics } = await import('../observe/metrics.js');
+      // The health endpoint (node:http) and prom-client are loaded only for a master that serves them.
+      const [{ serveHealth }, { MasterMetrics }] = await Promise.all([
+        import('../observe/health.js'),
+        import('../observe/metrics.js'),
+      ]);
       health = await serveHealth(supervisor, o.healthPort, o.healthHost, new MasterMetrics(supervisor));
       supervisor.log.info(
         { event: 'health.listening', host: o.healthHost, port: health.port },

@@ -16,7 +16,7 @@ import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummar
 import { setupCluster } from '../worker/cluster-setup.js';
 import { startWatchdog } from '../restart/watchdog.js';
 import { relaySocketIoAdapter } from '../worker/socketio-relay.js';
-import { createSticky, type StickyListener } from '../sticky/listener.js';
+import type { StickyListener } from '../sticky/listener.js';
 import { reachableUrls, servingBySlot } from '../sticky/serving.js';
 import { exitReport, logCrash } from '../observe/exit-report.js';
 import { type ExitInfo, type OutputStream, WorkerProcess } from '../worker/worker-process.js';
@@ -99,11 +99,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.inputs.load(o);
     setupCluster(o);
     relaySocketIoAdapter();
-    this.sticky = await createSticky(o, {
-      serving: () => servingBySlot(this.slots, this.workers),
-      log: this.log,
-      waitMs: o.readyTimeoutMs,
-    });
+    // The master's own accept path is loaded only for --sticky: the other modes never touch a connection.
+    this.sticky = o.sticky
+      ? await (await import('../sticky/listener.js')).createSticky(o, {
+          serving: () => servingBySlot(this.slots, this.workers),
+          log: this.log,
+          waitMs: o.readyTimeoutMs,
+        })
+      : null;
     this.phase = 'starting';
     this.generation = 1;
     this.log.info(

@@ -1,11 +1,12 @@
-import { createRequire } from 'node:module';
-
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
 
 import type { LogFormat, LogLevel } from '../config/options.js';
 import { logBuffer, masterEntry } from './log-buffer.js';
 import { lineDestination } from './stdio.js';
+import { requireCjs } from '../require-cjs.js';
+
+const { pino } = requireCjs('pino') as typeof import('pino');
 
 export type { Logger } from 'pino';
 
@@ -27,7 +28,7 @@ export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1):
   });
   if (format === 'pretty') {
     // Loaded only for a terminal: pino-pretty and its dependencies cost the JSON-logging master memory for nothing.
-    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+    const pretty = requireCjs('pino-pretty') as typeof PinoPretty;
     const prettyStream = pretty({
       sync: true,
       destination: lineDestination(fd),

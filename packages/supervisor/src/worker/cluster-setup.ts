@@ -12,7 +12,7 @@ import { preloadPath } from './preload-copy.js';
  * loader resolve them again, so a fork after a deploy's symlink switch runs the new release.
  */
 export function setupCluster(o: SupervisorOptions): void {
-  cluster.schedulingPolicy = acceptStrategy(o.accept).schedulingPolicy;
+  cluster.schedulingPolicy = acceptStrategy(o.accept).scheduler === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({
     exec: o.script,
     args: o.args,

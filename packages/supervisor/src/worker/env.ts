@@ -1,8 +1,11 @@
-import { ENV, PROTOCOL_VERSION } from '@supervise/worker-sdk/protocol';
-
 import { balancesSharedSocket } from '../accept/balance.js';
 import { acceptStrategy } from '../accept/index.js';
 import type { SupervisorOptions } from '../config/options.js';
+import { requireCjs } from '../require-cjs.js';
+
+const { ENV, PROTOCOL_VERSION } = requireCjs(
+  '@supervise/worker-sdk/protocol',
+) as typeof import('@supervise/worker-sdk/protocol');
 
 /**
  * A worker's environment: the accept strategy's, then the .env files' (`fileEnv`), then the user's, then the master's own (--sticky moves PORT

@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// pnpm bench:cost (also part of pnpm bench): what running under supervise costs, side by side in one run with
+// bare node and PM2 7. Each round measures, in this order:
+//   memory   the master's RSS 2 s after its ready line (supervise -w 1, examples/http-basic), an idle bare
+//            `node -e 'setInterval(()=>{},1000)'`, and PM2's daemon running the same app (-i 1), all three alive
+//            at the same time;
+//   status   `supervise status` against that running master, `pm2 status` against that daemon;
+//   start    supervise -w 4 from spawn to its ready line; four bare processes of the same app started in
+//            parallel, each on its own port, until the last one accepts a connection; `pm2 start -i 4
+//            --wait-ready` in a fresh PM2_HOME (daemon included) until the command returns;
+//   version  `supervise --version`, `node -e 0`, `pm2 --version`.
+// Figures are medians over the rounds; ratios are x bare node and x PM2. The CPU per request is measured by the
+// overhead section of pnpm bench (BENCH_ONLY=overhead), not here.
+import net from 'node:net';
+
+import { EXAMPLE_BASIC, Pm2Contender, ROOT, SUPERVISE_CLI, superviseContender } from './lib/contenders.mjs';
+import { freePort, killTree, now, rssKb, runCmd, sleep, spawnTracked } from './lib/procs.mjs';
+import { runStandalone } from './lib/standalone.mjs';
+import { median, round, table } from './lib/stats.mjs';
+
+export const COST_DEFAULTS = {
+  BENCH_COST_ROUNDS: 5,
+  BENCH_COST_SETTLE_MS: 2000, // idle time after ready before the RSS is read
+  BENCH_COST_PM2: 'auto', // 'off' to leave PM2 out
+};
+
+const PM2_BIN = new URL('./node_modules/pm2/bin/pm2', import.meta.url);
+const node = process.execPath;
+
+/** Resolves once something accepts a TCP connection on 127.0.0.1:port (polled every 5 ms, bounded). */
+async function waitListening(port, ms = 20_000) {
+  const deadline = now() + ms;
+  while (now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await sleep(5);
+  }
+  return false;
+}
+
+async function pm2Available() {
+  try {
+    const r = await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], { timeoutMs: 20_000 });
+    return r.code === 0 ? null : `pm2 --version exited ${r.code}`;
+  } catch (err) {
+    return String(err?.message ?? err);
+  }
+}
+
+/** One round of the memory and status measures: the three contenders alive at the same time. */
+async function memoryRound(cfg, logDir, withPm2, round_) {
+  const out = {};
+  const bare = spawnTracked('cost-bare', node, ['-e', 'setInterval(()=>{},1000)']);
+  const sup = superviseContender({
+    name: `cost-w1-${round_}`,
+    label: 'supervise -w 1',
+    script: EXAMPLE_BASIC,
+    workers: 1,
+    port: await freePort(),
+    logDir,
+  });
+  const pm2 = withPm2
+    ? new Pm2Contender({ name: `cost-pm2-${round_}`, label: 'PM2 -i 1', workers: 1, port: await freePort(), logDir })
+    : null;
+  try {
+    await Promise.all([sup.start(), pm2?.start()]);
+    await sleep(cfg.BENCH_COST_SETTLE_MS);
+    out.bareKb = rssKb(bare.pid);
+    out.superviseKb = rssKb(sup.masterPid());
+    out.pm2Kb = pm2 ? rssKb(pm2.masterPid()) : null;
+    // The user's own command, from the directory the master was started in (it finds its socket there).
+    const st = await runCmd('supervise status', node, [SUPERVISE_CLI, 'status'], { cwd: ROOT, timeoutMs: 20_000 });
+    out.statusMs = st.code === 0 ? st.ms : null;
+    if (st.code !== 0) out.statusError = `supervise status exited ${st.code}: ${st.stderr.trim().slice(-200)}`;
+    if (pm2) {
+      const ps = await pm2.pm2(['status'], 20_000);
+      out.pm2StatusMs = ps.code === 0 ? ps.ms : null;
+    }
+  } finally {
+    await Promise.all([sup.stop(), pm2?.stop(), killTree(bare.pid, { graceMs: 2000 })]);
+  }
+  return out;
+}
+
+/** supervise -w 4: spawn to the ready line. */
+async function superviseStart(logDir, round_) {
+  const c = superviseContender({
+    name: `cost-w4-${round_}`,
+    label: 'supervise -w 4',
+    script: EXAMPLE_BASIC,
+    workers: 4,
+    port: await freePort(),
+    logDir,
+  });
+  const t0 = now();
+  try {
+    await c.start();
+    return c.events.find((e) => e.event === 'master.ready').at - t0;
+  } finally {
+    await c.stop();
+  }
+}
+
+/** Four bare processes of the app, in parallel, each on its own port: spawn to the last one listening. */
+async function bareStart() {
+  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const t0 = now();
+  const kids = ports.map((port) =>
+    spawnTracked('cost-bare-app', node, [EXAMPLE_BASIC], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+    }),
+  );
+  try {
+    const ok = await Promise.all(ports.map((p) => waitListening(p)));
+    if (ok.includes(false)) throw new Error('a bare process did not listen');
+    return now() - t0;
+  } finally {
+    await Promise.all(kids.map((k) => killTree(k.pid, { graceMs: 2000 })));
+  }
+}
+
+/** `pm2 start -i 4 --wait-ready` from nothing (its daemon starts too) until the command returns. */
+async function pm2Start(logDir, round_) {
+  const c = new Pm2Contender({ name: `cost-pm2w4-${round_}`, workers: 4, port: await freePort(), logDir });
+  const t0 = now();
+  try {
+    await c.start();
+    return now() - t0;
+  } finally {
+    await c.stop();
+  }
+}
+
+async function versionRound(withPm2) {
+  const sup = await runCmd('supervise --version', node, [SUPERVISE_CLI, '--version'], { cwd: ROOT });
+  const bare = await runCmd('node -e 0', node, ['-e', '0']);
+  const pm2 = withPm2 ? await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version']) : null;
+  return {
+    superviseMs: sup.code === 0 ? sup.ms : null,
+    bareMs: bare.code === 0 ? bare.ms : null,
+    pm2Ms: pm2 && pm2.code === 0 ? pm2.ms : null,
+  };
+}
+
+export async function runCost(cfg, { logDir, say }) {
+  let withPm2 = cfg.BENCH_COST_PM2 !== 'off';
+  let pm2Note = withPm2 ? null : 'PM2 left out (BENCH_COST_PM2=off)';
+  if (withPm2) {
+    const why = await pm2Available();
+    if (why) {
+      withPm2 = false;
+      pm2Note = `PM2 left out: ${why} (install the bench's dependencies: pnpm install in bench/)`;
+    }
+  }
+  if (pm2Note) say(pm2Note);
+  const rounds = [];
+  const N = cfg.BENCH_COST_ROUNDS;
+  for (let i = 0; i < N; i++) {
+    const r = { ...(await memoryRound(cfg, logDir, withPm2, i)) };
+    // The start-up contenders one after the other, in an order that rotates, so none always runs first.
+    const starts = [
+      ['superviseStartMs', () => superviseStart(logDir, i)],
+      ['bareStartMs', () => bareStart()],
+      ...(withPm2 ? [['pm2StartMs', () => pm2Start(logDir, i)]] : []),
+    ];
+    for (let k = 0; k < starts.length; k++) {
+      const [key, fn] = starts[(k + i) % starts.length];
+      r[key] = await fn();
+    }
+    const v = await versionRound(withPm2);
+    Object.assign(r, { versionMs: v.superviseMs, bareVersionMs: v.bareMs, pm2VersionMs: v.pm2Ms });
+    rounds.push(r);
+    say(
+      `cost round ${i + 1}/${N}: RSS supervise ${round(r.superviseKb / 1024, 1)} MB, bare ${round(r.bareKb / 1024, 1)}, PM2 ${r.pm2Kb ? round(r.pm2Kb / 1024, 1) : '-'}; ` +
+        `status ${r.statusMs ?? r.statusError} ms (PM2 ${r.pm2StatusMs ?? '-'}); -w 4 ready ${r.superviseStartMs} ms, bare x4 ${r.bareStartMs}, PM2 ${r.pm2StartMs ?? '-'}; ` +
+        `--version ${r.versionMs} ms (node -e 0 ${r.bareVersionMs}, PM2 ${r.pm2VersionMs ?? '-'})`,
+    );
+  }
+  const med = (k) => median(rounds.map((r) => r[k]));
+  const ratio = (a, b) => (a === null || b === null || !b ? '-' : `${(a / b).toFixed(2)}x`);
+  const mb = (kb) => (kb === null ? null : round(kb / 1024, 1));
+  const m = Object.fromEntries(Object.keys(rounds[0] ?? {}).map((k) => [k, med(k)]));
+  const rows = [
+    [
+      'master RSS 2 s after ready, MB (-w 1)',
+      mb(m.superviseKb),
+      mb(m.bareKb),
+      mb(m.pm2Kb),
+      `${m.superviseKb - m.bareKb >= 0 ? '+' : ''}${mb(m.superviseKb - m.bareKb)} MB, ${ratio(m.superviseKb, m.bareKb)}`,
+      ratio(m.superviseKb, m.pm2Kb),
+    ],
+    [
+      '-w 4 spawn to ready, ms',
+      m.superviseStartMs,
+      m.bareStartMs,
+      m.pm2StartMs,
+      ratio(m.superviseStartMs, m.bareStartMs),
+      ratio(m.superviseStartMs, m.pm2StartMs),
+    ],
+    ['status, ms', m.statusMs, '-', m.pm2StatusMs, '-', ratio(m.statusMs, m.pm2StatusMs)],
+    [
+      '--version, ms',
+      m.versionMs,
+      m.bareVersionMs,
+      m.pm2VersionMs,
+      ratio(m.versionMs, m.bareVersionMs),
+      ratio(m.versionMs, m.pm2VersionMs),
+    ],
+  ];
+  const errors = rounds.map((r) => r.statusError).filter(Boolean);
+  const text = [
+    `Cost of the master (examples/http-basic; medians of ${N} rounds; bare = an idle \`node -e 'setInterval(()=>{},1000)'\`, ` +
+      `four bare processes of the app started in parallel until each listens, \`node -e 0\`; PM2 = its daemon, ` +
+      '`pm2 start -i 4 --wait-ready` from a fresh PM2_HOME, `pm2 status`, `pm2 --version`):',
+    table(['measure', 'supervise', 'bare node', 'PM2', 'supervise vs bare', 'supervise vs PM2'], rows),
+    'per round: ' +
+      ['superviseKb', 'bareKb', 'superviseStartMs', 'bareStartMs', 'statusMs', 'versionMs']
+        .map((k) => `${k} ${rounds.map((r) => r[k] ?? '-').join(' ')}`)
+        .join('; '),
+    'CPU per request under supervise: the overhead section of pnpm bench (BENCH_ONLY=overhead pnpm bench).',
+    ...(pm2Note ? [pm2Note] : []),
+    ...errors.map((e) => `error: ${e}`),
+  ].join('\n');
+  return { rounds, medians: m, text };
+}
+
+await runStandalone(import.meta.url, COST_DEFAULTS, 'cost', runCost);
