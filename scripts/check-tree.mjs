@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The house rules a tree can be checked for, run by CI beside the linter: no source file over 400 lines, no
-// folder of more than 15 files, no import circle inside a package (type-only imports count: a circle of types is
-// still a knot a reader has to untie). One line per breach, exit 1 when there is any.
+// folder of more than 15 files, no import circle inside a package (as the modules load: `import type` is erased by
+// the compiler and orders nothing, so it does not count). One line per breach, exit 1 when there is any.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ for (const base of FOLDER_ROOTS) {
 }
 
 const IMPORT =
-  /(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+  /(?:^|\n)\s*(?:import|export)\b(?!\s+type\b)[^;'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 for (const base of SOURCE_ROOTS) {
   const graph = new Map();

@@ -202,8 +202,9 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
     for (const note of config?.notes ?? [])
       supervisor.log.info({ event: 'config.note', file: configFile }, `${path.basename(configFile)}: ${note}`);
     // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
-    supervisor.setOptionsSource(async () => {
-      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app), flags));
+    supervisor.setOptionsSource(async (limits) => {
+      supervisor.log.info({ event: 'config.reading', file: configFile }, `re-reading ${path.basename(configFile)}`);
+      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app, limits), flags));
       if (next.watch && watch) new watch.FileWatcher(next); // a bad path refuses the reload, not the watcher later
       return next;
     });
@@ -235,6 +236,16 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   supervisor.once('stopped', (code) => {
     if (supervisor.fatal) writeOut(2, `supervise: ${supervisor.fatal.message}\n`);
     process.exit(code);
+  });
+  // Nothing left to wait for, yet no stopped line: a promise the master waits on can never settle. Say so and
+  // exit with the internal error's code, rather than 0 through an empty event loop.
+  process.once('beforeExit', () => {
+    if (supervisor.phase === 'stopped') return;
+    supervisor.log.error(
+      { event: 'master.stopped', exitCode: EXIT.internal, phase: supervisor.phase },
+      `stopped while ${supervisor.phase}: nothing was left to wait for (a bug in supervise), exit code ${EXIT.internal}`,
+    );
+    process.exit(EXIT.internal);
   });
   try {
     const ops = await startOperations(supervisor, { defaultControl: true });
