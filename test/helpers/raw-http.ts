@@ -111,3 +111,18 @@ export class RawConnection {
     for (const w of this.waiters.splice(0)) w();
   }
 }
+
+/**
+ * Asks on `probe` until an answer says `Connection: close` (or the connection ends): the worker behind it has
+ * begun its drain. Paced and bounded (15 s, 3000 probes): the new worker boots first. True once it drains.
+ */
+export async function untilDraining(probe: RawConnection): Promise<boolean> {
+  const giveUp = Date.now() + 15_000;
+  for (let i = 0; i < 3000 && Date.now() < giveUp; i++) {
+    probe.send(`/probe-${i}`);
+    const r = await probe.next();
+    if (r === null || r.connection === 'close') return true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return false;
+}

@@ -8,7 +8,7 @@ import http2 from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { get } from '../../helpers/http.js';
-import { RawConnection } from '../../helpers/raw-http.js';
+import { RawConnection, untilDraining } from '../../helpers/raw-http.js';
 import { fixture, freePort, killAll, supervise } from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
@@ -83,15 +83,7 @@ describe('server kinds', () => {
 
     s.signal('SIGHUP');
     // The worker drains once its answers say `Connection: close` (bounded: 15 s, 3000 paced probes).
-    let draining = false;
-    const giveUp = Date.now() + 15_000;
-    for (let i = 0; i < 3000 && !draining && Date.now() < giveUp; i++) {
-      probe.send(`/probe-${i}`);
-      const r = await probe.next();
-      draining = r === null || r.connection === 'close';
-      if (!draining) await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(draining).toBe(true);
+    expect(await untilDraining(probe)).toBe(true);
 
     // A slow request keeps the draining worker alive while it opens its admin server.
     keep.send('/slow');

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { RawConnection } from '../../helpers/raw-http.js';
+import { RawConnection, untilDraining } from '../../helpers/raw-http.js';
 import { fixture, freePort, killAll, runCli, type Supervised, supervise } from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
@@ -42,15 +42,7 @@ describe('a request reaches the app only if its answer can be written', () => {
     s.signal('SIGHUP');
     // The worker drains once its answers say `Connection: close`: ask on the probe connection until one does.
     // (The new worker boots first: bounded by 15 s and 3000 probes, paced.)
-    let draining = false;
-    const giveUp = Date.now() + 15_000;
-    for (let i = 0; i < 3000 && !draining && Date.now() < giveUp; i++) {
-      probe.send(`/probe-${i}`);
-      const r = await probe.next();
-      draining = r === null || r.connection === 'close';
-      if (!draining) await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(draining).toBe(true);
+    expect(await untilDraining(probe)).toBe(true);
 
     // Two requests in one segment on a kept-alive socket of the draining worker.
     main.send('/a', '/b');

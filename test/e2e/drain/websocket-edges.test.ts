@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { RawConnection } from '../../helpers/raw-http.js';
+import { RawConnection, untilDraining } from '../../helpers/raw-http.js';
 import { example, fixture, freePort, killAll, type Supervised, supervise } from '../../helpers/supervise.js';
 
 const WebSocket = createRequire(example('websocket-plain/server.js'))('ws') as typeof import('ws');
@@ -101,15 +101,7 @@ describe('WebSockets at the edges of a drain', () => {
     const pid = Number((await keep.next())!.body.split(' ')[1]);
     s.signal('SIGHUP');
     // The worker drains once its answers say `Connection: close` (bounded: 15 s, 3000 paced probes).
-    let draining = false;
-    const giveUp = Date.now() + 15_000;
-    for (let i = 0; i < 3000 && !draining && Date.now() < giveUp; i++) {
-      probe.send(`/probe-${i}`);
-      const r = await probe.next();
-      draining = r === null || r.connection === 'close';
-      if (!draining) await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(draining).toBe(true);
+    expect(await untilDraining(probe)).toBe(true);
 
     // A WebSocket handshake on the kept-alive connection of the draining worker.
     const bytes: Buffer[] = [];
