@@ -12,21 +12,11 @@ import { H2Relay } from '../../helpers/h2-relay.js';
 import { until } from '../../helpers/http.js';
 import { h2load, h2loadPath } from '../../helpers/h2load.js';
 import { example, freePort, killAll, supervise } from '../../helpers/supervise.js';
+import { h2Get } from '../../helpers/h2.js';
 
 afterEach(() => killAll());
 
-function request(session: http2.ClientHttp2Session): Promise<{ status: number; body: string; error?: string }> {
-  return new Promise((resolve) => {
-    const stream = session.request({ ':path': '/' });
-    let status = 0;
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (h) => (status = Number(h[':status'])));
-    stream.on('data', (c: string) => (body += c));
-    stream.on('end', () => resolve({ status, body }));
-    stream.on('error', (err) => resolve({ status, body, error: err.message }));
-  });
-}
+const request = (session: http2.ClientHttp2Session) => h2Get(session, '/');
 
 describe('HTTP/2 drain: the two-step GOAWAY', () => {
   it('streams that cross the GOAWAY on the wire are answered, not refused', async () => {

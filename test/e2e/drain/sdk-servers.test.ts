@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { get, until } from '../../helpers/http.js';
 import { example, freePort } from '../../helpers/supervise.js';
+import { h2Get } from '../../helpers/h2.js';
 
 let child: ChildProcess;
 let stdout = '';
@@ -23,16 +24,12 @@ function h2Slow(url: string, ms: number) {
   let goaway = false;
   session.on('goaway', () => (goaway = true));
   session.on('error', () => {});
-  const done = new Promise<{ status: number; body: string; goaway: boolean; error: string | null }>((resolve) => {
-    const stream = session.request({ ':path': `/slow?ms=${ms}` });
-    let status = 0;
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (h) => (status = Number(h[':status'])));
-    stream.on('data', (c: string) => (body += c));
-    stream.on('end', () => resolve({ status, body, goaway, error: null }));
-    stream.on('error', (e) => resolve({ status, body, goaway, error: e.message }));
-  });
+  const done = h2Get(session, `/slow?ms=${ms}`).then(({ status, body, error }) => ({
+    status,
+    body,
+    goaway,
+    error: error ?? null,
+  }));
   const closed = new Promise<void>((resolve) => session.on('close', () => resolve()));
   return { done, closed };
 }

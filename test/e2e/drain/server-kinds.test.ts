@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { get } from '../../helpers/http.js';
 import { RawConnection, untilDraining } from '../../helpers/raw-http.js';
 import { fixture, freePort, killAll, supervise } from '../../helpers/supervise.js';
+import { h2Get } from '../../helpers/h2.js';
 
 afterEach(() => killAll());
 
@@ -34,16 +35,9 @@ describe('server kinds', () => {
     session.on('error', () => {});
     let goaway = false;
     session.on('goaway', () => (goaway = true));
-    const h2 = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const stream = session.request({ ':path': '/slow?ms=1500' });
-      let status = 0;
-      let body = '';
-      stream.setEncoding('utf8');
-      stream.on('response', (h) => (status = Number(h[':status'])));
-      stream.on('data', (c: string) => (body += c));
-      stream.on('end', () => resolve({ status, body }));
-      stream.on('error', reject);
-    });
+    const h2 = h2Get(session, '/slow?ms=1500').then((r) =>
+      r.error === undefined ? r : Promise.reject(new Error(r.error)),
+    );
     await s.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith(`ran /slow ${pid} HTTP/2.0`));
 
     s.signal('SIGHUP');
