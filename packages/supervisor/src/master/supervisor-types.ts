@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+
 import type { SuperviseError } from '../errors.js';
 import type { SupervisorOptions } from '../config/options.js';
 import type { RolloutResult } from '../rollout/policy.js';
@@ -54,3 +56,6 @@ export interface SupervisorEvents {
   stopping: [];
   stopped: [number];
 }
+
+/** The master's emit, as the modules that run its steps (lifecycle, rollout, stop) call it. */
+export type EmitSupervisorEvent = EventEmitter<SupervisorEvents>['emit'];
