@@ -71,7 +71,7 @@ function lastSent(s: Supervised, id: string): string | undefined {
 
 async function start(env: Record<string, string> = {}, extra: string[] = []) {
   const port = await freePort();
-  const s = supervise([fixture('ws-ack-app.js'), '-w', '1', ...extra], { env: { PORT: String(port), ...env } });
+  const s = supervise([fixture('drain/ws-ack-app.js'), '-w', '1', ...extra], { env: { PORT: String(port), ...env } });
   await s.ready();
   return { s, port };
 }

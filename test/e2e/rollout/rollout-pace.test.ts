@@ -100,7 +100,7 @@ describe('rollout pace', () => {
     const sock = path.join(tempDir('supervise-pace-'), 'ctl.sock');
     // round-robin: the four slow requests below must reach both workers, which a shared socket leaves to chance.
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'],
+      [fixture('faults/fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'],
       {
         env: { PORT: String(port) },
       },

@@ -235,7 +235,7 @@ describe('--sticky', () => {
 
   it('a release that cannot start rolls back: the old workers keep serving on the port, /health stays 200', async () => {
     const [port, health] = [await freePort(), await freePort()];
-    const s = supervise([fixture('bad-release.js'), '-w', '2', '--sticky', '--health-port', String(health)], {
+    const s = supervise([fixture('faults/bad-release.js'), '-w', '2', '--sticky', '--health-port', String(health)], {
       env: { PORT: String(port) },
     });
     await s.ready();
@@ -267,7 +267,7 @@ describe('--sticky', () => {
 
   it('-w 1: connections that arrive while the only worker is restarted after a crash wait in the master, and are served', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '1', '--sticky', '--restart-delay', '300'], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '1', '--sticky', '--restart-delay', '300'], {
       env: { PORT: String(port) },
     });
     await s.ready();
@@ -284,7 +284,7 @@ describe('--sticky', () => {
 
   it('an SDK app that says ready() before it listens: connections handed to it in between wait for its server', async () => {
     const port = await freePort();
-    const s = supervise([fixture('ready-early-app.js'), '-w', '2', '--sticky'], {
+    const s = supervise([fixture('sticky/ready-early-app.js'), '-w', '2', '--sticky'], {
       env: { PORT: String(port), LISTEN_DELAY_MS: '300' },
     });
     await s.ready();
@@ -306,7 +306,7 @@ describe('--sticky', () => {
   it('a connection that waits longer than the early wait for a worker that listens late keeps every byte', async () => {
     const port = await freePort();
     const delayFile = path.join(tempDir(), 'delay');
-    const s = supervise([fixture('ready-early-app.js'), '-w', '1', '--sticky'], {
+    const s = supervise([fixture('sticky/ready-early-app.js'), '-w', '1', '--sticky'], {
       env: { PORT: String(port), LISTEN_DELAY_MS: '0', LISTEN_DELAY_FILE: delayFile },
     });
     await s.ready();
@@ -331,14 +331,14 @@ describe('--sticky', () => {
     expect(alone.code).toBe(2);
     expect(alone.stderr).toMatch(/^supervise: --trust-proxy only applies with --sticky/);
     const port = await freePort();
-    const ignores = await runCli([fixture('fixed-port-app.js'), '-w', '1', '--sticky'], {
+    const ignores = await runCli([fixture('sticky/fixed-port-app.js'), '-w', '1', '--sticky'], {
       env: { PORT: String(port), APP_FIXED_PORT: String(port) },
     });
     expect(ignores.code).toBe(2);
     expect(ignores.stderr).toContain(
       `supervise: --sticky: the app listens on port ${port} itself; it must listen on process.env.PORT`,
     );
-    const elsewhere = await runCli([fixture('fixed-port-app.js'), '-w', '1', '--sticky'], {
+    const elsewhere = await runCli([fixture('sticky/fixed-port-app.js'), '-w', '1', '--sticky'], {
       env: { PORT: String(port), APP_FIXED_PORT: String(await freePort()) },
     });
     expect(elsewhere.code).toBe(2);
