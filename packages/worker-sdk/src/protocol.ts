@@ -4,6 +4,10 @@
  * mistaken for an app's own `process.send()` traffic, and an app's messages are never mistaken for ours.
  */
 
+import type { DrainKindCounts } from './drain-kinds.js';
+
+export { DRAIN_KIND_NAMES, DRAIN_KINDS, type DrainKind, type DrainKindCounts } from './drain-kinds.js';
+
 export const PROTOCOL_VERSION = 1;
 
 /** How often a balanced worker looks at its keep-alive connections, to report a change (`connections`). */
@@ -41,8 +45,8 @@ export interface DrainStats {
   closedLongLived: number;
   /** Connections destroyed at the deadline. */
   forced: number;
-  /** Kinds of what was forced, for the master's log. */
-  forcedKinds: { http: number; websocket: number; upgraded: number; http2: number; raw: number };
+  /** Kinds of what was forced (drain-kinds.ts), for the master's log and /metrics. */
+  forcedKinds: DrainKindCounts;
   /** Requests that completed during the drain. */
   requestsCompleted: number;
   /** Shutdown hooks that failed or timed out. */

@@ -4,17 +4,10 @@ import type { Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-/**
- * What one accepted connection is, as far as a drain cares:
- * - `http`: HTTP/1.x, closed when its last response ends (or by the idle rule);
- * - `http2`: an HTTP/2 session, closed with a two-step GOAWAY (see http2.ts);
- * - `raw`: a plain `net` server's socket, whose protocol only the app knows.
- * An `http` connection whose parser is gone has been upgraded (WebSocket): only the app can close it cleanly.
- */
-export type ConnectionKind = 'http' | 'http2' | 'raw';
+import type { ConnectionKind, DrainKind } from '../drain-kinds.js';
 
-/** What a drain reports as forced: a connection's kind, with upgraded HTTP/1 sockets told apart. */
-export type ForcedKind = 'http' | 'websocket' | 'upgraded' | 'http2' | 'raw';
+/** The kinds (what one accepted connection is, as far as a drain cares) are the table in drain-kinds.ts. */
+export type { ConnectionKind } from '../drain-kinds.js';
 
 export type CloseCause = 'finished' | 'idle' | 'long-lived' | 'forced';
 
@@ -127,7 +120,7 @@ export function idleCloseDelay(lastActive: number, now: number, graceMs: number)
 }
 
 /** How a drain reports a connection it had to destroy. */
-export function forcedKind(conn: Connection): ForcedKind {
+export function forcedKind(conn: Connection): DrainKind {
   if (conn.websocket) return 'websocket';
   if (isUpgraded(conn)) return 'upgraded';
   return conn.kind;

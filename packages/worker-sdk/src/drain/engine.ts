@@ -8,6 +8,7 @@ import type { DrainStats } from '../protocol.js';
 import {
   CLOSE_GOING_AWAY,
   type Connection,
+  type ConnectionKind,
   forcedKind,
   type IdleRule,
   isUpgraded,
@@ -351,16 +352,24 @@ export class DrainEngine {
   }
 
   private beginDrain(conn: Connection): void {
-    if (conn.kind === 'http') {
+    this.beginByKind[conn.kind](conn);
+  }
+
+  /** The drain's first step for each kind a server accepts (drain-kinds.ts): a new kind does not compile without. */
+  private readonly beginByKind: Record<ConnectionKind, (conn: Connection) => void> = {
+    http: (conn) => {
       // A WebSocket gets its close frame once the drain hooks had their turn (runDrain); another upgraded
       // socket speaks a protocol only the app knows: its drain hooks close it, or the deadline does.
       if (isUpgraded(conn)) return;
       // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
       if (conn.pending.length === 0) this.idle.schedule(conn);
-    } else if (conn.kind === 'http2' && conn.session) {
-      closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
-    }
-  }
+    },
+    http2: (conn) => {
+      if (conn.session) closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
+    },
+    // Only the app knows the protocol: its drain hooks close the socket, or the deadline does.
+    raw: () => {},
+  };
 
   private waitForConnections(deadlineAt: number): Promise<boolean> {
     if (this.conns.size === 0) return Promise.resolve(true);
