@@ -75,7 +75,9 @@ describe('faults: crashes', () => {
     const squatter = net.createServer();
     await new Promise<void>((resolve) => squatter.listen(port, resolve));
     cleanup.push(() => squatter.close());
-    const s = supervise([fixture('faults/express-listen-callback.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/express-listen-callback.js'), '-w', '2', ...FAST], {
+      env: { PORT: String(port) },
+    });
     const { code } = await s.waitExit(5_000);
     expect(code).toBe(4);
     expect(ownStderr(s.stderr)).toEqual([
@@ -187,9 +189,12 @@ describe('faults: hung workers and recycling', () => {
 
   it('--max-requests recycles workers one at a time under load, with the reason logged and no failed request', async () => {
     const port = await freePort();
-    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', '--max-requests', '100', '--heartbeat', '100', ...FAST], {
-      env: { PORT: String(port) },
-    });
+    const s = supervise(
+      [fixture('faults/fault-app.js'), '-w', '2', '--max-requests', '100', '--heartbeat', '100', ...FAST],
+      {
+        env: { PORT: String(port) },
+      },
+    );
     await s.ready();
     const first = s.forkedPids();
     expect(first).toHaveLength(2);
@@ -223,7 +228,18 @@ describe('faults: hung workers and recycling', () => {
   it('--max-memory and --max-age recycle through the zero-downtime path, each with its reason', async () => {
     const port = await freePort();
     const s = supervise(
-      [fixture('faults/fault-app.js'), '-w', '2', '--max-memory', '150', '--max-age', '2s', '--heartbeat', '100', ...FAST],
+      [
+        fixture('faults/fault-app.js'),
+        '-w',
+        '2',
+        '--max-memory',
+        '150',
+        '--max-age',
+        '2s',
+        '--heartbeat',
+        '100',
+        ...FAST,
+      ],
       { env: { PORT: String(port) } },
     );
     await s.ready();

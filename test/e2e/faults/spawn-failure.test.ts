@@ -73,7 +73,17 @@ describe('faults: a fork that fails', () => {
     }
     const port = await freePort();
     const s = supervise(
-      [fixture('faults/fault-app.js'), '-w', '2', '--restart-delay', '20', '--crash-limit', '2', '--kill-timeout', '3000'],
+      [
+        fixture('faults/fault-app.js'),
+        '-w',
+        '2',
+        '--restart-delay',
+        '20',
+        '--crash-limit',
+        '2',
+        '--kill-timeout',
+        '3000',
+      ],
       { node: bin, env: { PORT: String(port) } },
     );
     await s.ready();

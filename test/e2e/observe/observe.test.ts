@@ -27,7 +27,9 @@ describe('supervise top', () => {
       ctx.skip();
     }
     const port = await freePort();
-    const s = supervise([fixture('observe/chatty-app.js'), '-w', '3', '--heartbeat', '200'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('observe/chatty-app.js'), '-w', '3', '--heartbeat', '200'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const sock = (await s.waitEvent('control.listening')).path as string;
     const server = `supervise-top-${process.pid}`;
