@@ -60,6 +60,11 @@ describe('isUpgraded', () => {
     cause: null,
     idleTimer: null,
     upgraded: false,
+    websocket: false,
+    appCloses: false,
+    writtenAtUpgrade: 0,
+    closeAfterFinish: false,
+    shed: false,
   });
 
   it('an HTTP/1 socket whose parser was released (upgrade) and that is still open', () => {

@@ -5,12 +5,14 @@
  */
 import { createRequire } from 'node:module';
 
+import type WebSocketClass from 'ws';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RawConnection, untilDraining } from '../../helpers/raw-http.js';
 import { example, fixture, freePort, killAll, type Supervised, supervise } from '../../helpers/supervise.js';
 
-const WebSocket = createRequire(example('websocket-plain/server.js'))('ws') as typeof import('ws');
+const WebSocket = createRequire(example('websocket-plain/server.js'))('ws') as typeof WebSocketClass;
 
 afterEach(() => killAll());
 
