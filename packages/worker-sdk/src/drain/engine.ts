@@ -188,7 +188,7 @@ export class DrainEngine {
     // ALPN decides what the connection is: on an allowHTTP1 server, anything but h2 is served by node:http.
     if (conn.kind === 'http2' && socket.alpnProtocol !== 'h2') {
       conn.kind = 'http';
-      if (this.isDraining) this.beginDrain(conn);
+      if (this.isDraining) this.beginDrain[conn.kind](conn);
       return;
     }
     this.adoptSession(conn);
@@ -274,7 +274,7 @@ export class DrainEngine {
     this.conns.set(socket, conn);
     socket.once('close', () => this.forget(conn));
     if (conn.kind === 'http2') this.adoptSession(conn);
-    if (this.isDraining) this.beginDrain(conn);
+    if (this.isDraining) this.beginDrain[conn.kind](conn);
     return conn;
   }
 
@@ -306,7 +306,7 @@ export class DrainEngine {
     );
 
     for (const server of this.servers) this.stopAccepting(server);
-    for (const conn of this.conns.values()) this.beginDrain(conn);
+    for (const conn of this.conns.values()) this.beginDrain[conn.kind](conn);
     // Idle sockets get their FIN (the idle rule's immediates, queued above) before any response says
     // `Connection: close`: a client moves the next request of a closing connection to one of its idle ones,
     // and that one must already be known closed, not closing in the same instant.
@@ -351,12 +351,8 @@ export class DrainEngine {
     else server.once('listening', close);
   }
 
-  private beginDrain(conn: Connection): void {
-    this.beginByKind[conn.kind](conn);
-  }
-
   /** The drain's first step for each kind a server accepts (drain-kinds.ts): a new kind does not compile without. */
-  private readonly beginByKind: Record<ConnectionKind, (conn: Connection) => void> = {
+  private readonly beginDrain: Record<ConnectionKind, (conn: Connection) => void> = {
     http: (conn) => {
       // A WebSocket gets its close frame once the drain hooks had their turn (runDrain); another upgraded
       // socket speaks a protocol only the app knows: its drain hooks close it, or the deadline does.
