@@ -71,6 +71,9 @@ describe('rollout pace', () => {
       const onlyNewAfter = Date.now() - t0;
       for (const pid of fresh) expect(old.has(pid)).toBe(false);
       expect([...old].some(isAlive)).toBe(true);
+      // Enough long requests reached the old workers: stop adding new ones, so that the last of them (on the
+      // new workers) end while the old workers drain, not 8 s after.
+      streaming = false;
 
       // The last old worker began to drain at the rollout's end; its last request ends at most 8 s later.
       await s.waitEvent('rollout.drained', undefined, LONG_MS + 4_000, hup);

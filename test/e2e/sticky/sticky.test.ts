@@ -2,7 +2,7 @@
  * --sticky (issue 16): the master accepts on the app's port and hands every connection of a client to one
  * worker slot. Unmodified socket.io 4 with its default transports (long polling first, then the WebSocket
  * upgrade), socket.io's cluster adapter broadcasting across 4 workers, in-memory Express sessions, and the
- * lossless promise under keep-alive load through 3 rollouts.
+ * lossless promise under keep-alive load through 2 rollouts and a scale-down.
  */
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -165,7 +165,7 @@ describe('--sticky', () => {
     expect((await s.waitExit()).code).toBe(0);
   });
 
-  it('3 rollouts of 4 workers, then a scale to 2, under undici and autocannon keep-alive load: 0 failed', async () => {
+  it('2 rollouts of 4 workers, then a scale to 2, under undici and autocannon keep-alive load: 0 failed', async () => {
     const { s, port } = await start('http-basic/server.js', 4);
     const sock = (await s.waitEvent('control.listening')).path as string;
     expect((await runCli(['status', '--control', sock])).stdout).toMatch(/connections: sticky\n/);
@@ -181,7 +181,8 @@ describe('--sticky', () => {
     const old = s.forkedPids();
     const firstPids = new Set(loads.flatMap((l) => [...l.result.pids]));
     expect(firstPids.size).toBeGreaterThan(1);
-    for (let round = 1; round <= 3; round++) {
+    // The second rollout rolls workers that were themselves started by a rollout.
+    for (let round = 1; round <= 2; round++) {
       const mark = s.lines.length;
       s.signal('SIGHUP');
       expect(await s.waitEvent('rollout.end', undefined, 20_000, mark)).toMatchObject({ outcome: 'done', replaced: 4 });
