@@ -29,6 +29,7 @@ import { plural } from '../observe/text.js';
 import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { Replacer } from '../rollout/replacement.js';
+import { Canaries } from '../rollout/canary.js';
 import { WorkerInputs } from './worker-inputs.js';
 import {
   cancelRestart,
@@ -81,6 +82,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
   balancer: Balancer | null = null;
+  /** Health-gated rollouts: the bake in progress, the verdicts, the next rollout's --canary override. */
+  readonly canaries = new Canaries();
 
   constructor(
     readonly options: SupervisorOptions,
@@ -151,8 +154,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * Rolling restart. Requests made while one runs are merged into a single follow-up, whose result they all
    * receive. Never rejects: a failed rollout resolves with outcome 'rolled-back'.
    */
-  reload(trigger = 'api'): Promise<RolloutSummary> {
+  reload(trigger = 'api', { canary }: { canary?: boolean } = {}): Promise<RolloutSummary> {
     this.triggers.push(trigger);
+    if (canary !== undefined) this.canaries.overrideNext(canary);
     if (this.rollouts.busy) {
       this.log.info({ event: 'rollout.queued', trigger }, `restart requested (${trigger}) during a rollout: queued`);
     }
@@ -441,11 +445,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       promoted: () => this.breaker.reset(),
       aborted: () => this.phase !== 'running',
     });
-    const result = await runRollout(host, {
+    const result = await runRollout(this.canaries.gate(host, generation, this), {
       generation,
       surge: this.options.surge,
       maxDraining: this.maxDraining,
       drains: this.drains,
+      canary: this.canaries.choose(this.options, trigger),
     });
     const summary = rolloutSummary(
       result,
