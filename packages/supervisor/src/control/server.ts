@@ -309,5 +309,6 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       node: process.version,
     },
     workers: workers.map((w, i) => ({ ...w, rssBytes: rss[i] ?? null })),
+    ...(supervisor.canaries.current ? { canary: supervisor.canaries.current.status() } : {}),
   };
 }
