@@ -34,6 +34,7 @@ export function canaryOptions(): Pick<
   | 'canaryMaxErrorRate'
   | 'canaryMaxErrorRatio'
   | 'canaryMaxP99Ratio'
+  | 'canaryP99AllowanceMs'
 > {
   return {
     canary: {
@@ -74,8 +75,8 @@ export function canaryOptions(): Pick<
     canaryWarmup: {
       ...count(0),
       flags: '--canary-warmup <n>',
-      help: "the canary's first requests, left out of the comparison (a fresh process runs cold)",
-      default: 50,
+      help: "the canary's first requests, left out of the comparison (a fresh process runs cold); at most half of --canary-time",
+      default: 2_000,
       reload: 'live',
     },
     canaryMinRequests: {
@@ -103,9 +104,16 @@ export function canaryOptions(): Pick<
     canaryMaxP99Ratio: {
       ...amount(1, 1_000),
       flags: '--canary-max-p99-ratio <x>',
-      help: "the canary fails when its p99 latency is above the old workers' times this",
-      doc: 'A p99 less than 1 ms above the old one never fails: at that scale one garbage collection is the difference.',
+      help: "the canary fails when its p99 latency is above the old workers' times this, plus --canary-p99-allowance",
       default: 2,
+      reload: 'live',
+    },
+    canaryP99AllowanceMs: {
+      ...duration(),
+      flags: '--canary-p99-allowance <duration>',
+      help: 'added to the p99 limit: a fresh process runs colder than the old ones, and at a few ms one garbage collection is the difference',
+      default: 5,
+      defaultText: '5ms',
       reload: 'live',
     },
   };

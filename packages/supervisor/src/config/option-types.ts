@@ -62,6 +62,7 @@ export interface SupervisorOptions {
   canaryMaxErrorRate: number;
   canaryMaxErrorRatio: number;
   canaryMaxP99Ratio: number;
+  canaryP99AllowanceMs: number;
   watch: string[] | null;
   ignore: string[];
   watchDebounceMs: number;

@@ -9,15 +9,14 @@ export interface CanaryLimits {
   maxErrorRate: number;
   /** ... unless the old workers' own rate, times this, is higher: a flaky backend fails both alike. */
   maxErrorRatio: number;
-  /** The canary's p99 latency above the old workers' times this fails it. */
+  /** The canary's p99 latency above the old workers' times this (plus the allowance) fails it. */
   maxLatencyRatio: number;
+  /**
+   * Added to the latency limit: a fresh process runs colder than warm old ones (JIT, heap, caches), and at
+   * millisecond latencies one garbage collection or one busy core is the whole difference, which no user sees.
+   */
+  latencyAllowanceMs: number;
 }
-
-/**
- * A p99 less than this above the old workers' never fails the canary: at sub-millisecond latencies one
- * garbage collection or one busy core is the whole difference, and no user sees it.
- */
-export const LATENCY_SLACK_MS = 1;
 
 /** One side's figures over the bake. */
 export interface CanaryFigures {
@@ -53,16 +52,14 @@ export function figures(o: Outcomes): CanaryFigures {
 /**
  * The verdict on a canary, from what it and the old workers did over the same interval (pure: the counts in,
  * the verdict out). Errors: the canary's rate against the larger of the absolute limit and the old rate times
- * the relative one. Latency: the canary's p99 against the old p99 times the ratio (plus LATENCY_SLACK_MS).
+ * the relative one. Latency: the canary's p99 against the old p99 times the ratio, plus the allowance.
  */
 export function judgeCanary(canary: Outcomes, old: Outcomes, limits: CanaryLimits): CanaryVerdict {
   const c = figures(canary);
   const o = figures(old);
   const errorLimit = Math.max(limits.maxErrorRate, o.errorRate * limits.maxErrorRatio);
   const latencyLimitMs =
-    c.p99Ms === null || o.p99Ms === null
-      ? null
-      : Math.max(o.p99Ms * limits.maxLatencyRatio, o.p99Ms + LATENCY_SLACK_MS);
+    c.p99Ms === null || o.p99Ms === null ? null : o.p99Ms * limits.maxLatencyRatio + limits.latencyAllowanceMs;
   const base = { canary: c, old: o, errorLimit, latencyLimitMs };
   if (c.requests < limits.minRequests) return { ...base, result: 'insufficient', failed: [] };
   const failed: CanaryVerdict['failed'] = [];
@@ -86,7 +83,7 @@ export function describeVerdict(v: CanaryVerdict, limits: CanaryLimits, duration
   return (
     `${head}: errors ${pct(v.canary.errorRate)} (${v.canary.errors} of ${v.canary.requests}; limit ${pct(v.errorLimit)}, ` +
     `old ${pct(v.old.errorRate)} of ${v.old.requests}), ` +
-    `p99 ${ms(v.canary.p99Ms)}${ratio} (limit ${ms(v.latencyLimitMs)} = ${limits.maxLatencyRatio}x old ${ms(v.old.p99Ms)}), ` +
+    `p99 ${ms(v.canary.p99Ms)}${ratio} (limit ${ms(v.latencyLimitMs)} = ${limits.maxLatencyRatio}x old ${ms(v.old.p99Ms)} + ${limits.latencyAllowanceMs} ms), ` +
     `${v.canary.requests} requests (min ${limits.minRequests}) in ${(durationMs / 1000).toFixed(1)} s`
   );
 }

@@ -21,7 +21,7 @@ export interface BakeSettings {
   requests: number;
   /** ...or this long after they became ready, whichever comes first. */
   timeMs: number;
-  /** Requests of the canaries left out before the comparison starts (a fresh process runs cold). */
+  /** Requests of the canaries left out before the comparison starts (a fresh process runs cold), for at most half the time. */
   warmup: number;
   limits: CanaryLimits;
 }
@@ -103,7 +103,8 @@ export class Bake {
         if (lost) return done(this.report('lost', lost.message));
         if (!this.base) {
           const served = this.canaries.reduce((n, w) => n + (w.outcomes ? w.requests : 0), 0);
-          if (served >= this.settings.warmup) this.base = { canary: readAll(this.canaries), old: readAll(this.old()) };
+          const warm = served >= this.settings.warmup || Date.now() - this.startedAt >= this.settings.timeMs / 2;
+          if (warm) this.base = { canary: readAll(this.canaries), old: readAll(this.old()) };
           return;
         }
         if (figures(this.since().canary).requests >= this.settings.requests) done(this.verdict());
@@ -162,6 +163,7 @@ export function bakeSettings(o: SupervisorOptions): BakeSettings {
       maxErrorRate: o.canaryMaxErrorRate,
       maxErrorRatio: o.canaryMaxErrorRatio,
       maxLatencyRatio: o.canaryMaxP99Ratio,
+      latencyAllowanceMs: o.canaryP99AllowanceMs,
     },
   };
 }

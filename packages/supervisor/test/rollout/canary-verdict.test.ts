@@ -4,7 +4,13 @@ import { emptyOutcomes, latencyBucket } from '@supervise/worker-sdk/outcomes';
 
 import { type CanaryLimits, describeVerdict, judgeCanary } from '../../src/rollout/canary-verdict.js';
 
-const LIMITS: CanaryLimits = { minRequests: 100, maxErrorRate: 0.01, maxErrorRatio: 2, maxLatencyRatio: 2 };
+const LIMITS: CanaryLimits = {
+  minRequests: 100,
+  maxErrorRate: 0.01,
+  maxErrorRatio: 2,
+  maxLatencyRatio: 2,
+  latencyAllowanceMs: 1,
+};
 
 /** `n` responses at `ms`, of which `errors` are 500s, and `resets` reset requests. */
 function counts(n: number, ms: number, errors = 0, resets = 0): Outcomes {
@@ -28,7 +34,7 @@ describe('the canary verdict', () => {
     expect(v).toMatchObject({ result: 'fail', failed: ['errors'], errorLimit: 0.01 });
     expect(v.canary.errorRate).toBeCloseTo(0.2);
     expect(describeVerdict(v, LIMITS, 2500)).toMatch(
-      /^canary failed on errors: errors 20\.0% \(40 of 200; limit 1\.0%, old 0\.0% of 800\), p99 [\d.]+ ms \(1\.0x\) \(limit [\d.]+ ms = 2x old [\d.]+ ms\), 200 requests \(min 100\) in 2\.5 s$/,
+      /^canary failed on errors: errors 20\.0% \(40 of 200; limit 1\.0%, old 0\.0% of 800\), p99 [\d.]+ ms \(1\.0x\) \(limit [\d.]+ ms = 2x old [\d.]+ ms \+ 1 ms\), 200 requests \(min 100\) in 2\.5 s$/,
     );
   });
 
@@ -52,8 +58,11 @@ describe('the canary verdict', () => {
     expect(judgeCanary(counts(200, 13), counts(800, 10), LIMITS)).toMatchObject({ result: 'pass' });
   });
 
-  it('never fails a p99 less than the slack above a sub-millisecond one', () => {
+  it('adds the allowance to the latency limit: a sub-millisecond p99 three times the old one passes', () => {
     expect(judgeCanary(counts(200, 0.5), counts(800, 0.15), LIMITS)).toMatchObject({ result: 'pass' });
+    const v = judgeCanary(counts(200, 30), counts(800, 10), { ...LIMITS, latencyAllowanceMs: 15 });
+    expect(v).toMatchObject({ result: 'pass' });
+    expect(v.latencyLimitMs).toBeCloseTo(2 * v.old.p99Ms! + 15);
   });
 
   it('fails on both at once', () => {
