@@ -19,6 +19,11 @@ export const EXIT_CODES = {
   portInUse: { code: 4, meaning: 'the port is in use (EADDRINUSE)' },
   /** The control command could not reach or convince a running master. */
   control: { code: 5, meaning: 'a control command could not reach its master, or the master refused' },
+  /** `supervise reload`: the canary did worse than the old workers; they keep serving. */
+  canary: {
+    code: 6,
+    meaning: '`supervise reload`: the canary did worse than the old workers (the verdict says how); rolled back',
+  },
   /** `supervise reload --timeout`: no result in time (the rollout goes on in the master); as timeout(1). */
   timeout: {
     code: 124,

@@ -34,7 +34,24 @@ export const ENV = {
   stickyPort: 'SUPERVISE_STICKY_PORT',
   /** '1' when the master balances keep-alive connections (--accept shared): the worker then reports them. */
   balance: 'SUPERVISE_BALANCE',
+  /** '0' turns the engine's outcome counting off (see Outcomes); anything else, or absent, leaves it on. */
+  outcomes: 'SUPERVISE_OUTCOMES',
 } as const;
+
+/**
+ * What a worker's HTTP/1 requests came to since it started, counted by the drain engine (drain/outcomes.ts) and
+ * sent with each heartbeat. Counters only grow: the master takes differences between two beats.
+ */
+export interface Outcomes {
+  /** Responses finished, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
+  status: number[];
+  /** Requests whose connection closed (reset, destroyed) before their response finished. */
+  reset: number;
+  /** Finished responses by latency (request start to response finish): counts per LATENCY_BOUNDS_MS bucket, +Inf last. */
+  latency: number[];
+  /** The sum of those latencies, in ms. */
+  latencySumMs: number;
+}
 
 export interface DrainStats {
   /** Connections that closed by themselves or after their last response, within the deadline. */
@@ -106,7 +123,15 @@ export type WorkerMessage =
       cwd?: string;
     }
   | { $supervise: number; type: 'ready' }
-  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
+  /** `outcomes`: absent from an older SDK's beat, or when counting is off (SUPERVISE_OUTCOMES=0). */
+  | {
+      $supervise: number;
+      type: 'heartbeat';
+      requests: number;
+      inFlight: number;
+      load?: WorkerLoad;
+      outcomes?: Outcomes;
+    }
   /**
    * --accept shared (SUPERVISE_BALANCE=1): the keep-alive connections this worker holds that could move, and its
    * upgraded ones (WebSockets, which cannot), sent when a count changes, at most every CONNECTIONS_REPORT_MS: a

@@ -157,6 +157,7 @@ export class Runtime {
 
   private wire(handleSignals = true): void {
     this.wired = true;
+    if (process.env[ENV.outcomes] === '0') this.engine.outcomes = null;
     this.engine.enable();
     if (this.supervised) this.wireSupervised();
     else if (handleSignals) this.wireStandalone();
@@ -218,6 +219,7 @@ export class Runtime {
           requests: this.engine.requestsTotal,
           inFlight: this.engine.inFlight,
           load,
+          ...(this.engine.outcomes ? { outcomes: this.engine.outcomes.read() } : {}),
         });
       }, heartbeatMs);
       beat.unref();

@@ -97,7 +97,7 @@ function printProgress(p: ReloadProgress, json: boolean): void {
 }
 
 async function reload(cmd: Command): Promise<void> {
-  const opts = optsOf<{ waitDrained?: boolean; timeout?: string }>(cmd);
+  const opts = optsOf<{ waitDrained?: boolean; timeout?: string; canary?: boolean }>(cmd);
   const timeoutMs = opts.timeout === undefined ? null : parseDuration(opts.timeout, '--timeout', { allowZero: false });
   const timer =
     timeoutMs === null
@@ -111,7 +111,12 @@ async function reload(cmd: Command): Promise<void> {
         }, timeoutMs);
   const replies = await request(
     opts,
-    { cmd: 'reload', waitDrained: opts.waitDrained === true, progress: true },
+    {
+      cmd: 'reload',
+      waitDrained: opts.waitDrained === true,
+      progress: true,
+      ...(opts.canary === undefined ? {} : { canary: opts.canary }),
+    },
     (body) => {
       if ('progress' in body) printProgress(body.progress, opts.json === true);
     },
@@ -121,6 +126,15 @@ async function reload(cmd: Command): Promise<void> {
     throw new SuperviseError('ERR_CONTROL', 'reload: the master closed the connection without a result');
   const r = reply.rollout;
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  if (r.canary && r.outcome === 'rolled-back' && r.canary.result === 'fail') {
+    process.stderr.write(
+      `supervise: rollout ${r.generation} rolled back: ${r.canary.line}; the old workers keep serving\n`,
+    );
+    process.exitCode = EXIT.canary;
+    return;
+  }
+  if (r.canary && !opts.json && r.outcome === 'done')
+    writeOut(r.canary.result === 'pass' ? 1 : 2, `${r.canary.line}\n`);
   if (r.outcome === 'done') {
     if (!opts.json) {
       const left =
@@ -248,6 +262,8 @@ export function addControlCommands(program: Command): void {
     .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
     .option('--control <path>', socketHelp)
     .option('--wait-drained', 'also wait until every old worker has finished its drain and exited')
+    .option('--canary', `bake a canary first, whatever --canary says; exit ${EXIT.canary} when it does worse`)
+    .option('--no-canary', 'no canary for this rollout')
     .option('--timeout <duration>', `give up waiting after this long, exit ${EXIT.timeout} (the rollout goes on)`)
     .option('--json', 'print the rollout summary as JSON')
     .action((_opts: unknown, cmd: Command) => withJsonErrors(reload)(cmd));

@@ -7,6 +7,7 @@ import { SuperviseError } from '../errors.js';
 import { bad, bool, count, duration, oneOfCheck, textCheck, textListCheck } from './option-kinds.js';
 import { masterOptions, watchOptions } from './option-entries-master.js';
 import { restartOptions } from './option-entries-restart.js';
+import { canaryOptions } from './option-entries-canary.js';
 import {
   DEFAULT_ACCEPT,
   MAX_WORKERS,
@@ -255,6 +256,7 @@ export const OPTIONS: OptionTable = {
   },
   ...watchOptions(),
   ...restartOptions(),
+  ...canaryOptions(),
   ...masterOptions(),
 };
 

@@ -52,6 +52,17 @@ export interface SupervisorOptions {
   maxMemoryMb: number;
   maxRequests: number;
   maxAgeMs: number;
+  /** Health-gated rollouts (option-entries-canary.ts). */
+  canary: boolean;
+  canaryWorkers: number;
+  canaryRequests: number;
+  canaryTimeMs: number;
+  canaryWarmup: number;
+  canaryMinRequests: number;
+  canaryMaxErrorRate: number;
+  canaryMaxErrorRatio: number;
+  canaryMaxP99Ratio: number;
+  canaryP99AllowanceMs: number;
   watch: string[] | null;
   ignore: string[];
   watchDebounceMs: number;

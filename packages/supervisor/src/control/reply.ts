@@ -1,5 +1,6 @@
 import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
 import type { LogEntry } from '../observe/log-buffer.js';
+import type { BakeStatus } from '../rollout/canary.js';
 
 /**
  * What the master answers on the control socket, one JSON object per line (request.ts has the asks): each
@@ -33,6 +34,8 @@ export type StatusReply = {
   ok: true;
   master: MasterStatus;
   workers: WorkerStatus[];
+  /** During a canary's bake: its figures beside the old generation's, and the limits they are judged by. */
+  canary?: BakeStatus;
 };
 
 /**

@@ -38,7 +38,8 @@ type Fields = Record<string, Field<unknown, boolean>>;
 const REQUESTS = {
   status: {},
   /** progress: a `{ok, progress}` line per replaced worker before the final answer (reload-progress.ts). */
-  reload: { waitDrained: optional(boolean), progress: optional(boolean) },
+  /** canary: bake a canary for this rollout (true) or not (false), whatever --canary says. */
+  reload: { waitDrained: optional(boolean), progress: optional(boolean), canary: optional(boolean) },
   stop: {},
   scale: { target: required(scaleSpec) },
   /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */

@@ -219,7 +219,7 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
     let drainedMs: number | undefined;
     try {
-      summary = await supervisor.reload('control');
+      summary = await supervisor.reload('control', { canary: request.canary });
       if (request.waitDrained === true && summary.draining > 0) {
         const t0 = Date.now();
         await supervisor.drained();
@@ -309,5 +309,6 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       node: process.version,
     },
     workers: workers.map((w, i) => ({ ...w, rssBytes: rss[i] ?? null })),
+    ...(supervisor.canaries.current ? { canary: supervisor.canaries.current.status() } : {}),
   };
 }

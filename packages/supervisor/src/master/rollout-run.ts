@@ -1,7 +1,8 @@
 import type { Logger } from '../observe/logger.js';
 import type { SupervisorOptions } from '../config/options.js';
 import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
-import { type DrainSet, runRollout } from '../rollout/policy.js';
+import { type DrainSet, type RolloutHost, runRollout } from '../rollout/policy.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import { logDrained, logRolloutEnd, mergeTriggers, rolloutSummary } from '../rollout/report.js';
 import type { WorkerInputs } from './worker-inputs.js';
 import type { WorkerLifecycle } from './lifecycle.js';
@@ -27,6 +28,9 @@ export interface RolloutMaster {
   /** Settles when the boot ends. */
   booting(): Promise<void>;
   scale(target: number): Promise<void>;
+  /** The canary phase's gate around the rollout host (a pass-through when no canary bakes). */
+  canaryGate(host: RolloutHost<WorkerProcess>, generation: number): RolloutHost<WorkerProcess>;
+  canaryChoice(trigger: string): number;
   readonly emit: EmitSupervisorEvent;
 }
 
@@ -62,11 +66,12 @@ export async function runMasterRollout(m: RolloutMaster): Promise<RolloutSummary
     promoted: () => life.breaker.reset(),
     aborted: () => m.phase() !== 'running',
   });
-  const result = await runRollout(host, {
+  const result = await runRollout(m.canaryGate(host, generation), {
     generation,
     surge: m.options.surge,
     maxDraining: m.maxDraining(),
     drains: m.drains,
+    canary: m.canaryChoice(trigger),
   });
   const summary = rolloutSummary(
     result,

@@ -19,6 +19,7 @@ import { StopReport } from './stop-report.js';
 import { plural } from '../observe/text.js';
 import type { SourceLimits } from '../config/reconfigure.js';
 import { Replacer } from '../rollout/replacement.js';
+import { Canaries } from '../rollout/canary.js';
 import { WorkerInputs } from './worker-inputs.js';
 import { WorkerLifecycle } from './lifecycle.js';
 import { runMasterRollout } from './rollout-run.js';
@@ -60,6 +61,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
   balancer: Balancer | null = null;
+  /** Health-gated rollouts: the bake in progress, the verdicts, the next rollout's --canary override. */
+  readonly canaries = new Canaries();
 
   constructor(
     readonly options: SupervisorOptions,
@@ -142,8 +145,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * Rolling restart. Requests made while one runs are merged into a single follow-up, whose result they all
    * receive. Never rejects: a failed rollout resolves with outcome 'rolled-back'.
    */
-  reload(trigger = 'api'): Promise<RolloutSummary> {
+  reload(trigger = 'api', { canary }: { canary?: boolean } = {}): Promise<RolloutSummary> {
     this.triggers.push(trigger);
+    if (canary !== undefined) this.canaries.overrideNext(canary);
     if (this.rollouts.busy) {
       this.log.info({ event: 'rollout.queued', trigger }, `restart requested (${trigger}) during a rollout: queued`);
     }
@@ -310,6 +314,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       replacerIdle: () => this.replacer.idle(),
       booting: () => this.booting,
       scale: (n) => this.scale(n),
+      canaryGate: (host, generation) => this.canaries.gate(host, generation, this),
+      canaryChoice: (trigger) => this.canaries.choose(this.options, trigger),
       emit: this.emit.bind(this),
     });
   }

@@ -5,6 +5,7 @@ import { balancesSharedSocket } from '../accept/balance.js';
 import type { Supervisor, WorkerInfo } from '../master/supervisor.js';
 import type { ExitInfo } from '../worker/worker-process.js';
 import type { WorkerState } from '../worker/state.js';
+import { registerOutcomeMetrics } from './outcome-metrics.js';
 
 const STATES: readonly WorkerState[] = ['starting', 'ready', 'draining', 'exited'];
 /** How long a scrape waits for a worker's own metrics: a busy worker answers late, a hung one never. */
@@ -176,6 +177,7 @@ export class MasterMetrics {
       this.requests.last.delete(w.id);
     });
 
+    registerOutcomeMetrics(this.registry, supervisor);
     const requests = this.requests;
     const self = this;
     new Counter({

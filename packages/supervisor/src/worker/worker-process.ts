@@ -7,6 +7,7 @@ import {
   isWorkerMessage,
   type MasterMessage,
   type MessageBody,
+  type Outcomes,
   receiveMessages,
   Requests,
   sendMessage,
@@ -30,12 +31,8 @@ export type { OutputStream } from './output-lines.js';
 export type { ExitInfo, WorkerProcessEvents, WorkerTimeouts } from './worker-events.js';
 
 /**
- * One worker process, master side: fork, readiness, drain, kill, and its state. Node's cluster forgets a
- * worker as soon as it is disconnected; this object is our own reference until the process has exited.
- *
- * Events: 'state' (from, to), 'line' (stream, line), 'heartbeat', 'self-drain' (the worker started a drain
- * the master did not ask for), 'closed' (its drain began: its servers no longer accept), 'listen-error' (message:
- * a server of it could not listen), 'exit' (ExitInfo).
+ * One worker process, master side: fork, readiness, drain, kill, and its state (events: WorkerProcessEvents).
+ * Node's cluster forgets a worker once it is disconnected; this is our own reference until the process exits.
  */
 export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly worker: Worker;
@@ -54,6 +51,8 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** Upgraded connections (WebSockets) it holds, which nothing can move (the same reports). */
   upgraded: number | null = null;
   lastHeartbeat: number | null = null;
+  /** What its requests came to, from its last heartbeat (null: none yet, or its engine does not count). */
+  outcomes: Outcomes | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   private readonly rates = new LoadRates();
   private readonly metricsRequests = new Requests<unknown[] | null>(null);
@@ -308,6 +307,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'heartbeat':
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
+        if (msg.outcomes) this.outcomes = msg.outcomes;
         if (msg.load) this.rates.beat(msg.requests, msg.load);
         this.emit('heartbeat');
         break;

@@ -57,6 +57,7 @@ class FakeMaster {
   readyCount = 2;
   rolloutRunning = false;
   acceptMode = 'shared';
+  canaries = { current: null };
   log = { info: () => {} };
   scaled: number[] = [];
   status() {

@@ -18,6 +18,8 @@ export interface Connection {
   kind: ConnectionKind;
   /** Responses started on this connection and not yet finished, in order (HTTP/1.1 pipelining). */
   pending: ServerResponse[];
+  /** performance.now() at each pending response's request start, in the same order (0 when not counting). */
+  starts: number[];
   /** performance.now() of the last accept or finished response. */
   lastActive: number;
   /** socket.bytesRead when the idle timer was set: more since means a request is arriving. */
@@ -47,6 +49,7 @@ export function newConnection(socket: Socket, server: Server): Connection {
     server,
     kind: kindOf(server),
     pending: [],
+    starts: [],
     lastActive: performance.now(),
     bytesRead: 0,
     session: null,
@@ -164,4 +167,19 @@ export function kindOf(server: Server): ConnectionKind {
   const name = server.constructor?.name;
   if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
   return 'raw';
+}
+
+type SocketWithParent = Socket & { _parent?: Socket | null };
+
+/** Finds the connection of a socket, moving a TLS connection from its TCP socket to the TLS socket. */
+export function lookupConnection(conns: Map<Socket, Connection>, socket: Socket): Connection | undefined {
+  const direct = conns.get(socket);
+  if (direct) return direct;
+  const parent = (socket as SocketWithParent)._parent;
+  const conn = parent ? conns.get(parent) : undefined;
+  if (!conn) return undefined;
+  conns.delete(parent as Socket);
+  conn.socket = socket;
+  conns.set(socket, conn);
+  return conn;
 }

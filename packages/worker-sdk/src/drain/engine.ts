@@ -14,8 +14,10 @@ import {
   isUpgraded,
   kindOf,
   lastUnsent,
+  lookupConnection,
   newConnection,
 } from './connections.js';
+import { OutcomeCounter } from './outcomes.js';
 import { closeSessionGracefully, SessionMatcher } from './http2.js';
 import { IdleCloser } from './idle.js';
 import { LongLivedCloser } from './long-lived.js';
@@ -48,8 +50,6 @@ export const DEFAULT_IDLE_RULE: IdleRule = 'keep-alive';
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_CLOSE_WAIT_MS = 2000;
 
-type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
-
 /**
  * The rule every path that closes a connection keeps (drain, idle rule, balancer, deadline): a request that
  * reaches the app gets its response on the wire, or it never reaches the app. A client can resend a request
@@ -66,6 +66,8 @@ type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
 export class DrainEngine {
   requestsTotal = 0;
   inFlight = 0;
+  /** What the requests came to (status classes, resets, latency); null when counting is off. */
+  outcomes: OutcomeCounter | null = new OutcomeCounter();
 
   private readonly servers = new Set<net.Server>();
   private readonly conns = new Map<net.Socket, Connection>();
@@ -216,6 +218,7 @@ export class DrainEngine {
     // The rule (see above): a request whose answer can no longer be written never reaches the app.
     if (unanswerable(socket, conn.pending) && keepFromApp(request, server)) return;
     conn.pending.push(response);
+    conn.starts.push(this.outcomes ? performance.now() : 0);
     this.inFlight++;
     if (!this.isDraining) lastIfMoving(conn, response);
     if (this.isDraining) {
@@ -235,16 +238,20 @@ export class DrainEngine {
     const { response, socket } = message as { response: http.ServerResponse; socket: net.Socket };
     const conn = this.conns.get(socket);
     if (!conn) return;
+    let startedAt: number;
     if (conn.pending[0] === response) {
       conn.pending.shift();
+      startedAt = conn.starts.shift() ?? 0;
     } else {
       const i = conn.pending.indexOf(response);
       if (i === -1) return;
       conn.pending.splice(i, 1);
+      startedAt = conn.starts.splice(i, 1)[0] ?? 0;
     }
     this.inFlight--;
     this.requestsTotal++;
     conn.lastActive = performance.now();
+    this.outcomes?.finished(response.statusCode, conn.lastActive - startedAt);
     if (this.isDraining) {
       this.stats.requestsCompleted++;
       if (conn.pending.length > 0) return;
@@ -256,17 +263,8 @@ export class DrainEngine {
     }
   };
 
-  /** Finds the connection of a socket, moving a TLS connection from its TCP socket to the TLS socket. */
   private lookup(socket: net.Socket): Connection | undefined {
-    const direct = this.conns.get(socket);
-    if (direct) return direct;
-    const parent = (socket as SocketWithParent)._parent;
-    const conn = parent ? this.conns.get(parent) : undefined;
-    if (!conn) return undefined;
-    this.conns.delete(parent as net.Socket);
-    conn.socket = socket;
-    this.conns.set(socket, conn);
-    return conn;
+    return lookupConnection(this.conns, socket);
   }
 
   private accept(socket: net.Socket, server: net.Server): Connection {
@@ -282,7 +280,10 @@ export class DrainEngine {
     if (this.conns.get(conn.socket) !== conn) return;
     this.conns.delete(conn.socket);
     this.inFlight -= conn.pending.length;
+    // Requests that reached the app and whose answer never finished: a reset, as their clients saw it.
+    if (conn.pending.length > 0) this.outcomes?.reset(conn.pending.length);
     conn.pending.length = 0;
+    conn.starts.length = 0;
     // Closed while the idle rule waited for it: node's own keep-alive timer, or the client, closed it idle.
     const waitingIdle = conn.idleTimer !== null;
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
