@@ -54,6 +54,7 @@ describe('isUpgraded', () => {
     server: {} as Connection['server'],
     kind,
     pending: [],
+    starts: [],
     lastActive: 0,
     bytesRead: 0,
     session: null,
