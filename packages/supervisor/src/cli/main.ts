@@ -16,6 +16,7 @@ import {
   mergeOptions,
 } from '../config/config-file.js';
 import { EXIT, EXIT_CODES, SuperviseError } from '../errors.js';
+import { noEnvBlock, splitEnvFlag } from '../config/env-select.js';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from '../config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
@@ -138,6 +139,8 @@ interface Prepared {
   flags: RawOptions;
   app: string | undefined;
   config: LoadedConfig | null;
+  /** `--env production`: the PM2 file's env_production, again at every re-read. */
+  envName: string | null;
 }
 
 /** From the command line and the config file to validated options: shared by a run and `supervise systemd`. */
@@ -169,18 +172,21 @@ async function prepare(
       given.watch = given.watch.length > 1 ? given.watch.slice(0, -1) : true;
     }
   }
+  const { pairs, name: envName } = splitEnvFlag(given.env);
+  given.env = pairs;
+  if (envName !== null && !configFile) throw noEnvBlock(envName, 'no config file was given');
   const flags: RawOptions = { ...given, script, args };
-  const config = configFile ? await loadConfig(configFile, app) : null;
+  const config = configFile ? await loadConfig(configFile, app, { envName }) : null;
   if (app !== undefined && !config)
     throw new SuperviseError('ERR_USAGE', '--app names an app of a PM2 ecosystem file: give the file');
   const raw: RawOptions = mergeOptions(config?.raw ?? {}, flags);
   if (raw.script === undefined)
     throw new SuperviseError('ERR_USAGE', "missing required argument 'script' (or a config file that names it)");
-  return { options: resolveOptions(raw), configFile, flags, app, config };
+  return { options: resolveOptions(raw), configFile, flags, app, config, envName };
 }
 
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
-  const { options, configFile, flags, app, config } = await prepare(script, args, cmd);
+  const { options, configFile, flags, app, config, envName } = await prepare(script, args, cmd);
   optimizeIfConnectionsPass(options);
   // Loaded here, not at the top: the control commands (`supervise status`) and --version need none of it. The file
   // watcher only with --watch, or when a config file may turn it on at a reload.
@@ -204,7 +210,7 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
     // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
     supervisor.setOptionsSource(async (limits) => {
       supervisor.log.info({ event: 'config.reading', file: configFile }, `re-reading ${path.basename(configFile)}`);
-      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app, limits), flags));
+      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app, { ...limits, envName }), flags));
       if (next.watch && watch) new watch.FileWatcher(next); // a bad path refuses the reload, not the watcher later
       return next;
     });
