@@ -9,13 +9,13 @@ import { addControlCommands } from './commands.js';
 import {
   ecosystemAppNames,
   findConfigFile,
-  isEcosystemFile,
   type LoadedConfig,
   loadConfig,
   loadConfigFile,
   mergeOptions,
 } from '../config/config-file.js';
 import { EXIT, EXIT_CODES, SuperviseError } from '../errors.js';
+import { isEcosystemScript } from '../config/ecosystem-detect.js';
 import { noEnvBlock, splitEnvFlag } from '../config/env-select.js';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from '../config/option-table.js';
@@ -154,7 +154,11 @@ async function prepare(
   const app = appOverride ?? appFlag;
   let configFile = findConfigFile(explicit);
   // `supervise ecosystem.config.js`, as `pm2 start ecosystem.config.js`: the file is the configuration.
-  if (script !== undefined && isEcosystemFile(script) && isFile(path.resolve(logicalCwd(), script))) {
+  if (
+    script !== undefined &&
+    isFile(path.resolve(logicalCwd(), script)) &&
+    isEcosystemScript(path.resolve(logicalCwd(), script))
+  ) {
     if (explicit !== undefined)
       throw new SuperviseError(
         'ERR_USAGE',
@@ -297,7 +301,7 @@ async function printSystemdUnits(argv: string[]): Promise<void> {
     const picked = cmd.opts<{ app?: string }>().app;
     // An ecosystem file with several apps and none picked: one unit each (one master per app).
     const file =
-      script !== undefined && isEcosystemFile(script)
+      script !== undefined && isEcosystemScript(path.resolve(logicalCwd(), script))
         ? path.resolve(logicalCwd(), script)
         : cmd.opts<{ config?: string }>().config;
     const names =
