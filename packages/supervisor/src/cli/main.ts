@@ -1,19 +1,10 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import type { Command } from 'commander';
 
 import { addControlCommands } from './commands.js';
-import {
-  ecosystemAppNames,
-  findConfigFile,
-  type LoadedConfig,
-  loadConfig,
-  loadConfigFile,
-  mergeOptions,
-} from '../config/config-file.js';
+import { findConfigFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from '../config/config-file.js';
 import { EXIT, EXIT_CODES, SuperviseError } from '../errors.js';
 import { isEcosystemScript } from '../config/ecosystem-detect.js';
 import { noEnvBlock, splitEnvFlag } from '../config/env-select.js';
@@ -65,7 +56,9 @@ ${signalsHelp()}
 Exit codes:
 ${exitCodesHelp()}`;
 
-function buildProgram(run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>): Command {
+export function buildProgram(
+  run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>,
+): Command {
   const program = new commander.Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
     .version(pkg.version, '-v, --version')
@@ -103,23 +96,7 @@ function flagsOf(cmd: Command): RawOptions {
   return raw;
 }
 
-/** The name of the project in `dir`: its package.json's name (without a scope), else the directory's name. */
-function projectName(dir: string): string {
-  try {
-    const name = (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name;
-    if (typeof name === 'string' && name) return name.replace(/^@[^/]+\//, '');
-  } catch {
-    // no package.json, or not JSON
-  }
-  return path.basename(dir);
-}
-
-/** A word as a POSIX shell reads it back. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
-}
-
-function isFile(file: string): boolean {
+export function isFile(file: string): boolean {
   try {
     return statSync(file).isFile();
   } catch {
@@ -127,12 +104,12 @@ function isFile(file: string): boolean {
   }
 }
 
-function fail(message: string, code: number): never {
+export function fail(message: string, code: number): never {
   process.stderr.write(`supervise: ${message}\n`);
   process.exit(code);
 }
 
-interface Prepared {
+export interface Prepared {
   options: SupervisorOptions;
   configFile: string | null;
   /** What the user typed: it keeps winning over the config file when a reload re-reads it. */
@@ -144,7 +121,7 @@ interface Prepared {
 }
 
 /** From the command line and the config file to validated options: shared by a run and `supervise systemd`. */
-async function prepare(
+export async function prepare(
   script: string | undefined,
   args: string[],
   cmd: Command,
@@ -268,98 +245,10 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   }
 }
 
-/** argv[1] when it is this CLI under another name (a symlink such as `current/node_modules/.bin/supervise`). */
-function invokedCli(): string | null {
-  const given = process.argv[1];
-  if (!given || !path.isAbsolute(given)) return null;
-  try {
-    return realpathSync(given) === realpathSync(fileURLToPath(new URL('../cli.js', import.meta.url))) ? given : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * `supervise systemd [--name NAME] [--user USER] <the command's arguments>`: the unit on stdout, how to install it
- * on stderr. The arguments go through the same parsing as a run, so a bad one fails here, not under systemd.
- */
-async function printSystemdUnits(argv: string[]): Promise<void> {
-  const rest = [...argv];
-  const take = (flag: string): string | undefined => {
-    const i = rest.indexOf(flag);
-    if (i === -1) return undefined;
-    const value = rest[i + 1];
-    if (value === undefined || value.startsWith('-'))
-      throw new SuperviseError('ERR_USAGE', `systemd: ${flag} needs a value`);
-    rest.splice(i, 2);
-    return value;
-  };
-  const name = take('--name');
-  const user = take('--user') ?? os.userInfo().username;
-  const program = buildProgram(async (script, args, cmd) => {
-    const { renderUnit, unitName } = await import('./systemd-unit.js');
-    const picked = cmd.opts<{ app?: string }>().app;
-    // An ecosystem file with several apps and none picked: one unit each (one master per app).
-    const file =
-      script !== undefined && isEcosystemScript(path.resolve(logicalCwd(), script))
-        ? path.resolve(logicalCwd(), script)
-        : cmd.opts<{ config?: string }>().config;
-    const names =
-      picked === undefined && file !== undefined && isFile(path.resolve(logicalCwd(), file))
-        ? await ecosystemAppNames(path.resolve(logicalCwd(), file))
-        : [];
-    const apps = names.length > 1 ? names : [undefined];
-    // The CLI as it was invoked (`/srv/app/current/node_modules/.bin/supervise`), not the release it resolves to,
-    // which a later deploy deletes; and the logical directory, since systemd gives the service no $PWD.
-    const cli = invokedCli() ?? fileURLToPath(new URL('../cli.js', import.meta.url));
-    const givenCwd = rest.some((arg) => arg === '--cwd' || arg.startsWith('--cwd='));
-    const cwdArgs = givenCwd || logicalCwd() === process.cwd() ? [] : ['--cwd', logicalCwd()];
-    const units = [];
-    for (const a of apps) {
-      const { options, config } = await prepare(script, args, cmd, a);
-      const environment = Object.fromEntries(
-        ['PORT', 'HOST', 'NODE_ENV']
-          .filter((k) => process.env[k] && options.env[k] === undefined)
-          .map((k) => [k, process.env[k]!]),
-      );
-      const appName = config?.app ?? null;
-      const unit = unitName(name && apps.length === 1 ? name : (appName ?? projectName(logicalCwd())));
-      const text = renderUnit({
-        name: unit,
-        description: `${appName ?? path.basename(options.script)} under supervise (${options.workers} workers)`,
-        user,
-        workingDirectory: logicalCwd(),
-        execStart: [process.execPath, cli, ...rest, ...cwdArgs, ...(a !== undefined ? ['--app', a] : [])],
-        options,
-        environment,
-        version: pkg.version,
-      });
-      units.push({ unit, text });
-    }
-    writeOut(
-      1,
-      units
-        .map((u) => (units.length > 1 ? `# ---- /etc/systemd/system/${u.unit}.service ----\n${u.text}` : u.text))
-        .join('\n'),
-    );
-    const unitNames = units.map((u) => u.unit);
-    writeOut(
-      2,
-      `\nTo install and start ${unitNames.length > 1 ? 'them (save each unit to its file)' : 'it'}:\n` +
-        (unitNames.length === 1
-          ? `  supervise systemd ${argv.map(shellWord).join(' ')} | sudo tee /etc/systemd/system/${unitNames[0]}.service\n`
-          : '') +
-        `  sudo systemctl daemon-reload && sudo systemctl enable --now ${unitNames.join(' ')}\n` +
-        `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${logicalCwd()}).\n`,
-    );
-  });
-  program.exitOverride();
-  await program.parseAsync(['node', 'supervise', ...rest]);
-}
-
 export async function main(argv: string[]): Promise<void> {
   if (argv[2] === 'systemd') {
     try {
+      const { printSystemdUnits } = await import('./systemd-command.js');
       await printSystemdUnits(argv.slice(3));
     } catch (err) {
       if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
