@@ -7,6 +7,7 @@ import { addControlCommands } from './commands.js';
 import { findConfigFile, type LoadedConfig, loadConfig, loadConfigFile, mergeOptions } from '../config/config-file.js';
 import { EXIT, EXIT_CODES, SuperviseError } from '../errors.js';
 import { isEcosystemScript } from '../config/ecosystem-detect.js';
+import { effective, originsOf, setEffective, WorkerCount } from '../config/effective.js';
 import { noEnvBlock, splitEnvFlag } from '../config/env-select.js';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from '../config/option-table.js';
@@ -181,18 +182,37 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
   let watcher = options.watch && watch ? new watch.FileWatcher(options) : null;
   const supervisor = new Supervisor(options);
+  const origins = originsOf(flags, config?.raw ?? {});
+  const workerCount = new WorkerCount(options.workers, origins.workers ?? 'default');
+  const ignored = (config?.notes ?? []).filter((n) => n.startsWith('ignored ')).map((n) => n.slice(8));
+  setEffective({ file: configFile, app: config?.app ?? null, ignored, origins }, workerCount);
+  workerCount.logStart(supervisor.log);
   if (configFile) {
     supervisor.log.info(
       { event: 'config.loaded', file: configFile, app: config?.app ?? undefined },
       `configuration from ${configFile}`,
     );
+    // An ignored PM2 key is a setting the user believes in that does nothing here: a warning, not news.
     for (const note of config?.notes ?? [])
-      supervisor.log.info({ event: 'config.note', file: configFile }, `${path.basename(configFile)}: ${note}`);
+      supervisor.log[note.startsWith('ignored ') ? 'warn' : 'info'](
+        { event: 'config.note', file: configFile },
+        `${path.basename(configFile)}: ${note}`,
+      );
     // Every reload re-reads the file first; the flags typed on the command line keep winning over it.
     supervisor.setOptionsSource(async (limits) => {
       supervisor.log.info({ event: 'config.reading', file: configFile }, `re-reading ${path.basename(configFile)}`);
-      const next = resolveOptions(mergeOptions(await loadConfigFile(configFile, app, { ...limits, envName }), flags));
+      const fileRaw = await loadConfigFile(configFile, app, { ...limits, envName });
+      const next = resolveOptions(mergeOptions(fileRaw, flags));
       if (next.watch && watch) new watch.FileWatcher(next); // a bad path refuses the reload, not the watcher later
+      const nextOrigins = originsOf(flags, fileRaw);
+      // A runtime `supervise scale` stays while the configuration's own count is the same.
+      next.workers = workerCount.decide(
+        next,
+        nextOrigins.workers ?? 'default',
+        supervisor.options.workers,
+        supervisor.log,
+      );
+      setEffective({ ...effective().config, origins: nextOrigins });
       return next;
     });
     const { WATCH_OPTIONS } = await import('../config/reconfigure.js');
