@@ -27,7 +27,7 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-async function controlPathFor(opts: GlobalOpts): Promise<string> {
+export async function controlPathFor(opts: GlobalOpts): Promise<string> {
   if (opts.control) return opts.control;
   const file = findConfigFile(opts.config);
   if (file) {
@@ -38,7 +38,7 @@ async function controlPathFor(opts: GlobalOpts): Promise<string> {
 }
 
 /** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-async function request<C extends ControlCommand>(
+export async function request<C extends ControlCommand>(
   opts: GlobalOpts,
   req: RequestOf<C>,
   onReply: (body: ReplyOf<C>) => void = () => {},
@@ -273,6 +273,17 @@ export function addControlCommands(program: Command): void {
     .option('--interval <ms>', 'refresh interval (default 1000)')
     .option('--control <path>', socketHelp)
     .action((_opts: unknown, cmd: Command) => top(cmd));
+  program
+    .command('config')
+    .description(
+      'the options in effect and where each came from (command line, config file, default, supervise scale); ' +
+        'with a script or options, what a run with them would use, without starting it',
+    )
+    .argument('[script]', 'as for a run: the options are computed here, no master is asked')
+    .argument('[args...]')
+    .option('--control <path>', socketHelp)
+    .option('--json', 'print them as JSON')
+    .allowUnknownOption();
   program
     .command('logs')
     .description("print the last lines the master has seen (its log and the workers' output); -f follows")

@@ -265,11 +265,18 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   }
 }
 
+/** The commands that take a run's arguments (`supervise systemd app.js -w 4`): parsed by their own modules. */
+const WITH_RUN_ARGS: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
+  systemd: async () => (await import('./systemd-command.js')).printSystemdUnits,
+  config: async () => (await import('./config-command.js')).showConfig,
+};
+
 export async function main(argv: string[]): Promise<void> {
-  if (argv[2] === 'systemd') {
+  const own = Object.hasOwn(WITH_RUN_ARGS, argv[2] ?? '') ? WITH_RUN_ARGS[argv[2]!] : undefined;
+  // Their --help is commander's, from the commands registered for it (commands.ts).
+  if (own && !argv.slice(3).some((a) => a === '-h' || a === '--help')) {
     try {
-      const { printSystemdUnits } = await import('./systemd-command.js');
-      await printSystemdUnits(argv.slice(3));
+      await (await own())(argv.slice(3));
     } catch (err) {
       if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
       if (err instanceof SuperviseError) fail(err.message, err.exitCode);
