@@ -273,6 +273,19 @@ export function addControlCommands(program: Command): void {
     .option('--interval <ms>', 'refresh interval (default 1000)')
     .option('--control <path>', socketHelp)
     .action((_opts: unknown, cmd: Command) => top(cmd));
+  // Parsed by systemd-command.ts (it takes a run's arguments); registered here for --help and `help systemd`.
+  program
+    .command('systemd')
+    .description('print a systemd unit that runs this command (--name, --user); --install writes and enables it')
+    .argument('[script]', 'and the options, as for a run: the unit runs exactly this command')
+    .argument('[args...]')
+    .option('--name <name>', "the unit's name (default: the app's, or package.json's name)")
+    .option('--user <user>', 'User= of the service (default: you)')
+    .option('--install', 'write the unit, systemctl daemon-reload and enable it (then start it yourself)')
+    .option('--uninstall', 'systemctl disable --now the unit, remove its file, daemon-reload')
+    .option('--user-unit', 'a user unit (~/.config/systemd/user, systemctl --user) instead of a system one')
+    .option('--unit-dir <dir>', 'where --install writes the unit (default /etc/systemd/system, or the user one)')
+    .allowUnknownOption();
   program
     .command('config')
     .description(

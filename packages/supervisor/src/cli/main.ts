@@ -15,6 +15,7 @@ import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions
 import { MASTER_SIGNALS } from '../master/signals.js';
 import { guardStdio, writeOut } from '../observe/stdio.js';
 import { optimizeIfConnectionsPass } from './optimizer.js';
+import { closest, mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
@@ -87,6 +88,11 @@ export function buildProgram(
   return program;
 }
 
+/** The commands of the program `cmd` belongs to, for a mistyped one's suggestion. */
+function commandNames(cmd: Command): string[] {
+  return [...cmd.commands.map((c) => c.name()), 'help'];
+}
+
 function flagsOf(cmd: Command): RawOptions {
   const raw: RawOptions = {};
   const values = cmd.opts<Record<string, unknown>>();
@@ -157,6 +163,8 @@ export async function prepare(
   const { pairs, name: envName } = splitEnvFlag(given.env);
   given.env = pairs;
   if (envName !== null && !configFile) throw noEnvBlock(envName, 'no config file was given');
+  const mistyped = script === undefined ? null : mistypedCommand(script, commandNames(cmd), logicalCwd());
+  if (mistyped) throw mistyped;
   const flags: RawOptions = { ...given, script, args };
   const config = configFile ? await loadConfig(configFile, app, { envName }) : null;
   if (app !== undefined && !config)
@@ -288,10 +296,25 @@ export async function main(argv: string[]): Promise<void> {
   program.exitOverride();
   program.configureOutput({
     writeErr: (s) => process.stderr.write(s),
-    outputError: (s, write) => write(`supervise: ${s.replace(/^error: /, '').trim()}\n`),
+    // One line: commander puts its "(Did you mean --workers?)" on a second one.
+    outputError: (s, write) =>
+      write(
+        `supervise: ${s
+          .replace(/^error: /, '')
+          .trim()
+          .replace(/\s*\n\s*\(Did you mean/, ' (did you mean')}\n`,
+      ),
   });
   // Subcommands copy these settings when created, which was before they were set.
   for (const sub of program.commands) sub.copyInheritedSettings(program);
+  // `help help` is the main help; `help satus` one line with the command meant, not the main help.
+  if (argv[2] === 'help' && argv[3] !== undefined) {
+    if (argv[3] === 'help') argv = argv.slice(0, 3);
+    else if (!program.commands.some((c) => c.name() === argv[3])) {
+      const meant = closest(argv[3], commandNames(program));
+      fail(`help: no command "${argv[3]}"${meant ? ` (did you mean ${meant}?)` : ''}`, EXIT.usage);
+    }
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { SuperviseError } from '../errors.js';
 import { mergeEnv, noEnvBlock } from './env-select.js';
 import { logicalCwd } from './logical-cwd.js';
+import { syntaxPosition } from './syntax-position.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { Check } from './option-types.js';
@@ -27,7 +28,7 @@ const CHECKS: Record<OptionKey, Check> = Object.fromEntries(OPTION_KEYS.map((k) 
 
 export const CONFIG_KEYS = Object.keys(CHECKS) as OptionKey[];
 
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;
@@ -202,6 +203,11 @@ async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    // A JS file that does not parse: `file:line:column: message`, as a compiler says it.
+    if (err instanceof SyntaxError && !file.endsWith('.json')) {
+      const at = await syntaxPosition(file);
+      if (at) throw new SuperviseError('ERR_CONFIG', oneLine(`${at}: syntax error: ${err.message}`));
+    }
     const why =
       err instanceof SyntaxError && file.endsWith('.json')
         ? `invalid JSON${jsonPosition(readFileSync(file, 'utf8'), err.message)}: ${err.message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`
