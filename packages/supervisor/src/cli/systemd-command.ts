@@ -8,6 +8,7 @@ import { isEcosystemScript } from '../config/ecosystem-detect.js';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
+import { renderUnit, unitName } from './systemd-unit.js';
 import { buildProgram, isFile, prepare } from './main.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,7 +42,7 @@ function invokedCli(): string | null {
 
 /**
  * `supervise systemd [--name NAME] [--user USER] <the command's arguments>`: the unit on stdout, how to install it
- * on stderr. The arguments go through the same parsing as a run, so a bad one fails here, not under systemd.
+ * on stderr; with --install (or --uninstall) systemd-install.ts does it. The arguments go through the same parsing as a run, so a bad one fails here, not under systemd.
  */
 export async function printSystemdUnits(argv: string[]): Promise<void> {
   const rest = [...argv];
@@ -54,10 +55,23 @@ export async function printSystemdUnits(argv: string[]): Promise<void> {
     rest.splice(i, 2);
     return value;
   };
+  const flag = (f: string): boolean => {
+    const i = rest.indexOf(f);
+    if (i !== -1) rest.splice(i, 1);
+    return i !== -1;
+  };
   const name = take('--name');
   const user = take('--user') ?? os.userInfo().username;
+  const [install, uninstall] = [flag('--install'), flag('--uninstall')];
+  const target = { userUnit: flag('--user-unit'), unitDir: take('--unit-dir') };
+  if (install && uninstall) throw new SuperviseError('ERR_USAGE', 'systemd: --install or --uninstall, not both');
+  const { installUnits, uninstallUnits } = await import('./systemd-install.js');
+  // `--uninstall --name app` needs nothing else: the unit is known by its name.
+  if (uninstall && name !== undefined && rest.length === 0) {
+    writeOut(1, await uninstallUnits([unitName(name)], target));
+    return;
+  }
   const program = buildProgram(async (script, args, cmd) => {
-    const { renderUnit, unitName } = await import('./systemd-unit.js');
     const picked = cmd.opts<{ app?: string }>().app;
     // An ecosystem file with several apps and none picked: one unit each (one master per app).
     const file =
@@ -93,8 +107,21 @@ export async function printSystemdUnits(argv: string[]): Promise<void> {
         options,
         environment,
         version: pkg.version,
+        userUnit: target.userUnit,
       });
       units.push({ unit, text });
+    }
+    if (install || uninstall) {
+      writeOut(
+        1,
+        install
+          ? await installUnits(units, target)
+          : await uninstallUnits(
+              units.map((u) => u.unit),
+              target,
+            ),
+      );
+      return;
     }
     writeOut(
       1,
@@ -114,5 +141,14 @@ export async function printSystemdUnits(argv: string[]): Promise<void> {
     );
   });
   program.exitOverride();
+  program.configureOutput({
+    outputError: (s, write) =>
+      write(
+        `supervise: systemd: ${s
+          .replace(/^error: /, '')
+          .trim()
+          .replace(/\s*\n\s*\(Did you mean/, ' (did you mean')}\n`,
+      ),
+  });
   await program.parseAsync(['node', 'supervise', ...rest]);
 }
