@@ -84,9 +84,11 @@ export async function showConfig(argv: string[]): Promise<void> {
     const [reply] = await request({ control }, { cmd: 'config' });
     return print(reply, json);
   }
-  if (rest.length > 0) return local(rest, json);
+  // `--app api` alone names a master (several share this directory), not a run's app.
+  const app = rest.length === 2 && rest[0] === '--app' ? rest[1] : undefined;
+  if (rest.length > 0 && app === undefined) return local(rest, json);
   try {
-    const [reply] = await request({}, { cmd: 'config' });
+    const [reply] = await request({ app }, { cmd: 'config' });
     print(reply, json);
   } catch (err) {
     // No master runs from here: the config file here says what one would run with.
