@@ -5,7 +5,7 @@
  * change found above this directory says which master it acts on; --app tells apart the masters of one directory.
  * The control directory (XDG_RUNTIME_DIR) and the temp directory (TMPDIR) are this test's own.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -89,5 +89,20 @@ describe('control lookup', () => {
     const none = await runCli(['status', '--app', 'nope'], { cwd: shared, env });
     expect(none.code).toBe(5);
     expect(none.stderr).toMatch(/^supervise: no master of app "nope" was started from .*: it has api \(pid \d+\)\n$/);
+  });
+
+  it('a master started from a logical path (current) is found from the physical directory it resolves to', async () => {
+    const tmp = tempDir('supervise-lookup-logical-');
+    const env = { TMPDIR: tmp, XDG_RUNTIME_DIR: path.join(tmp, 'run') };
+    const release = path.join(tmp, 'releases', '41');
+    await project(release, ['site']);
+    const current = path.join(tmp, 'current');
+    symlinkSync(release, current);
+    const m = supervise(['ecosystem.config.js'], { cwd: current, env: { ...env, PWD: current } });
+    await m.ready();
+    const r = await runCli(['status', '--json'], { cwd: release, env: { ...env, PWD: release } });
+    expect(r.stderr).toBe('');
+    const status = JSON.parse(r.stdout) as { master: { pid: number; cwd: string } };
+    expect(status.master).toMatchObject({ pid: m.pid, cwd: current });
   });
 });

@@ -43,6 +43,34 @@ async function appOf(file: string, timeoutMs = 2000): Promise<string | null> {
   return app;
 }
 
+/** Where a master runs, from its `status` answer (bounded, like appOf). */
+async function placeOf(file: string, timeoutMs = 2000): Promise<{ cwd: string; release: string | null } | null> {
+  let place: { cwd: string; release: string | null } | null = null;
+  const asked = sendRequest(file, { cmd: 'status' }, (body) => {
+    if (body.ok === true) place = { cwd: body.master.cwd, release: body.master.release };
+  }).catch(() => {});
+  await Promise.race([asked, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  return place;
+}
+
+/** The one master among those of `dir`: the only one, or the one of `app`. */
+function pick(found: FoundMaster[], dir: string, app: string | undefined): FoundMaster {
+  if (app !== undefined) {
+    const named = found.filter((f) => f.app === app);
+    if (named.length === 1) return named[0]!;
+    const apps = found.map((f) => `${f.app ?? '(no app name)'} (pid ${f.pid})`).join(', ');
+    throw new SuperviseError('ERR_CONTROL', `no master of app "${app}" was started from ${dir}: it has ${apps}`);
+  }
+  if (found.length > 1) {
+    const names = found.map((f) => (f.app ? `${f.app} (pid ${f.pid})` : `pid ${f.pid}`)).join(', ');
+    throw new SuperviseError(
+      'ERR_CONTROL',
+      `${found.length} masters were started from ${dir} (${names}): pick one with --app <name> or --control ${found[0]!.file}`,
+    );
+  }
+  return found[0]!;
+}
+
 export async function findMaster(app: string | undefined, cwd = logicalCwd()): Promise<FoundMaster> {
   const sockets = liveSockets();
   const shared = sharedDirs();
@@ -58,21 +86,20 @@ export async function findMaster(app: string | undefined, cwd = logicalCwd()): P
     const live = mastersStartedFrom(dir, sockets);
     if (live.length === 0) continue;
     const here = starts.includes(dir) || starts.map(realOr).includes(realOr(dir));
-    const found = await Promise.all(live.map(async (l) => ({ ...l, dir, here, app: await appOf(l.file) })));
-    if (app !== undefined) {
-      const named = found.filter((f) => f.app === app);
-      if (named.length === 1) return named[0]!;
-      const apps = found.map((f) => `${f.app ?? '(no app name)'} (pid ${f.pid})`).join(', ');
-      throw new SuperviseError('ERR_CONTROL', `no master of app "${app}" was started from ${dir}: it has ${apps}`);
-    }
-    if (found.length > 1) {
-      const names = found.map((f) => (f.app ? `${f.app} (pid ${f.pid})` : `pid ${f.pid}`)).join(', ');
-      throw new SuperviseError(
-        'ERR_CONTROL',
-        `${found.length} masters were started from ${dir} (${names}): pick one with --app <name> or --control ${found[0]!.file}`,
-      );
-    }
-    return found[0]!;
+    return pick(await Promise.all(live.map(async (l) => ({ ...l, dir, here, app: await appOf(l.file) }))), dir, app);
+  }
+  // A master started from a logical path (`/srv/app/current`) run here through the physical one (the release it
+  // pointed to, `cd -P`): its socket is named after the logical path, which this directory cannot name. Each
+  // master says where its directory resolves now; this very directory only, never one above.
+  const mine = new Set(starts.map(realOr));
+  const places = await Promise.all(sockets.map(async (s) => ({ ...s, place: await placeOf(s.file) })));
+  const same = places.filter((p) => p.place?.release != null && mine.has(p.place.release));
+  if (same.length > 0) {
+    const dir = same[0]!.place!.cwd;
+    const found = await Promise.all(
+      same.map(async (m) => ({ pid: m.pid, file: m.file, dir: m.place!.cwd, here: true, app: await appOf(m.file) })),
+    );
+    return pick(found, dir, app);
   }
   const hint = sockets.length > 0 ? '; `supervise list` shows the running ones' : '';
   throw new SuperviseError(
