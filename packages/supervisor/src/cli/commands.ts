@@ -40,8 +40,9 @@ export async function controlPathFor(opts: GlobalOpts, cmd?: string): Promise<st
     const raw = await loadConfigFile(file);
     if (typeof raw.control === 'string') return raw.control;
   }
-  const found = await findMaster(opts.app);
-  const note = cmd !== undefined && CHANGES.has(cmd) ? foundElsewhere(cmd, found) : null;
+  const changes = cmd !== undefined && CHANGES.has(cmd);
+  const found = await findMaster(opts.app, { named: changes });
+  const note = changes ? foundElsewhere(cmd, found) : null;
   if (note) writeOut(2, `supervise: ${note}\n`);
   return found.file;
 }

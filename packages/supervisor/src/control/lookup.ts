@@ -71,7 +71,14 @@ function pick(found: FoundMaster[], dir: string, app: string | undefined): Found
   return found[0]!;
 }
 
-export async function findMaster(app: string | undefined, cwd = logicalCwd()): Promise<FoundMaster> {
+/**
+ * `named`: the caller will name the master if it was found above this directory. A master is asked its app only
+ * when that matters (--app, several in one directory, a name to say): each question is a line in its log.
+ */
+export async function findMaster(
+  app: string | undefined,
+  { named = false, cwd = logicalCwd() }: { named?: boolean; cwd?: string } = {},
+): Promise<FoundMaster> {
   const sockets = liveSockets();
   const shared = sharedDirs();
   const starts = [path.resolve(cwd), process.cwd()];
@@ -86,7 +93,11 @@ export async function findMaster(app: string | undefined, cwd = logicalCwd()): P
     const live = mastersStartedFrom(dir, sockets);
     if (live.length === 0) continue;
     const here = starts.includes(dir) || starts.map(realOr).includes(realOr(dir));
-    return pick(await Promise.all(live.map(async (l) => ({ ...l, dir, here, app: await appOf(l.file) }))), dir, app);
+    const ask = app !== undefined || live.length > 1 || (named && !here);
+    const found = await Promise.all(
+      live.map(async (l) => ({ ...l, dir, here, app: ask ? await appOf(l.file) : null })),
+    );
+    return pick(found, dir, app);
   }
   // A master started from a logical path (`/srv/app/current`) run here through the physical one (the release it
   // pointed to, `cd -P`): its socket is named after the logical path, which this directory cannot name. Each
@@ -96,8 +107,15 @@ export async function findMaster(app: string | undefined, cwd = logicalCwd()): P
   const same = places.filter((p) => p.place?.release != null && mine.has(p.place.release));
   if (same.length > 0) {
     const dir = same[0]!.place!.cwd;
+    const ask = app !== undefined || same.length > 1;
     const found = await Promise.all(
-      same.map(async (m) => ({ pid: m.pid, file: m.file, dir: m.place!.cwd, here: true, app: await appOf(m.file) })),
+      same.map(async (m) => ({
+        pid: m.pid,
+        file: m.file,
+        dir: m.place!.cwd,
+        here: true,
+        app: ask ? await appOf(m.file) : null,
+      })),
     );
     return pick(found, dir, app);
   }
