@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 
 import { findConfigFile, loadConfigFile } from '../config/config-file.js';
 import { sendRequest } from '../control/client.js';
-import { discoverControlPath, liveSockets } from '../control/paths.js';
+import { findMaster, foundElsewhere } from '../control/lookup.js';
+import { liveSockets } from '../control/paths.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES, parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from '../control/args.js';
 import type { ReloadProgress } from '../control/reload-progress.js';
 import type { ControlCommand, ReplyOf, StatusReply } from '../control/reply.js';
@@ -23,27 +24,36 @@ import { stillDraining } from '../observe/text.js';
 
 interface GlobalOpts {
   control?: string;
+  /** --app: the master of this app, where several were started from one directory. */
+  app?: string;
   config?: string;
   json?: boolean;
 }
 
-async function controlPathFor(opts: GlobalOpts): Promise<string> {
+/** The commands that change something: found above this directory, they say which master they act on. */
+const CHANGES = new Set(['stop', 'reload', 'scale']);
+
+export async function controlPathFor(opts: GlobalOpts, cmd?: string): Promise<string> {
   if (opts.control) return opts.control;
   const file = findConfigFile(opts.config);
   if (file) {
     const raw = await loadConfigFile(file);
     if (typeof raw.control === 'string') return raw.control;
   }
-  return discoverControlPath();
+  const changes = cmd !== undefined && CHANGES.has(cmd);
+  const found = await findMaster(opts.app, { named: changes });
+  const note = changes ? foundElsewhere(cmd, found) : null;
+  if (note) writeOut(2, `supervise: ${note}\n`);
+  return found.file;
 }
 
 /** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-async function request<C extends ControlCommand>(
+export async function request<C extends ControlCommand>(
   opts: GlobalOpts,
   req: RequestOf<C>,
   onReply: (body: ReplyOf<C>) => void = () => {},
 ): Promise<[ReplyOf<C>, ...ReplyOf<C>[]]> {
-  const file = await controlPathFor(opts);
+  const file = await controlPathFor(opts, req.cmd);
   const replies: ReplyOf<C>[] = [];
   await sendRequest<C>(file, req, (body) => {
     if (body.ok === false) {
@@ -251,16 +261,19 @@ async function list(cmd: Command): Promise<void> {
 
 export function addControlCommands(program: Command): void {
   const socketHelp = 'control socket of the master (default: the one started from this directory)';
+  const appHelp = 'the master of this app, where several were started from one directory';
   program
     .command('status')
     .description('show the workers of a running master')
     .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
     .option('--json', 'print the status as JSON')
     .action((_opts: unknown, cmd: Command) => withJsonErrors(status)(cmd));
   program
     .command('reload')
     .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
     .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
     .option('--wait-drained', 'also wait until every old worker has finished its drain and exited')
     .option('--canary', `bake a canary first, whatever --canary says; exit ${EXIT.canary} when it does worse`)
     .option('--no-canary', 'no canary for this rollout')
@@ -271,12 +284,14 @@ export function addControlCommands(program: Command): void {
     .command('stop')
     .description('graceful stop; waits until the master has exited')
     .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
     .action((_opts: unknown, cmd: Command) => stop(cmd));
   program
     .command('scale')
     .description('set the number of workers: n, +n, -n or max')
     .argument('<n>', 'a count, +n / -n relative to the current one, or max (one per core)')
     .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
     .action((spec: string, _opts: unknown, cmd: Command) => scale(spec, cmd));
   program
     .command('list')
@@ -288,13 +303,40 @@ export function addControlCommands(program: Command): void {
     .description('a live view of the workers: CPU, memory, requests/s, in flight, event loop; q quits')
     .option('--interval <ms>', 'refresh interval (default 1000)')
     .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
     .action((_opts: unknown, cmd: Command) => top(cmd));
+  // Parsed by systemd-command.ts (it takes a run's arguments); registered here for --help and `help systemd`.
+  program
+    .command('systemd')
+    .description('print a systemd unit that runs this command (--name, --user); --install writes and enables it')
+    .argument('[script]', 'and the options, as for a run: the unit runs exactly this command')
+    .argument('[args...]')
+    .option('--name <name>', "the unit's name (default: the app's, or package.json's name)")
+    .option('--user <user>', 'User= of the service (default: you)')
+    .option('--install', 'write the unit, systemctl daemon-reload and enable it (then start it yourself)')
+    .option('--uninstall', 'systemctl disable --now the unit, remove its file, daemon-reload')
+    .option('--user-unit', 'a user unit (~/.config/systemd/user, systemctl --user) instead of a system one')
+    .option('--unit-dir <dir>', 'where --install writes the unit (default /etc/systemd/system, or the user one)')
+    .allowUnknownOption();
+  program
+    .command('config')
+    .description(
+      'the options in effect and where each came from (command line, config file, default, supervise scale); ' +
+        'with a script or options, what a run with them would use, without starting it',
+    )
+    .argument('[script]', 'as for a run: the options are computed here, no master is asked')
+    .argument('[args...]')
+    .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
+    .option('--json', 'print them as JSON')
+    .allowUnknownOption();
   program
     .command('logs')
     .description("print the last lines the master has seen (its log and the workers' output); -f follows")
     .option('-n, --lines <n>', 'how many lines (default 50; the master keeps the last 1000)')
     .option('-f, --follow', 'keep printing new lines until Ctrl+C or the master stops')
     .option('--control <path>', socketHelp)
+    .option('--app <name>', appHelp)
     .option('--json', 'one JSON object per line')
     .action((_opts: unknown, cmd: Command) => logs(cmd));
 }

@@ -140,7 +140,7 @@ export const OPTIONS: OptionTable = {
   },
   env: {
     flags: '--env <KEY=VAL>',
-    help: 'set an environment variable for the workers (repeatable)',
+    help: "set an environment variable for the workers (repeatable), over the config file's env; a bare word (--env production) picks a PM2 file's env_production",
     repeatable: true,
     value: 'KEY=VALUE (repeatable); in a config file an object',
     check: (v, k) => {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SuperviseError } from '../errors.js';
+import { noEnvBlock } from './env-select.js';
 import { splitArgs, type RawOptions } from './options.js';
 
 /**
@@ -71,7 +72,12 @@ function instances(value: unknown): number | 'max' {
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function mapApp(app: Record<string, unknown>, dir: string, index: number): EcosystemApp {
+function envObject(key: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) bad(key, 'expected an object of variables');
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+}
+
+function mapApp(app: Record<string, unknown>, dir: string, index: number, envName: string | null): EcosystemApp {
   if (typeof app.script !== 'string' || app.script === '') bad(`apps[${index}].script`, 'every app needs a script');
   const raw: RawOptions = {};
   const ignored: string[] = [];
@@ -95,8 +101,7 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
           ignored.push(`exec_mode ${String(value)}: supervise always runs node:cluster workers`);
         break;
       case 'env':
-        if (typeof value !== 'object' || value === null) bad('env', 'expected an object of variables');
-        raw.env = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+        raw.env = { ...envObject('env', value), ...(raw.env as Record<string, string> | undefined) };
         break;
       case 'kill_timeout':
         raw.killTimeoutMs = value;
@@ -121,10 +126,19 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
         raw.cwd = cwd;
         break;
       default:
-        if (key.startsWith('env_'))
-          ignored.push(`${key}: PM2's --env environments are not read; put the values in env`);
-        else ignored.push(`${key}: ${IGNORED[key] ?? 'not a supervise option'}`);
+        // As PM2's --env: the chosen block's variables over `env` (applied after the loop, whatever the order).
+        if (key.startsWith('env_')) {
+          if (key !== `env_${envName}`) ignored.push(`${key}: not selected (--env ${key.slice(4)} selects it)`);
+        } else ignored.push(`${key}: ${IGNORED[key] ?? 'not a supervise option'}`);
     }
+  }
+  if (envName !== null) {
+    const key = `env_${envName}`;
+    if (!Object.hasOwn(app, key)) {
+      const blocks = Object.keys(app).filter((k) => k.startsWith('env_'));
+      throw noEnvBlock(envName, `apps[${index}] has ${blocks.length ? `only ${blocks.join(', ')}` : 'no env_ block'}`);
+    }
+    raw.env = { ...(raw.env as Record<string, string> | undefined), ...envObject(key, app[key]) };
   }
   const name =
     typeof app.name === 'string' && app.name
@@ -138,12 +152,12 @@ export function isEcosystem(value: unknown): value is { apps: unknown } {
 }
 
 /** Every app of an ecosystem file, mapped. */
-export function ecosystemApps(value: { apps: unknown }, dir: string): EcosystemApp[] {
+export function ecosystemApps(value: { apps: unknown }, dir: string, envName: string | null = null): EcosystemApp[] {
   const apps = value.apps as unknown[];
   if (apps.length === 0) bad('apps', 'the file lists no app');
   return apps.map((app, i) => {
     if (typeof app !== 'object' || app === null || Array.isArray(app)) bad(`apps[${i}]`, 'expected an object');
-    return mapApp(app as Record<string, unknown>, dir, i);
+    return mapApp(app as Record<string, unknown>, dir, i, envName);
   });
 }
 

@@ -1,4 +1,5 @@
 import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
+import type { OptionInEffect } from '../config/effective.js';
 import type { LogEntry } from '../observe/log-buffer.js';
 import type { BakeStatus } from '../rollout/canary.js';
 
@@ -62,6 +63,17 @@ export type ScaleReply = { ok: true; from: number; to: number };
 /** The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). */
 export type LogsReply = { ok: true; entry: LogEntry } | { ok: true; lines: number } | { ok: true; following: true };
 
+/** `config`: the options in effect, each with its origin (flag, file, default, scale), and the PM2 keys ignored. */
+export type ConfigReply = {
+  ok: true;
+  /** The master that answered; null when the CLI computed the options without one. */
+  master: { pid: number; cwd: string } | null;
+  file: string | null;
+  app: string | null;
+  ignored: string[];
+  options: OptionInEffect[];
+};
+
 export type ErrorReply = {
   ok: false;
   code: string;
@@ -75,6 +87,7 @@ export interface ControlReplies {
   stop: StopReply;
   scale: ScaleReply;
   logs: LogsReply;
+  config: ConfigReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

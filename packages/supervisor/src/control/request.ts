@@ -44,6 +44,8 @@ const REQUESTS = {
   scale: { target: required(scaleSpec) },
   /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
   logs: { lines: optional(lineCount), follow: optional(boolean) },
+  /** The options in effect and where each came from. */
+  config: {},
 } satisfies Record<ControlCommand, Fields>;
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;

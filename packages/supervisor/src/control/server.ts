@@ -20,6 +20,7 @@ import { logBuffer } from '../observe/log-buffer.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
 import { resolvedNow } from '../config/logical-cwd.js';
+import { configReply } from './config-reply.js';
 import { followRollout, workersOf } from './reload-progress.js';
 
 /**
@@ -237,6 +238,7 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     await supervisor.scale(target);
     return { ok: true, from: before, to: target };
   },
+  config: async (_request, { supervisor }) => configReply(supervisor),
   logs: async (request, { socket, send }) => {
     streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);
     return null;

@@ -47,10 +47,18 @@ describe('PM2 ecosystem files', () => {
       cwd: '/srv/app',
     });
     expect(app!.ignored).toEqual([
-      "env_production: PM2's --env environments are not read; put the values in env",
+      'env_production: not selected (--env production selects it)',
       "wait_ready: supervise waits for the app's 'listening' (or the SDK's ready()); process.send('ready') is not read",
       'something_else: not a supervise option',
     ]);
+  });
+
+  it('--env production: env_production over env; a block the app lacks is refused', () => {
+    const file = { apps: [{ script: 'a.js', env: { A: 1, B: 'env' }, env_production: { B: 'prod' } }] };
+    const [app] = ecosystemApps(file, '/x', 'production');
+    expect(app!.raw.env).toEqual({ A: '1', B: 'prod' });
+    expect(app!.ignored).toEqual([]);
+    expect(() => ecosystemApps(file, '/x', 'staging')).toThrow(/env_staging .* only env_production/);
   });
 
   it('instances: 0 and "max" are every core, -1 all but one; fork mode is named', () => {
