@@ -27,6 +27,7 @@ describe('the exit codes and the signals: one table each', () => {
       'SIGTERM:stop',
       'SIGINT:stop',
       'SIGUSR2:forward',
+      'SIGUSR1:reopen',
     ]);
     expect(FORWARDED_SIGNALS).toEqual(['SIGUSR2']);
   });

@@ -171,7 +171,13 @@ async function scale(spec: string, cmd: Command): Promise<void> {
 }
 
 async function logs(cmd: Command): Promise<void> {
-  const opts = optsOf<{ lines?: string; follow?: boolean }>(cmd);
+  const opts = optsOf<{ lines?: string; follow?: boolean; reopen?: boolean }>(cmd);
+  if (opts.reopen) {
+    const [reply] = await request(opts, { cmd: 'logs', reopen: true });
+    const paths = 'reopened' in reply ? reply.reopened : [];
+    process.stdout.write(paths.length ? `reopened ${paths.join(', ')}\n` : 'the master writes no --log-file\n');
+    return;
+  }
   const spec = opts.lines ?? String(DEFAULT_LOG_LINES);
   const lines = parseLineCount(spec);
   if (lines === null)
@@ -278,6 +284,7 @@ export function addControlCommands(program: Command): void {
     .description("print the last lines the master has seen (its log and the workers' output); -f follows")
     .option('-n, --lines <n>', 'how many lines (default 50; the master keeps the last 1000)')
     .option('-f, --follow', 'keep printing new lines until Ctrl+C or the master stops')
+    .option('--reopen', 'reopen the --log-file at its path instead (after logrotate moved it), as SIGUSR1 does')
     .option('--control <path>', socketHelp)
     .option('--json', 'one JSON object per line')
     .action((_opts: unknown, cmd: Command) => logs(cmd));

@@ -21,6 +21,7 @@ import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from '../config/option
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
 import { MASTER_SIGNALS } from '../master/signals.js';
 import { guardStdio, writeOut } from '../observe/stdio.js';
+import { openLogFile } from '../observe/log-route.js';
 import { optimizeIfConnectionsPass } from './optimizer.js';
 import { requireCjs } from '../require-cjs.js';
 
@@ -193,6 +194,7 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   ]);
   // Built first: a bad --watch path or --ignore pattern is a usage error before any worker starts.
   let watcher = options.watch && watch ? new watch.FileWatcher(options) : null;
+  openLogFile(options.logFile, { maxBytes: options.logMaxSize, maxAgeMs: options.logMaxAgeMs, keep: options.logKeep });
   const supervisor = new Supervisor(options);
   if (configFile) {
     supervisor.log.info(

@@ -118,12 +118,13 @@ export function masterOptions(): Pick<
       flags: '--log-format <format>',
       help: 'json or pretty',
       doc: 'pretty: one sentence per line; json: every field.',
-      defaultText: 'pretty in a terminal',
+      defaultText: 'pretty in a terminal, else json',
       value: 'json or pretty',
       choices: ['json', 'pretty'],
       check: oneOfCheck(['json', 'pretty']),
-      parse: (v, name) => {
-        const format = String(v ?? (process.stdout.isTTY ? 'pretty' : 'json')) as LogFormat;
+      parse: (v, name, ctx) => {
+        const terminal = process.stdout.isTTY && ctx.get('logFile') === null;
+        const format = String(v ?? (terminal ? 'pretty' : 'json')) as LogFormat;
         if (format !== 'json' && format !== 'pretty') usage(`${name} must be json or pretty, got "${format}"`);
         return format;
       },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ACCEPT_NAMES } from '../accept/index.js';
 import { SuperviseError } from '../errors.js';
 import { bad, bool, count, duration, oneOfCheck, textCheck, textListCheck } from './option-kinds.js';
+import { logFileOptions } from './option-entries-logs.js';
 import { masterOptions, watchOptions } from './option-entries-master.js';
 import { restartOptions } from './option-entries-restart.js';
 import {
@@ -256,6 +257,7 @@ export const OPTIONS: OptionTable = {
   ...watchOptions(),
   ...restartOptions(),
   ...masterOptions(),
+  ...logFileOptions(),
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];

@@ -63,6 +63,12 @@ export interface SupervisorOptions {
   healthHost: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** --log-file: the master's log and the workers' output go there; null: stdout and stderr. */
+  logFile: string | null;
+  /** Rotation of the log file (log-file.ts): bytes, ms (0: off) and rotated files kept. */
+  logMaxSize: number;
+  logMaxAgeMs: number;
+  logKeep: number;
 }
 
 /** Options a user gives that are not a field of their own: each is folded into another (trustProxy into sticky). */

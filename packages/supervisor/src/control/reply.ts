@@ -56,8 +56,15 @@ export type StopReply = { ok: true; stopping: true; pid: number } | { ok: true; 
 
 export type ScaleReply = { ok: true; from: number; to: number };
 
-/** The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). */
-export type LogsReply = { ok: true; entry: LogEntry } | { ok: true; lines: number } | { ok: true; following: true };
+/**
+ * The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). With
+ * reopen, the one line that names the log files reopened (none without --log-file).
+ */
+export type LogsReply =
+  | { ok: true; entry: LogEntry }
+  | { ok: true; lines: number }
+  | { ok: true; following: true }
+  | { ok: true; reopened: string[] };
 
 export type ErrorReply = {
   ok: false;

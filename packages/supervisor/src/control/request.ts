@@ -41,8 +41,11 @@ const REQUESTS = {
   reload: { waitDrained: optional(boolean), progress: optional(boolean) },
   stop: {},
   scale: { target: required(scaleSpec) },
-  /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
-  logs: { lines: optional(lineCount), follow: optional(boolean) },
+  /**
+   * The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes.
+   * With `reopen`, none: the --log-file is reopened at its path instead (as SIGUSR1 does).
+   */
+  logs: { lines: optional(lineCount), follow: optional(boolean), reopen: optional(boolean) },
 } satisfies Record<ControlCommand, Fields>;
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;

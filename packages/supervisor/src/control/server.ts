@@ -17,6 +17,7 @@ import {
 import { type ControlRequest, type ControlRequests, parseControlRequest } from './request.js';
 import { SuperviseError } from '../errors.js';
 import { logBuffer } from '../observe/log-buffer.js';
+import { reopenLogFiles } from '../observe/log-route.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
 import { resolvedNow } from '../config/logical-cwd.js';
@@ -237,7 +238,8 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     await supervisor.scale(target);
     return { ok: true, from: before, to: target };
   },
-  logs: async (request, { socket, send }) => {
+  logs: async (request, { supervisor, socket, send }) => {
+    if (request.reopen === true) return reopenLogs(supervisor);
     streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);
     return null;
   },
@@ -286,6 +288,15 @@ function streamLogs(socket: net.Socket, send: (body: LogsReply) => void, lines: 
   socket.once('close', stop);
   // The client closing its side means it is done.
   socket.once('end', () => socket.end());
+}
+
+function reopenLogs(supervisor: Supervisor): LogsReply {
+  const reopened = reopenLogFiles();
+  supervisor.log.info(
+    { event: 'log.reopened', paths: reopened },
+    `log file reopened: ${reopened.join(', ') || 'none'}`,
+  );
+  return { ok: true, reopened };
 }
 
 async function status(supervisor: Supervisor): Promise<StatusReply> {
