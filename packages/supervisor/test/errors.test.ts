@@ -12,6 +12,7 @@ describe('the exit codes and the signals: one table each', () => {
       bootFailure: 3,
       portInUse: 4,
       control: 5,
+      noWorker: 6,
       timeout: 124,
       internal: 70,
       sigint: 130,

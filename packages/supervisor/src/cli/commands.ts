@@ -21,7 +21,7 @@ import { stillDraining } from '../observe/text.js';
  * --control, else by the config file's `control`, else as the one master started from this directory.
  */
 
-interface GlobalOpts {
+export interface GlobalOpts {
   control?: string;
   config?: string;
   json?: boolean;
@@ -38,7 +38,7 @@ async function controlPathFor(opts: GlobalOpts): Promise<string> {
 }
 
 /** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-async function request<C extends ControlCommand>(
+export async function request<C extends ControlCommand>(
   opts: GlobalOpts,
   req: RequestOf<C>,
   onReply: (body: ReplyOf<C>) => void = () => {},
@@ -47,7 +47,7 @@ async function request<C extends ControlCommand>(
   const replies: ReplyOf<C>[] = [];
   await sendRequest<C>(file, req, (body) => {
     if (body.ok === false) {
-      const code: ErrorCode = body.code === 'ERR_USAGE' ? 'ERR_USAGE' : 'ERR_CONTROL';
+      const code: ErrorCode = body.code === 'ERR_USAGE' || body.code === 'ERR_NO_WORKER' ? body.code : 'ERR_CONTROL';
       // The master's message may already name the command (`scale: ...`): say it once.
       const error = String(body.error);
       throw new SuperviseError(code, error.startsWith(`${req.cmd}:`) ? error : `${req.cmd}: ${error}`);
@@ -65,7 +65,7 @@ async function request<C extends ControlCommand>(
  * With --json, a failure is JSON on stdout too (`{"ok":false,"code":...,"error":...}`, and the exit code): a
  * script that parses the output gets an answer it can read either way.
  */
-function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
+export function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
   return async (cmd) => {
     try {
       await fn(cmd);
@@ -77,7 +77,7 @@ function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => 
   };
 }
 
-function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
+export function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
   return cmd.optsWithGlobals<GlobalOpts & T>();
 }
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 import { addControlCommands } from './commands.js';
+import { addDebugCommands } from './debug-commands.js';
 import {
   ecosystemAppNames,
   findConfigFile,
@@ -88,6 +89,7 @@ function buildProgram(run: (script: string | undefined, args: string[], cmd: Com
     .allowExcessArguments(false)
     .action(async (script: string | undefined, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
   addControlCommands(program);
+  addDebugCommands(program);
   // `supervise help status`: without it, "help" would be taken for the script.
   program.helpCommand('help [command]', 'show the help of a command');
   return program;

@@ -66,6 +66,10 @@ export type LogsReply =
   | { ok: true; following: true }
   | { ok: true; reopened: string[] };
 
+/** The worker a debugging command acted on, and the inspector's URL (null: closed) or the file written. */
+export type InspectReply = { ok: true; pid: number; slot: number; url: string | null };
+export type DebugFileReply = { ok: true; pid: number; slot: number; path: string };
+
 export type ErrorReply = {
   ok: false;
   code: string;
@@ -79,6 +83,9 @@ export interface ControlReplies {
   stop: StopReply;
   scale: ScaleReply;
   logs: LogsReply;
+  inspect: InspectReply;
+  'heap-snapshot': DebugFileReply;
+  report: DebugFileReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

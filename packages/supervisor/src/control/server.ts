@@ -22,6 +22,7 @@ import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { followRollout, workersOf } from './reload-progress.js';
+import { debugFile, inspectWorker } from './debug-worker.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -243,6 +244,9 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);
     return null;
   },
+  inspect: async (request, { supervisor }) => inspectWorker(supervisor, request),
+  'heap-snapshot': async (request, { supervisor }) => debugFile(supervisor, request),
+  report: async (request, { supervisor }) => debugFile(supervisor, request),
   stop: async (_request, { supervisor, send }) => {
     // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
     supervisor.prependOnceListener('stopped', (exitCode) => send({ ok: true, stopped: true, exitCode }));

@@ -2,6 +2,8 @@ import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 
 import {
+  type DebugAnswer,
+  type DebugRequest,
   type DrainReason,
   type DrainStats,
   isWorkerMessage,
@@ -16,6 +18,7 @@ import {
 } from '@supervise/worker-sdk/protocol';
 
 import { listenUrl } from '../observe/text.js';
+import type { ExitInfo } from './exit-info.js';
 import { type LoadView, LoadRates } from './load.js';
 import { OutputLines, type OutputStream } from './output-lines.js';
 import { type ListenedAddress, lostSinceReady, type ReadyRule, ruleMet, waitReady } from './readiness.js';
@@ -28,26 +31,7 @@ export interface WorkerTimeouts {
   killTimeoutMs: number;
 }
 
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  /** The master asked it to leave (drain, kill), as opposed to a crash. */
-  intended: boolean;
-  /** The master had to SIGKILL it. */
-  killed: boolean;
-  /** What the worker's drain reported in its ack, when it sent one. */
-  stats: DrainStats | null;
-  /** Why the master drained it (null: it was killed, or it left by itself). */
-  reason: DrainReason | null;
-  /** It had been ready (served), as opposed to failing or being stopped at boot. */
-  served: boolean;
-  /**
-   * Asked to leave, it died on its own before its drain was done: no ack, not killed by the master, and a
-   * non-zero code or a signal the master did not send (a handler that threw while it drained).
-   */
-  died: boolean;
-}
-
+export type { ExitInfo } from './exit-info.js';
 export type { LoadView } from './load.js';
 export type { OutputStream } from './output-lines.js';
 
@@ -71,11 +55,8 @@ export interface WorkerProcessEvents {
 
 /**
  * One worker process, master side: fork, readiness, drain, kill, and its state. Node's cluster forgets a
- * worker as soon as it is disconnected; this object is our own reference until the process has exited.
- *
- * Events: 'state' (from, to), 'line' (stream, line), 'heartbeat', 'self-drain' (the worker started a drain
- * the master did not ask for), 'closed' (its drain began: its servers no longer accept), 'listen-error' (message:
- * a server of it could not listen), 'exit' (ExitInfo).
+ * worker as soon as it is disconnected; this object is our own reference until the process has exited. Its
+ * events are WorkerProcessEvents.
  */
 export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly worker: Worker;
@@ -97,6 +78,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   private readonly rates = new LoadRates();
   private readonly metricsRequests = new Requests<unknown[] | null>(null);
+  private readonly debugRequests = new Requests<DebugAnswer>({ ok: false, error: 'the worker did not answer' });
   /**
    * The directory the worker runs in (a release, where the logical cwd led at the fork): the master's resolution
    * at the fork, replaced by the worker's own answer in its hello.
@@ -358,6 +340,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'metrics':
         this.metricsRequests.answer(msg.id, msg.metrics);
         break;
+      case 'debug':
+        this.debugRequests.answer(msg.id, msg.answer);
+        break;
       case 'draining':
         if (this.state === 'starting' || this.state === 'ready') {
           this.drainReason = 'signal';
@@ -388,6 +373,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   appMetrics(timeoutMs: number): Promise<unknown[] | null> {
     if (!this.drainsItself || !this.worker.isConnected()) return Promise.resolve(null);
     return this.metricsRequests.send<MasterMessage>(this.worker, { type: 'metrics' }, { timeoutMs });
+  }
+
+  /** A debugging action in this worker (debug.ts of the SDK); a worker that cannot answer in time: not ok. */
+  debug(request: DebugRequest, timeoutMs: number): Promise<DebugAnswer> {
+    return this.debugRequests.send<MasterMessage>(this.worker, { type: 'debug', request }, { timeoutMs });
   }
 
   private setState(to: WorkerState): void {

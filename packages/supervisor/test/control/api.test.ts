@@ -120,6 +120,15 @@ describe('the control API over a real socket, against a fake master', () => {
   });
 
   it('lists every command the request parser knows', () => {
-    expect(CONTROL_COMMANDS).toEqual(['status', 'reload', 'stop', 'scale', 'logs']);
+    expect(CONTROL_COMMANDS).toEqual([
+      'status',
+      'reload',
+      'stop',
+      'scale',
+      'logs',
+      'inspect',
+      'heap-snapshot',
+      'report',
+    ]);
   });
 });
