@@ -13,9 +13,11 @@ import { fixture, freePort, killAll, runCli, supervise, tempDir } from '../../he
 afterEach(() => killAll());
 
 /** A master with 2 chatty workers, ready, and its control socket. */
-async function started(): Promise<{ sock: string; pids: number[]; s: ReturnType<typeof supervise> }> {
+async function started(
+  extra: string[] = [],
+): Promise<{ sock: string; pids: number[]; s: ReturnType<typeof supervise> }> {
   const port = await freePort();
-  const s = supervise([fixture('chatty-app.js'), '-w', '2'], { env: { PORT: String(port) } });
+  const s = supervise([fixture('chatty-app.js'), '-w', '2', ...extra], { env: { PORT: String(port) } });
   await s.ready();
   const sock = (await s.waitEvent('control.listening')).path as string;
   const status = JSON.parse((await runCli(['status', '--json', '--control', sock])).stdout) as {
@@ -90,6 +92,15 @@ describe('debugging one worker', () => {
     expect(report.code).toBe(0);
     const parsed = JSON.parse(readFileSync(report.stdout.trim(), 'utf8')) as { header: { processId: number } };
     expect(parsed.header.processId).toBe(pids[1]);
+  });
+
+  it('with --no-auto-drain (no drain engine in the workers) too', async () => {
+    const { sock, pids } = await started(['--no-auto-drain']);
+    const dir = tempDir();
+    const report = await runCli(['report', '0', '--dir', dir, '--control', sock]);
+    expect(report.code).toBe(0);
+    const parsed = JSON.parse(readFileSync(report.stdout.trim(), 'utf8')) as { header: { processId: number } };
+    expect(parsed.header.processId).toBe(pids[0]);
   });
 
   it('a pid or slot no worker has: one line, exit 6; a word: one line, exit 2; a missing --dir: exit 2', async () => {
