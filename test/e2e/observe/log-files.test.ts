@@ -2,7 +2,7 @@
  * Log files (issue 31): --log-file with rotation by size and a number of files kept, every line of every file
  * whole under 4 chatty workers; SIGUSR1 and `supervise logs --reopen` reopen the file after logrotate moved it.
  */
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,31 @@ describe('--log-file', () => {
     expect(reopen).toMatchObject({ code: 0, stdout: `reopened ${log}\n` });
     await untilLine(log, (l) => l.event === 'log.reopened', 'log.reopened after logs --reopen');
     expect(linesOf(path.join(dir, 'app.log-2')).some((l) => l.event === 'log.reopened')).toBe(true);
+    expect(s.stdout).toBe('');
+  });
+
+  it("a PM2 file's out_file and error_file: one log file at out_file, error_file named as ignored", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    mkdirSync(path.join(dir, 'logs'));
+    writeFileSync(
+      path.join(dir, 'ecosystem.config.js'),
+      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('chatty-app.js'))}, instances: 2,
+        env: { PORT: ${port} }, out_file: 'logs/out.log', error_file: 'logs/err.log' }] };\n`,
+    );
+    const s = supervise(['ecosystem.config.js'], { cwd: dir });
+    const log = path.join(dir, 'logs', 'out.log');
+    await untilLine(log, (l) => l.event === 'master.ready', 'master.ready');
+    const pid = Number((await get(port)).body);
+    await untilLine(log, (l) => l.msg === `served request 1 in ${pid}`, "the worker's stdout line");
+    // The app's stderr line is in the same file, marked as such.
+    expect(
+      linesOf(log).some((l) => l.src === 'worker' && l.stream === 'stderr' && /listening$/.test(String(l.msg))),
+    ).toBe(true);
+    expect(linesOf(log).some((l) => l.event === 'config.note' && /ignored error_file: /.test(String(l.msg)))).toBe(
+      true,
+    );
+    expect(existsSync(path.join(dir, 'logs', 'err.log'))).toBe(false);
     expect(s.stdout).toBe('');
   });
 
