@@ -35,6 +35,8 @@ export function runDebug(request: DebugRequest): DebugAnswer {
       case 'inspect':
         // Loopback only, whatever the request says: the inspector runs any code it is sent.
         if (!inspector.url()) inspector.open(request.port, '127.0.0.1', false);
+        // A port in use does not throw: Node prints a line on stderr and leaves the inspector closed.
+        if (!inspector.url()) return { ok: false, error: `cannot listen on 127.0.0.1:${request.port} (in use?)` };
         return { ok: true, url: inspector.url() ?? null };
       case 'inspect-close':
         inspector.close();

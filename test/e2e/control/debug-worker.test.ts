@@ -3,6 +3,7 @@
  * worker, `supervise heap-snapshot` and `supervise report` files that load, and a bad pid or slot.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,6 +77,26 @@ describe('debugging one worker', () => {
       workers: { pid: number }[];
     };
     expect(status.workers.map((w) => w.pid).sort()).toEqual([...pids].sort());
+  });
+
+  it('inspect --port on a port in use: one line saying so, exit 5, and the worker serves on', async () => {
+    const { sock, pids } = await started();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli(['inspect', '0', '--port', String(port), '--control', sock]);
+      expect(r).toMatchObject({
+        code: 5,
+        stderr: `supervise: inspect: worker ${pids[0]} (slot 0): cannot listen on 127.0.0.1:${port} (in use?)\n`,
+      });
+      const status = JSON.parse((await runCli(['status', '--json', '--control', sock])).stdout) as {
+        workers: { pid: number; state: string }[];
+      };
+      expect(status.workers.map((w) => [w.pid, w.state])).toContainEqual([pids[0], 'ready']);
+    } finally {
+      taken.close();
+    }
   });
 
   it('heap-snapshot and report write files that load, into --dir, and print their paths', async () => {

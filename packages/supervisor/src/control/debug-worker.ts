@@ -37,11 +37,10 @@ async function ask(
 ): Promise<DebugAnswer & { ok: true }> {
   const timeout = request.action === 'heap-snapshot' ? HEAP_SNAPSHOT_TIMEOUT_MS : DEBUG_TIMEOUT_MS;
   const answer = await worker.debug(request, timeout);
-  if (!answer.ok)
-    throw new SuperviseError(
-      'ERR_CONTROL',
-      `worker ${worker.pid} (slot ${worker.slot}): ${request.action}: ${answer.error}`,
-    );
+  if (!answer.ok) {
+    const cmd = request.action === 'inspect-close' ? 'inspect' : request.action;
+    throw new SuperviseError('ERR_CONTROL', `${cmd}: worker ${worker.pid} (slot ${worker.slot}): ${answer.error}`);
+  }
   supervisor.log.info(
     {
       event: 'worker.debug',
