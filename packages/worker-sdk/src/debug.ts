@@ -44,9 +44,25 @@ export function runDebug(request: DebugRequest): DebugAnswer {
       case 'heap-snapshot':
         return { ok: true, path: v8.writeHeapSnapshot(path.join(request.dir, fileName('heap', 'heapsnapshot'))) };
       case 'report':
-        return { ok: true, path: process.report.writeReport(path.join(request.dir, fileName('report', 'json'))) };
+        return {
+          ok: true,
+          path: privately(() => process.report.writeReport(path.join(request.dir, fileName('report', 'json')))),
+        };
     }
   } catch (err) {
     return { ok: false, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+/**
+ * A report holds the environment (secrets, often) and may land in a shared /tmp: created 0600 from its first
+ * instant (V8 already writes heap snapshots so). writeReport is synchronous: nothing else runs under the umask.
+ */
+function privately<T>(write: () => T): T {
+  const previous = process.umask(0o077);
+  try {
+    return write();
+  } finally {
+    process.umask(previous);
   }
 }

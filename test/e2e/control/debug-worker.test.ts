@@ -2,7 +2,7 @@
  * Debugging one worker without a restart (issue 31): `supervise inspect` then a CDP client that evaluates in the
  * worker, `supervise heap-snapshot` and `supervise report` files that load, and a bad pid or slot.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -113,6 +113,9 @@ describe('debugging one worker', () => {
     expect(report.code).toBe(0);
     const parsed = JSON.parse(readFileSync(report.stdout.trim(), 'utf8')) as { header: { processId: number } };
     expect(parsed.header.processId).toBe(pids[1]);
+    // Both hold secrets (the heap's strings, the report's environment): the owner's alone, even in /tmp.
+    expect(statSync(heapFile).mode & 0o777).toBe(0o600);
+    expect(statSync(report.stdout.trim()).mode & 0o777).toBe(0o600);
   });
 
   it('with --no-auto-drain (no drain engine in the workers) too', async () => {
