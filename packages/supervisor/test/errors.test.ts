@@ -13,6 +13,7 @@ describe('the exit codes and the signals: one table each', () => {
       portInUse: 4,
       control: 5,
       canary: 6,
+      noWorker: 7,
       timeout: 124,
       internal: 70,
       sigint: 130,
@@ -28,6 +29,7 @@ describe('the exit codes and the signals: one table each', () => {
       'SIGTERM:stop',
       'SIGINT:stop',
       'SIGUSR2:forward',
+      'SIGUSR1:reopen',
     ]);
     expect(FORWARDED_SIGNALS).toEqual(['SIGUSR2']);
   });

@@ -85,6 +85,20 @@ export interface WorkerLoad {
   lagMs: number;
 }
 
+/**
+ * What `supervise inspect|heap-snapshot|report` asks one worker to do, in the worker (debug.ts): open its
+ * inspector on 127.0.0.1 (`port` 0: a free one), close it, write a heap snapshot or a diagnostic report into
+ * `dir` (an absolute path the master chose).
+ */
+export type DebugRequest =
+  | { action: 'inspect'; port: number }
+  | { action: 'inspect-close' }
+  | { action: 'heap-snapshot'; dir: string }
+  | { action: 'report'; dir: string };
+
+/** The worker's answer: the inspector's URL (null once closed), or the file it wrote; else why not. */
+export type DebugAnswer = { ok: true; url?: string | null; path?: string } | { ok: false; error: string };
+
 export type DrainReason = 'rollout' | 'stop' | 'scale' | 'recycle' | 'master-lost' | 'signal';
 
 export type MasterMessage =
@@ -105,7 +119,9 @@ export type MasterMessage =
   /** --accept shared: this worker holds more keep-alive connections than its share; move `count` of them. */
   | { $supervise: number; type: 'shed'; count: number }
   /** Asks for the app's own prom-client metrics (the master's /metrics); answered by `metrics`. */
-  | { $supervise: number; type: 'metrics'; id: number };
+  | { $supervise: number; type: 'metrics'; id: number }
+  /** A debugging action on this one worker (the control socket's inspect, heap-snapshot, report); answered by `debug`. */
+  | { $supervise: number; type: 'debug'; id: number; request: DebugRequest };
 
 export type WorkerMessage =
   | {
@@ -150,7 +166,8 @@ export type WorkerMessage =
    */
   | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean; rest?: string }
   /** The app's metrics in prom-client's JSON form (getMetricsAsJSON()), or null when it has none (or failed). */
-  | { $supervise: number; type: 'metrics'; id: number; metrics: unknown[] | null; error?: string };
+  | { $supervise: number; type: 'metrics'; id: number; metrics: unknown[] | null; error?: string }
+  | { $supervise: number; type: 'debug'; id: number; answer: DebugAnswer };
 
 /** A message without its version stamp (distributes over the union, unlike Omit). */
 export type MessageBody<M> = M extends unknown ? Omit<M, '$supervise'> : never;
@@ -173,6 +190,7 @@ const MASTER_TYPES: Record<MasterMessage['type'], true> = {
   connection: true,
   shed: true,
   metrics: true,
+  debug: true,
 };
 const WORKER_TYPES: Record<WorkerMessage['type'], true> = {
   hello: true,
@@ -184,6 +202,7 @@ const WORKER_TYPES: Record<WorkerMessage['type'], true> = {
   drained: true,
   'connection-ack': true,
   metrics: true,
+  debug: true,
 };
 
 export function isMasterMessage(value: unknown): value is MasterMessage {

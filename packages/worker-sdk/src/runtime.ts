@@ -5,6 +5,7 @@ import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule }
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
 import { appMetrics } from './app-metrics.js';
 import { connectionCounts, shed } from './drain/balance.js';
+import { attachDebug } from './debug.js';
 import { attachHandover } from './handover.js';
 import {
   type DrainReason,
@@ -165,6 +166,7 @@ export class Runtime {
 
   private wireSupervised(): void {
     attachHandover(this.engine);
+    attachDebug();
     this.engine.onListenError = (err) =>
       this.send({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message });
     const masterVersion = Number(this.proc.env[ENV.worker]);
@@ -282,6 +284,9 @@ export class Runtime {
       }
       case 'connection':
         // handover.ts receives handed-over connections (--sticky), with their socket.
+        break;
+      case 'debug':
+        // debug.ts answers these (attached by the preload, and by wireSupervised for an SDK loaded alone).
         break;
       default:
         unhandled(msg);

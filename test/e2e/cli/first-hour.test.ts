@@ -156,7 +156,7 @@ describe('from PM2', () => {
     writeFileSync(
       path.join(dir, 'ecosystem.config.js'),
       `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('rollout/env-app.js'))}, instances: 3, exec_mode: 'cluster',
-        env: { PORT: ${port}, FOO: 'from-pm2' }, kill_timeout: 4000, max_memory_restart: '300M', wait_ready: true, out_file: '/var/log/x.log' }] };\n`,
+        env: { PORT: ${port}, FOO: 'from-pm2' }, kill_timeout: 4000, max_memory_restart: '300M', wait_ready: true, log_date_format: 'YYYY' }] };\n`,
     );
     const s = supervise(['ecosystem.config.js'], { cwd: dir });
     const ready = await s.ready();
@@ -166,7 +166,7 @@ describe('from PM2', () => {
     const notes = s.events('config.note').map((l) => l.msg);
     expect(notes).toContain('ecosystem.config.js: PM2 app "api"');
     expect(notes.some((n) => /ignored wait_ready: /.test(String(n)))).toBe(true);
-    expect(notes.some((n) => /ignored out_file: /.test(String(n)))).toBe(true);
+    expect(notes.some((n) => /ignored log_date_format: /.test(String(n)))).toBe(true);
     const sock = (await s.waitEvent('control.listening')).path as string;
     expect((await runCli(['status', '--json', '--control', sock])).stdout).toMatch(/"workers": 3/);
   });

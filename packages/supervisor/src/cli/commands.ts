@@ -22,7 +22,7 @@ import { stillDraining } from '../observe/text.js';
  * --control, else by the config file's `control`, else as the one master started from this directory.
  */
 
-interface GlobalOpts {
+export interface GlobalOpts {
   control?: string;
   /** --app: the master of this app, where several were started from one directory. */
   app?: string;
@@ -57,7 +57,7 @@ export async function request<C extends ControlCommand>(
   const replies: ReplyOf<C>[] = [];
   await sendRequest<C>(file, req, (body) => {
     if (body.ok === false) {
-      const code: ErrorCode = body.code === 'ERR_USAGE' ? 'ERR_USAGE' : 'ERR_CONTROL';
+      const code: ErrorCode = body.code === 'ERR_USAGE' || body.code === 'ERR_NO_WORKER' ? body.code : 'ERR_CONTROL';
       // The master's message may already name the command (`scale: ...`): say it once.
       const error = String(body.error);
       throw new SuperviseError(code, error.startsWith(`${req.cmd}:`) ? error : `${req.cmd}: ${error}`);
@@ -75,7 +75,7 @@ export async function request<C extends ControlCommand>(
  * With --json, a failure is JSON on stdout too (`{"ok":false,"code":...,"error":...}`, and the exit code): a
  * script that parses the output gets an answer it can read either way.
  */
-function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
+export function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
   return async (cmd) => {
     try {
       await fn(cmd);
@@ -87,7 +87,7 @@ function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => 
   };
 }
 
-function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
+export function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
   return cmd.optsWithGlobals<GlobalOpts & T>();
 }
 
@@ -195,7 +195,13 @@ async function scale(spec: string, cmd: Command): Promise<void> {
 }
 
 async function logs(cmd: Command): Promise<void> {
-  const opts = optsOf<{ lines?: string; follow?: boolean }>(cmd);
+  const opts = optsOf<{ lines?: string; follow?: boolean; reopen?: boolean }>(cmd);
+  if (opts.reopen) {
+    const [reply] = await request(opts, { cmd: 'logs', reopen: true });
+    const paths = 'reopened' in reply ? reply.reopened : [];
+    process.stdout.write(paths.length ? `reopened ${paths.join(', ')}\n` : 'the master writes no --log-file\n');
+    return;
+  }
   const spec = opts.lines ?? String(DEFAULT_LOG_LINES);
   const lines = parseLineCount(spec);
   if (lines === null)
@@ -335,6 +341,7 @@ export function addControlCommands(program: Command): void {
     .description("print the last lines the master has seen (its log and the workers' output); -f follows")
     .option('-n, --lines <n>', 'how many lines (default 50; the master keeps the last 1000)')
     .option('-f, --follow', 'keep printing new lines until Ctrl+C or the master stops')
+    .option('--reopen', 'reopen the --log-file at its path instead (after logrotate moved it), as SIGUSR1 does')
     .option('--control <path>', socketHelp)
     .option('--app <name>', appHelp)
     .option('--json', 'one JSON object per line')

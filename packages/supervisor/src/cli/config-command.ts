@@ -6,7 +6,7 @@ import type { ConfigReply } from '../control/reply.js';
 import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
 import { request } from './commands.js';
-import { buildProgram, prepare } from './main.js';
+import { buildProgram, prepare } from './program.js';
 import { formatTable } from './status-table.js';
 
 /**

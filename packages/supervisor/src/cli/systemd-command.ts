@@ -9,7 +9,7 @@ import { logicalCwd } from '../config/logical-cwd.js';
 import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
 import { renderUnit, unitName } from './systemd-unit.js';
-import { buildProgram, isFile, prepare } from './main.js';
+import { buildProgram, isFile, prepare } from './program.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

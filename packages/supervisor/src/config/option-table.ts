@@ -5,9 +5,10 @@ import path from 'node:path';
 import { ACCEPT_NAMES } from '../accept/index.js';
 import { SuperviseError } from '../errors.js';
 import { bad, bool, count, duration, oneOfCheck, textCheck, textListCheck } from './option-kinds.js';
-import { masterOptions, watchOptions } from './option-entries-master.js';
-import { restartOptions } from './option-entries-restart.js';
-import { canaryOptions } from './option-entries-canary.js';
+import { logFileOptions } from './entries/logs.js';
+import { masterOptions, watchOptions } from './entries/master.js';
+import { restartOptions } from './entries/restart.js';
+import { canaryOptions } from './entries/canary.js';
 import {
   DEFAULT_ACCEPT,
   MAX_WORKERS,
@@ -258,6 +259,7 @@ export const OPTIONS: OptionTable = {
   ...restartOptions(),
   ...canaryOptions(),
   ...masterOptions(),
+  ...logFileOptions(),
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];

@@ -30,9 +30,9 @@ const IGNORED: Record<string, string> = {
   restart_delay: 'see restartDelayMs',
   exp_backoff_restart_delay: 'crash restarts back off by themselves (restartDelayMs to restartDelayMaxMs)',
   log_date_format: 'the master timestamps every line',
-  error_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
-  out_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
-  log_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
+  error_file:
+    'supervise writes one --log-file (taken from log_file, else out_file); stderr lines are in it, marked "stream":"stderr"',
+  out_file: 'supervise writes one --log-file, taken from log_file: stdout and stderr lines are both in it',
   merge_logs: "the workers' lines are merged, each tagged with its slot and pid",
   combine_logs: "the workers' lines are merged, each tagged with its slot and pid",
   pid_file: "see pidFile (the master's pid)",
@@ -125,6 +125,11 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number, envNam
       case 'cwd':
         raw.cwd = cwd;
         break;
+      case 'log_file':
+      case 'out_file':
+      case 'error_file':
+        logFile(app, key, value, cwd, raw, ignored);
+        break;
       default:
         // As PM2's --env: the chosen block's variables over `env` (applied after the loop, whatever the order).
         if (key.startsWith('env_')) {
@@ -145,6 +150,26 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number, envNam
       ? app.name
       : path.basename(String(app.script)).replace(/\.[cm]?[jt]s$/, '');
   return { name, raw, ignored };
+}
+
+/**
+ * PM2's three files become supervise's one --log-file: log_file (PM2's combined file), else out_file, else
+ * error_file, whichever the app gives first in that order; the others are named as ignored. `/dev/null` or false
+ * (PM2's way to turn a file off) leaves the output on stdout.
+ */
+function logFile(
+  app: Record<string, unknown>,
+  key: 'log_file' | 'out_file' | 'error_file',
+  value: unknown,
+  cwd: string,
+  raw: RawOptions,
+  ignored: string[],
+): void {
+  const chosen = (['log_file', 'out_file', 'error_file'] as const).find(
+    (k) => typeof app[k] === 'string' && app[k] !== '/dev/null',
+  );
+  if (key === chosen) raw.logFile = path.resolve(cwd, String(value));
+  else if (value !== false && value !== '/dev/null') ignored.push(`${key}: ${IGNORED[key] ?? 'see log_file'}`);
 }
 
 export function isEcosystem(value: unknown): value is { apps: unknown } {

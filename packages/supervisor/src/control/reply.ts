@@ -60,8 +60,19 @@ export type StopReply = { ok: true; stopping: true; pid: number } | { ok: true; 
 
 export type ScaleReply = { ok: true; from: number; to: number };
 
-/** The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). */
-export type LogsReply = { ok: true; entry: LogEntry } | { ok: true; lines: number } | { ok: true; following: true };
+/**
+ * The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). With
+ * reopen, the one line that names the log files reopened (none without --log-file).
+ */
+export type LogsReply =
+  | { ok: true; entry: LogEntry }
+  | { ok: true; lines: number }
+  | { ok: true; following: true }
+  | { ok: true; reopened: string[] };
+
+/** The worker a debugging command acted on, and the inspector's URL (null: closed) or the file written. */
+export type InspectReply = { ok: true; pid: number; slot: number; url: string | null };
+export type DebugFileReply = { ok: true; pid: number; slot: number; path: string };
 
 /** `config`: the options in effect, each with its origin (flag, file, default, scale), and the PM2 keys ignored. */
 export type ConfigReply = {
@@ -88,6 +99,9 @@ export interface ControlReplies {
   scale: ScaleReply;
   logs: LogsReply;
   config: ConfigReply;
+  inspect: InspectReply;
+  'heap-snapshot': DebugFileReply;
+  report: DebugFileReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

@@ -32,6 +32,21 @@ const scaleSpec = (v: unknown): string | Refused =>
 const lineCount = (v: unknown): number | Refused =>
   (typeof v === 'number' ? parseLineCount(v) : null) ?? new Refused('must be a whole number from 0 to 100000');
 
+/** A worker: its pid, or its slot (0, 1, ...); a JSON number or its digits. */
+const workerRef = (v: unknown): number | Refused => {
+  const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : new Refused('must be a pid or a slot');
+};
+
+const port = (v: unknown): number | Refused =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535
+    ? v
+    : new Refused('must be a port from 0 to 65535');
+
+/** An absolute directory: the master resolves nothing against its own working directory. */
+const absoluteDir = (v: unknown): string | Refused =>
+  typeof v === 'string' && v.startsWith('/') && !v.includes('\0') ? v : new Refused('must be an absolute path');
+
 type Fields = Record<string, Field<unknown, boolean>>;
 
 /** Every command and its fields: a command without an entry, or an entry without a command, does not compile. */
@@ -42,10 +57,19 @@ const REQUESTS = {
   reload: { waitDrained: optional(boolean), progress: optional(boolean), canary: optional(boolean) },
   stop: {},
   scale: { target: required(scaleSpec) },
-  /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
-  logs: { lines: optional(lineCount), follow: optional(boolean) },
+  /**
+   * The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes.
+   * With `reopen`, none: the --log-file is reopened at its path instead (as SIGUSR1 does).
+   */
+  logs: { lines: optional(lineCount), follow: optional(boolean), reopen: optional(boolean) },
   /** The options in effect and where each came from. */
   config: {},
+  /** Opens the inspector of one worker on 127.0.0.1:port (0 or none: a free port); with close, closes it. */
+  inspect: { target: required(workerRef), port: optional(port), close: optional(boolean) },
+  /** A heap snapshot of one worker, written into dir (default: the master's choice, os.tmpdir()). */
+  'heap-snapshot': { target: required(workerRef), dir: optional(absoluteDir) },
+  /** Node's diagnostic report of one worker (JSON), written into dir. */
+  report: { target: required(workerRef), dir: optional(absoluteDir) },
 } satisfies Record<ControlCommand, Fields>;
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;

@@ -17,11 +17,13 @@ import {
 import { type ControlRequest, type ControlRequests, parseControlRequest } from './request.js';
 import { SuperviseError } from '../errors.js';
 import { logBuffer } from '../observe/log-buffer.js';
+import { reopenLogFiles } from '../observe/log-route.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { configReply } from './config-reply.js';
 import { followRollout, workersOf } from './reload-progress.js';
+import { debugFile, inspectWorker } from './debug-worker.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -239,10 +241,14 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     return { ok: true, from: before, to: target };
   },
   config: async (_request, { supervisor }) => configReply(supervisor),
-  logs: async (request, { socket, send }) => {
+  logs: async (request, { supervisor, socket, send }) => {
+    if (request.reopen === true) return reopenLogs(supervisor);
     streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);
     return null;
   },
+  inspect: async (request, { supervisor }) => inspectWorker(supervisor, request),
+  'heap-snapshot': async (request, { supervisor }) => debugFile(supervisor, request),
+  report: async (request, { supervisor }) => debugFile(supervisor, request),
   stop: async (_request, { supervisor, send }) => {
     // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
     supervisor.prependOnceListener('stopped', (exitCode) => send({ ok: true, stopped: true, exitCode }));
@@ -288,6 +294,15 @@ function streamLogs(socket: net.Socket, send: (body: LogsReply) => void, lines: 
   socket.once('close', stop);
   // The client closing its side means it is done.
   socket.once('end', () => socket.end());
+}
+
+function reopenLogs(supervisor: Supervisor): LogsReply {
+  const reopened = reopenLogFiles();
+  supervisor.log.info(
+    { event: 'log.reopened', paths: reopened },
+    `log file reopened: ${reopened.join(', ') || 'none'}`,
+  );
+  return { ok: true, reopened };
 }
 
 async function status(supervisor: Supervisor): Promise<StatusReply> {

@@ -9,7 +9,7 @@ import { resolvedNow } from '../config/logical-cwd.js';
 import type { StickyListener } from '../sticky/listener.js';
 import { exitReport, logCrash } from '../observe/exit-report.js';
 import { type ExitInfo, type OutputStream, WorkerProcess } from '../worker/worker-process.js';
-import { workerEnv } from '../worker/env.js';
+import { workerEnv } from '../worker/env/worker-env.js';
 import { forkWorker } from '../worker/spawn.js';
 import { readyRule } from '../worker/ready-rule.js';
 import { logWorker } from '../worker/log.js';

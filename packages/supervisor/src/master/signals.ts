@@ -1,4 +1,5 @@
 import { EXIT } from '../errors.js';
+import { reopenLogFiles } from '../observe/log-route.js';
 import type { Supervisor } from './supervisor.js';
 
 /**
@@ -18,7 +19,14 @@ export const MASTER_SIGNALS = [
     help: 'graceful stop: every worker drains, then the master exits; a second one kills at once',
   },
   { signal: 'SIGUSR2', action: 'forward', help: "forwarded to the workers (the SDK's onSignal())" },
-] as const satisfies readonly { signal: NodeJS.Signals; action: 'reload' | 'stop' | 'forward'; help: string }[];
+  // nginx's signal for the same, which logrotate configs send; a listener on it replaces Node's own use of
+  // SIGUSR1 (opening the inspector) in the master only, on Node 20 and 24 alike.
+  { signal: 'SIGUSR1', action: 'reopen', help: 'reopen the --log-file (after logrotate moved it)' },
+] as const satisfies readonly {
+  signal: NodeJS.Signals;
+  action: 'reload' | 'stop' | 'forward' | 'reopen';
+  help: string;
+}[];
 
 /** Signals the master relays to its workers (the SDK's onSignal()); the others it owns. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = MASTER_SIGNALS.filter((s) => s.action === 'forward').map(
@@ -28,7 +36,7 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = MASTER_SIGNALS.filte
 /**
  * reload: a rolling restart, coalesced with any running one. stop: a graceful stop; a second stop signal during the
  * stop kills every worker and exits with the shell's code for that signal (EXIT.sigint, EXIT.sigterm). forward:
- * relayed to the workers.
+ * relayed to the workers. reopen: the log file is opened again at its path.
  */
 export function installSignals(supervisor: Supervisor): void {
   let stopping = false;
@@ -45,6 +53,15 @@ export function installSignals(supervisor: Supervisor): void {
   for (const { signal, action } of MASTER_SIGNALS) {
     if (action === 'reload') process.on(signal, () => void supervisor.reload(signal));
     else if (action === 'stop') process.on(signal, () => stop(signal));
+    else if (action === 'reopen') process.on(signal, () => reopen(supervisor, signal));
     else process.on(signal, () => supervisor.forwardSignal(signal));
   }
+}
+
+function reopen(supervisor: Supervisor, signal: NodeJS.Signals): void {
+  const paths = reopenLogFiles();
+  supervisor.log.info(
+    { event: 'log.reopened', signal, paths },
+    paths.length ? `${signal}: reopened ${paths.join(', ')}` : `${signal}: no --log-file to reopen`,
+  );
 }

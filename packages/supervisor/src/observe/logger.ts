@@ -3,7 +3,7 @@ import type PinoPretty from 'pino-pretty';
 
 import type { LogFormat, LogLevel } from '../config/options.js';
 import { logBuffer, masterEntry } from './log-buffer.js';
-import { lineDestination } from './stdio.js';
+import { logDestination, toFile } from './log-route.js';
 import { requireCjs } from '../require-cjs.js';
 
 const { pino } = requireCjs('pino') as typeof import('pino');
@@ -31,8 +31,8 @@ export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1):
     const pretty = requireCjs('pino-pretty') as typeof PinoPretty;
     const prettyStream = pretty({
       sync: true,
-      destination: lineDestination(fd),
-      colorize: fd === 1 ? process.stdout.isTTY : process.stderr.isTTY,
+      destination: logDestination(fd),
+      colorize: !toFile() && (fd === 1 ? process.stdout.isTTY : process.stderr.isTTY),
       ignore: 'pid,hostname,event',
       // One sentence per line in a terminal: the fields belong to the JSON log.
       hideObject: true,
@@ -40,5 +40,5 @@ export function createLogger(level: LogLevel, format: LogFormat, fd: 1 | 2 = 1):
     });
     return pino({ level, base }, tee(prettyStream));
   }
-  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, tee(lineDestination(fd)));
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, tee(logDestination(fd)));
 }

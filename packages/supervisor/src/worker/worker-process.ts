@@ -2,6 +2,8 @@ import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 
 import {
+  type DebugAnswer,
+  type DebugRequest,
   type DrainReason,
   type DrainStats,
   isWorkerMessage,
@@ -56,6 +58,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   private readonly rates = new LoadRates();
   private readonly metricsRequests = new Requests<unknown[] | null>(null);
+  private readonly debugRequests = new Requests<DebugAnswer>({ ok: false, error: 'the worker did not answer' });
   /**
    * The directory the worker runs in (a release, where the logical cwd led at the fork): the master's resolution
    * at the fork, replaced by the worker's own answer in its hello.
@@ -318,6 +321,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'metrics':
         this.metricsRequests.answer(msg.id, msg.metrics);
         break;
+      case 'debug':
+        this.debugRequests.answer(msg.id, msg.answer);
+        break;
       case 'draining':
         if (this.state === 'starting' || this.state === 'ready') {
           this.drainReason = 'signal';
@@ -348,6 +354,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   appMetrics(timeoutMs: number): Promise<unknown[] | null> {
     if (!this.drainsItself || !this.worker.isConnected()) return Promise.resolve(null);
     return this.metricsRequests.send<MasterMessage>(this.worker, { type: 'metrics' }, { timeoutMs });
+  }
+
+  /** A debugging action in this worker (debug.ts of the SDK); a worker that cannot answer in time: not ok. */
+  debug(request: DebugRequest, timeoutMs: number): Promise<DebugAnswer> {
+    return this.debugRequests.send<MasterMessage>(this.worker, { type: 'debug', request }, { timeoutMs });
   }
 
   private setState(to: WorkerState): void {

@@ -77,6 +77,30 @@ describe('PM2 ecosystem files', () => {
     expect(apps.map((a) => a.name)).toEqual(['a', 'b']);
   });
 
+  it('out_file, error_file and log_file become the one --log-file: log_file, else out_file, else error_file', () => {
+    const [all, outErr, errOnly, off] = ecosystemApps(
+      {
+        apps: [
+          { script: 'a.js', log_file: 'logs/all.log', out_file: 'logs/out.log', error_file: 'logs/err.log' },
+          { script: 'b.js', out_file: '/var/log/out.log', error_file: '/var/log/err.log' },
+          { script: 'c.js', error_file: 'err.log' },
+          { script: 'd.js', out_file: '/dev/null', error_file: '/dev/null' },
+        ],
+      },
+      '/srv',
+    );
+    expect(all!.raw.logFile).toBe('/srv/logs/all.log');
+    expect(all!.ignored.map((l) => l.split(':')[0])).toEqual(['out_file', 'error_file']);
+    expect(outErr!.raw.logFile).toBe('/var/log/out.log');
+    expect(outErr!.ignored).toEqual([
+      'error_file: supervise writes one --log-file (taken from log_file, else out_file); stderr lines are in it, marked "stream":"stderr"',
+    ]);
+    expect(errOnly!.raw.logFile).toBe('/srv/err.log');
+    expect(errOnly!.ignored).toEqual([]);
+    expect(off!.raw.logFile).toBeUndefined();
+    expect(off!.ignored).toEqual([]);
+  });
+
   it('sizes as PM2 reads them', () => {
     expect(memoryMb('300M')).toBe(300);
     expect(memoryMb('1G')).toBe(1024);

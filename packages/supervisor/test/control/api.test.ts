@@ -121,6 +121,16 @@ describe('the control API over a real socket, against a fake master', () => {
   });
 
   it('lists every command the request parser knows', () => {
-    expect(CONTROL_COMMANDS).toEqual(['status', 'reload', 'stop', 'scale', 'logs', 'config']);
+    expect(CONTROL_COMMANDS).toEqual([
+      'status',
+      'reload',
+      'stop',
+      'scale',
+      'logs',
+      'config',
+      'inspect',
+      'heap-snapshot',
+      'report',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
-import { duration, count } from './option-kinds.js';
-import { parseCount, parseDuration, usage } from './option-parse.js';
-import type { OptionTable } from './option-types.js';
+import { duration, count } from '../option-kinds.js';
+import { parseCount, parseDuration, usage } from '../option-parse.js';
+import type { OptionTable } from '../option-types.js';
 
 /** Crash restarts, the watchdog and recycling. */
 export function restartOptions(): Pick<

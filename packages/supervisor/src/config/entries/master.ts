@@ -1,8 +1,8 @@
 import path from 'node:path';
 
-import { bool, duration, oneOfCheck, pathOrNull, textCheck, textList, textListCheck } from './option-kinds.js';
-import { LOG_LEVELS, parseCount, stringList, usage } from './option-parse.js';
-import type { LogFormat, LogLevel, OptionTable } from './option-types.js';
+import { bool, duration, oneOfCheck, pathOrNull, textCheck, textList, textListCheck } from '../option-kinds.js';
+import { LOG_LEVELS, parseCount, stringList, usage } from '../option-parse.js';
+import type { LogFormat, LogLevel, OptionTable } from '../option-types.js';
 
 /** What the file watcher skips whatever --ignore adds. */
 const DEFAULT_IGNORE = [
@@ -118,12 +118,13 @@ export function masterOptions(): Pick<
       flags: '--log-format <format>',
       help: 'json or pretty',
       doc: 'pretty: one sentence per line; json: every field.',
-      defaultText: 'pretty in a terminal',
+      defaultText: 'pretty in a terminal, else json',
       value: 'json or pretty',
       choices: ['json', 'pretty'],
       check: oneOfCheck(['json', 'pretty']),
-      parse: (v, name) => {
-        const format = String(v ?? (process.stdout.isTTY ? 'pretty' : 'json')) as LogFormat;
+      parse: (v, name, ctx) => {
+        const terminal = process.stdout.isTTY && ctx.get('logFile') === null;
+        const format = String(v ?? (terminal ? 'pretty' : 'json')) as LogFormat;
         if (format !== 'json' && format !== 'pretty') usage(`${name} must be json or pretty, got "${format}"`);
         return format;
       },

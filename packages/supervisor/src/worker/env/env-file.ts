@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 
-import { SuperviseError } from '../errors.js';
+import { SuperviseError } from '../../errors.js';
 
 /**
  * `--env-file`: dotenv files, parsed by Node's own parser (the syntax of `node --env-file`), read at the start

@@ -4,9 +4,9 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { readEnvFiles } from '../../src/worker/env-file.js';
-import { workerEnv } from '../../src/worker/env.js';
-import { resolveOptions } from '../../src/config/options.js';
+import { readEnvFiles } from '../../../src/worker/env/env-file.js';
+import { workerEnv } from '../../../src/worker/env/worker-env.js';
+import { resolveOptions } from '../../../src/config/options.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'supervise-envfile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

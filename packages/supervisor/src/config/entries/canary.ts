@@ -1,6 +1,6 @@
-import { bool, count, duration, type Kind } from './option-kinds.js';
-import { MAX_WORKERS, parseBool, shown, usage } from './option-parse.js';
-import type { OptionTable } from './option-types.js';
+import { bool, count, duration, type Kind } from '../option-kinds.js';
+import { MAX_WORKERS, parseBool, shown, usage } from '../option-parse.js';
+import type { OptionTable } from '../option-types.js';
 
 /** A number within bounds, or a percentage (`1%` is 0.01) when `percent`. */
 function amount(min: number, max: number, { percent = false } = {}): Kind<number> {

@@ -1,7 +1,7 @@
-import { balancesSharedSocket } from '../accept/balance.js';
-import { acceptStrategy } from '../accept/index.js';
-import type { SupervisorOptions } from '../config/options.js';
-import { requireCjs } from '../require-cjs.js';
+import { balancesSharedSocket } from '../../accept/balance.js';
+import { acceptStrategy } from '../../accept/index.js';
+import type { SupervisorOptions } from '../../config/options.js';
+import { requireCjs } from '../../require-cjs.js';
 
 const { ENV, PROTOCOL_VERSION } = requireCjs(
   '@supervise/worker-sdk/protocol',
