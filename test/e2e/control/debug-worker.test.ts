@@ -18,7 +18,7 @@ async function started(
   extra: string[] = [],
 ): Promise<{ sock: string; pids: number[]; s: ReturnType<typeof supervise> }> {
   const port = await freePort();
-  const s = supervise([fixture('chatty-app.js'), '-w', '2', ...extra], { env: { PORT: String(port) } });
+  const s = supervise([fixture('observe/chatty-app.js'), '-w', '2', ...extra], { env: { PORT: String(port) } });
   await s.ready();
   const sock = (await s.waitEvent('control.listening')).path as string;
   const status = JSON.parse((await runCli(['status', '--json', '--control', sock])).stdout) as {

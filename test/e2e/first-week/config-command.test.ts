@@ -21,7 +21,7 @@ describe('supervise config', () => {
     const port = await freePort();
     writeFileSync(
       path.join(dir, 'ecosystem.config.js'),
-      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('env-app.js'))}, instances: 1, wait_ready: true, env: { PORT: ${port} } }] };\n`,
+      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('rollout/env-app.js'))}, instances: 1, wait_ready: true, env: { PORT: ${port} } }] };\n`,
     );
     const s = supervise(['ecosystem.config.js', '--kill-timeout', '5s'], { cwd: dir });
     await s.ready();
@@ -53,7 +53,7 @@ describe('supervise config', () => {
     const dir = tempDir('supervise-cfg-local-');
     writeFileSync(
       path.join(dir, 'supervise.config.json'),
-      JSON.stringify({ script: fixture('env-app.js'), workers: 2 }),
+      JSON.stringify({ script: fixture('rollout/env-app.js'), workers: 2 }),
     );
     const here = await runCli(['config'], { cwd: dir });
     expect(here.code).toBe(0);

@@ -19,7 +19,7 @@ async function project(dir: string, apps: string[]): Promise<void> {
   const entries = await Promise.all(
     apps.map(
       async (name) =>
-        `{ name: '${name}', script: ${JSON.stringify(fixture('env-app.js'))}, instances: 1, env: { PORT: ${await freePort()} } }`,
+        `{ name: '${name}', script: ${JSON.stringify(fixture('rollout/env-app.js'))}, instances: 1, env: { PORT: ${await freePort()} } }`,
     ),
   );
   writeFileSync(path.join(dir, 'ecosystem.config.js'), `module.exports = { apps: [${entries.join(', ')}] };\n`);

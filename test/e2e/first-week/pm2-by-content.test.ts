@@ -12,7 +12,7 @@ import { fixture, freePort, killAll, runCli, supervise, tempDir } from '../../he
 
 afterEach(() => killAll());
 
-const app = JSON.stringify(fixture('env-app.js'));
+const app = JSON.stringify(fixture('rollout/env-app.js'));
 
 describe('PM2 files by content', () => {
   it('eco2.config.js (module.exports = { apps }) is the configuration, not the app', async () => {
@@ -38,7 +38,7 @@ describe('PM2 files by content', () => {
     );
     writeFileSync(
       path.join(dir, 'procs.json'),
-      JSON.stringify({ apps: [{ name: 'json-api', script: fixture('env-app.js') }] }),
+      JSON.stringify({ apps: [{ name: 'json-api', script: fixture('rollout/env-app.js') }] }),
     );
     writeFileSync(path.join(dir, 'server.js'), `module.exports = { start() { return { apps: [] }; } };\n`);
     const esm = await runCli(['systemd', 'deploy.mjs'], { cwd: dir });

@@ -15,7 +15,7 @@ afterEach(() => killAll());
 function ecosystem(dir: string, port: number, instances: number): void {
   writeFileSync(
     path.join(dir, 'ecosystem.config.js'),
-    `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('env-app.js'))}, instances: ${instances}, env: { PORT: ${port} } }] };\n`,
+    `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('rollout/env-app.js'))}, instances: ${instances}, env: { PORT: ${port} } }] };\n`,
   );
 }
 

@@ -34,7 +34,7 @@ function fakeSystemd(): { env: Record<string, string>; calls: () => string[]; un
 describe('supervise systemd --install', () => {
   it('a user unit: written, daemon-reload, enable; then --uninstall removes it', async () => {
     const sys = fakeSystemd();
-    const app = fixture('env-app.js');
+    const app = fixture('rollout/env-app.js');
     const args = ['systemd', '--install', '--user-unit', '--unit-dir', sys.units, '--name', 'myapp', app, '-w', '2'];
     const r = await runCli(args, { env: sys.env });
     expect(r.stderr).toBe('');
@@ -61,7 +61,7 @@ describe('supervise systemd --install', () => {
 
   it('a system unit; a systemctl that fails is one line, exit 5', async () => {
     const sys = fakeSystemd();
-    const args = ['systemd', '--install', '--unit-dir', sys.units, '--name', 'api', fixture('env-app.js')];
+    const args = ['systemd', '--install', '--unit-dir', sys.units, '--name', 'api', fixture('rollout/env-app.js')];
     const r = await runCli(args, { env: sys.env });
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(readFileSync(path.join(sys.units, 'api.service'), 'utf8')).toMatch(/^User=\S+$/m);

@@ -61,7 +61,7 @@ describe('--log-file', () => {
     const port = await freePort();
     const log = path.join(dir, 'app.log');
     const s = supervise(
-      [fixture('chatty-app.js'), '-w', '4', '--log-file', log, '--log-max-size', '4K', '--log-keep', '3'],
+      [fixture('observe/chatty-app.js'), '-w', '4', '--log-file', log, '--log-max-size', '4K', '--log-keep', '3'],
       { env: { PORT: String(port) } },
     );
     await untilLine(log, (l) => l.event === 'master.ready', 'master.ready');
@@ -95,7 +95,7 @@ describe('--log-file', () => {
     const dir = tempDir();
     const port = await freePort();
     const log = path.join(dir, 'app.log');
-    const s = supervise([fixture('chatty-app.js'), '-w', '2', '--log-file', log], { env: { PORT: String(port) } });
+    const s = supervise([fixture('observe/chatty-app.js'), '-w', '2', '--log-file', log], { env: { PORT: String(port) } });
     await untilLine(log, (l) => l.event === 'master.ready', 'master.ready');
     const sock = (await untilLine(log, (l) => l.event === 'control.listening', 'control.listening')).path as string;
 
@@ -123,7 +123,7 @@ describe('--log-file', () => {
     mkdirSync(path.join(dir, 'logs'));
     writeFileSync(
       path.join(dir, 'ecosystem.config.js'),
-      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('chatty-app.js'))}, instances: 2,
+      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('observe/chatty-app.js'))}, instances: 2,
         env: { PORT: ${port} }, out_file: 'logs/out.log', error_file: 'logs/err.log' }] };\n`,
     );
     const s = supervise(['ecosystem.config.js'], { cwd: dir });
@@ -143,7 +143,7 @@ describe('--log-file', () => {
   it('a log file that cannot be opened: one line, exit 2', async () => {
     const dir = tempDir();
     const bad = path.join(dir, 'missing', 'app.log');
-    const r = await runCli([fixture('chatty-app.js'), '--log-file', bad]);
+    const r = await runCli([fixture('observe/chatty-app.js'), '--log-file', bad]);
     expect(r).toMatchObject({ code: 2, stderr: `supervise: --log-file: cannot open ${bad}: ENOENT\n` });
   });
 });
