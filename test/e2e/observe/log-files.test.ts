@@ -95,7 +95,9 @@ describe('--log-file', () => {
     const dir = tempDir();
     const port = await freePort();
     const log = path.join(dir, 'app.log');
-    const s = supervise([fixture('observe/chatty-app.js'), '-w', '2', '--log-file', log], { env: { PORT: String(port) } });
+    const s = supervise([fixture('observe/chatty-app.js'), '-w', '2', '--log-file', log], {
+      env: { PORT: String(port) },
+    });
     await untilLine(log, (l) => l.event === 'master.ready', 'master.ready');
     const sock = (await untilLine(log, (l) => l.event === 'control.listening', 'control.listening')).path as string;
 
