@@ -59,6 +59,14 @@ export type ScaleReply = { ok: true; from: number; to: number };
 /** The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). */
 export type LogsReply = { ok: true; entry: LogEntry } | { ok: true; lines: number } | { ok: true; following: true };
 
+/** How an upgrade ended: the new master serves (this one drains and exits), or it failed and this one goes on. */
+export type UpgradeReply = {
+  ok: true;
+  upgrade:
+    | { outcome: 'done'; from: number; to: number; node: string; draining: number }
+    | { outcome: 'failed'; from: number; error: string };
+};
+
 export type ErrorReply = {
   ok: false;
   code: string;
@@ -72,6 +80,7 @@ export interface ControlReplies {
   stop: StopReply;
   scale: ScaleReply;
   logs: LogsReply;
+  upgrade: UpgradeReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

@@ -15,6 +15,11 @@ export interface Operations {
   started(): void;
   /** Closes the socket and the health endpoint, removes the pid file. Also done at process exit. */
   close(): Promise<void>;
+  /**
+   * The same, at once, for an upgrade's new master to take them over: connections already open (the client
+   * waiting for the upgrade's answer) are served to their end.
+   */
+  release(): void;
 }
 
 export interface OperationsOptions {
@@ -81,6 +86,12 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
     controlPath: control?.path ?? null,
     healthPort: health?.port ?? null,
     started: ready,
+    release: () => {
+      void control?.close();
+      void health?.close();
+      onExit();
+      process.off('exit', onExit);
+    },
     close: async () => {
       await Promise.all([control?.close(), health?.close()]);
       onExit();

@@ -180,9 +180,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.options.maxDraining ?? this.slots.length;
   }
 
-  /** Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. */
-  stop(): Promise<number> {
-    this.stopPromise ??= this.runStop();
+  /**
+   * Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. `rollout`:
+   * the service goes on elsewhere (an upgrade's new master), so WebSockets hear 1012 rather than 1001.
+   */
+  stop(reason: 'stop' | 'rollout' = 'stop'): Promise<number> {
+    this.stopPromise ??= this.runStop(reason);
     return this.stopPromise;
   }
 
@@ -480,7 +483,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   // ---- stop ----
 
-  private async runStop(): Promise<number> {
+  private async runStop(reason: 'stop' | 'rollout'): Promise<number> {
     const wasStarting = this.phase === 'starting';
     this.phase = 'stopping';
     this.stopping.abort();
@@ -495,7 +498,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     );
     // A rollout in progress sees the phase and stops at its next step; new workers it started drain too.
     while (this.workers.size > 0) {
-      await Promise.all([...this.workers].map((w) => w.drain('stop')));
+      await Promise.all([...this.workers].map((w) => w.drain(reason)));
       await this.rollouts.idle();
     }
     await this.rollouts.idle();

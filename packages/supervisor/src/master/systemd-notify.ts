@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
 import type { Supervisor } from './supervisor.js';
+import { upgradeHandedOver } from './upgrade.js';
 
 /**
  * sd_notify for Type=notify units. The protocol is a datagram on a Unix socket, which Node core cannot send,
@@ -68,6 +69,9 @@ export function attachSystemd(supervisor: Supervisor, notify: Notify): () => voi
     'rollout:rolled-back',
     (s) => void notify({ READY: '1', STATUS: `${status()}; rollout ${s.generation} rolled back` }),
   );
-  supervisor.once('stopping', () => void notify({ STOPPING: '1', STATUS: 'stopping: draining workers' }));
+  // After an upgrade the new master is the service: the old one's stop is not the service's.
+  supervisor.once('stopping', () => {
+    if (!upgradeHandedOver()) void notify({ STOPPING: '1', STATUS: 'stopping: draining workers' });
+  });
   return ready;
 }
