@@ -1,6 +1,7 @@
 import { closeUnclaimed } from '../accept/listeners.js';
 import { resolvedNow } from '../config/logical-cwd.js';
 import { describeCause } from '../restart/crash-cause.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import type { Supervisor } from './supervisor.js';
 import { type NewMasterMessage, UPGRADE_FROM_ENV } from './upgrade-messages.js';
 
@@ -20,8 +21,6 @@ export interface Handover {
 
 /** How long the old master may take to let go of its control socket and pid file. */
 const RELEASE_MS = 15_000;
-/** Lines of each booting worker's output kept for the one-line cause. */
-const KEPT_LINES = 50;
 
 function send(message: NewMasterMessage, then?: () => void): void {
   if (!process.send || !process.connected) return void then?.();
@@ -69,7 +68,8 @@ export function upgradeHandover(supervisor: Supervisor, env: NodeJS.ProcessEnv =
 
 /** The first boot failure (or fatal error) ends the upgrade: the old master hears why, then this one stops. */
 function watchBoot(supervisor: Supervisor): void {
-  const lines = new Map<number, string[]>();
+  // Each booting worker's process, for its last lines (what the master's own crash report reads).
+  const booting = new Map<number, WorkerProcess>();
   let failed = false;
   const fail = (error: string) => {
     if (failed || supervisor.phase !== 'starting') return;
@@ -77,20 +77,19 @@ function watchBoot(supervisor: Supervisor): void {
     supervisor.log.error({ event: 'upgrade.boot-failed', error }, `upgrade: ${error}`);
     send({ upgrade: 'failed', error }, () => void supervisor.stop());
   };
-  supervisor.on('worker:output', ({ pid }, _stream, line) => {
-    if (supervisor.phase !== 'starting') return;
-    const kept = lines.get(pid) ?? [];
-    kept.push(line);
-    if (kept.length > KEPT_LINES) kept.shift();
-    lines.set(pid, kept);
+  supervisor.on('worker:forked', ({ pid }) => {
+    const w = supervisor.liveWorkers().find((l) => l.pid === pid);
+    if (w && supervisor.phase === 'starting') booting.set(pid, w);
   });
   supervisor.on('worker:exit', (info, exit) => {
     const cwd = resolvedNow(supervisor.options.cwd) ?? supervisor.options.cwd;
-    const cause = describeCause(lines.get(info.pid) ?? [], cwd);
+    const cause = describeCause(booting.get(info.pid)?.lastLines ?? [], cwd);
+    booting.delete(info.pid);
     const how = exit.intended
       ? `was not ready within --ready-timeout (${supervisor.options.readyTimeoutMs} ms)`
       : `exited with ${exit.signal ?? `code ${exit.code}`} before it was ready`;
     fail(`a new worker (pid ${info.pid}) ${how}${cause ? `: ${cause}` : ''}`);
   });
   supervisor.on('fatal', (err) => fail(err.message));
+  supervisor.once('stopping', () => booting.clear());
 }
