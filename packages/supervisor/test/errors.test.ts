@@ -21,12 +21,13 @@ describe('the exit codes and the signals: one table each', () => {
     expect(new SuperviseError('ERR_PORT_IN_USE', 'x').exitCode).toBe(EXIT.portInUse);
   });
 
-  it('the master owns SIGHUP, SIGTERM and SIGINT and forwards the rest of its table', () => {
+  it('the master owns SIGHUP, SIGTERM, SIGINT and SIGUSR1 and forwards the rest of its table', () => {
     expect(MASTER_SIGNALS.map((s) => `${s.signal}:${s.action}`)).toEqual([
       'SIGHUP:reload',
       'SIGTERM:stop',
       'SIGINT:stop',
       'SIGUSR2:forward',
+      'SIGUSR1:upgrade',
     ]);
     expect(FORWARDED_SIGNALS).toEqual(['SIGUSR2']);
   });
