@@ -74,11 +74,17 @@ export function upgrade(given?: string): Promise<UpgradeResult> {
   if (refused) throw new SuperviseError('ERR_CONTROL', refused);
   const node = nodeBinary(given);
   const h = host;
-  running = handOver(h, node).then((result) => {
-    if (result.outcome === 'failed') running = null;
-    else setImmediate(() => void h.supervisor.stop('rollout'));
-    return result;
-  });
+  running = handOver(h, node).then(
+    (result) => {
+      if (result.outcome === 'failed') running = null;
+      else setImmediate(() => void h.supervisor.stop('rollout'));
+      return result;
+    },
+    (err: unknown) => {
+      running = null;
+      throw err;
+    },
+  );
   return running;
 }
 
@@ -108,6 +114,8 @@ async function handOver(h: UpgradeHost, node: string): Promise<UpgradeResult> {
   } catch (err) {
     return failed(`the new master could not be started: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // A send to a channel that just closed reports an error here, never as an uncaught one in this master.
+  child.on('error', () => {});
   const outcome = await untilReady(child, supervisor.options.readyTimeoutMs + START_MARGIN_MS);
   if ('error' in outcome) {
     stopChild(child, supervisor.options.killTimeoutMs);
