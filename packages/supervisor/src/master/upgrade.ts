@@ -116,7 +116,15 @@ async function handOver(h: UpgradeHost, node: string): Promise<UpgradeResult> {
   }
   // A send to a channel that just closed reports an error here, never as an uncaught one in this master.
   child.on('error', () => {});
+  // This master told to stop meanwhile (SIGTERM): the service stops, so the new master must not take over.
+  const onStopping = () => stopChild(child, supervisor.options.killTimeoutMs);
+  supervisor.once('stopping', onStopping);
   const outcome = await untilReady(child, supervisor.options.readyTimeoutMs + START_MARGIN_MS);
+  supervisor.off('stopping', onStopping);
+  if (supervisor.phase !== 'running') {
+    stopChild(child, supervisor.options.killTimeoutMs);
+    return failed(`this master began to stop (${supervisor.phase}) during the upgrade`);
+  }
   if ('error' in outcome) {
     stopChild(child, supervisor.options.killTimeoutMs);
     return failed(outcome.error);
