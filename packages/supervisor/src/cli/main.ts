@@ -55,7 +55,7 @@ Examples:
   supervise --watch src app.js            the same: the last file after --watch is the script
   PORT=3000 supervise app.js --sticky     one worker per client (socket.io, in-memory sessions)
   supervise app.js -w max --health-port 9090   /health, /live and /metrics on 127.0.0.1:9090
-  supervise status | top | logs -f | reload | scale +2 | stop | list
+  supervise status | top | logs -f | reload | scale +2 | stop | list | upgrade
   supervise systemd app.js -w 4           print a systemd unit that runs this command
 
 Signals to the master:
