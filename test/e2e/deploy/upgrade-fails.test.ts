@@ -52,6 +52,12 @@ describe('supervise upgrade: a new master that fails leaves the old one serving'
 
     const traffic = load(port, { connections: 8, maxMs: 30_000, maxRequests: 100_000 });
     await until(() => traffic.result.ok > 100, 10_000, 'load to warm up');
+    // A --node that is not a Node: refused before anything starts, one line, exit 2.
+    const notNode = await ctl(['upgrade', '--node', '/bin/true']);
+    expect(notNode.code).toBe(2);
+    expect(notNode.stderr).toMatch(/^supervise: upgrade: --node \/bin\/true: does not look like node/);
+    expect(notNode.stderr.trim().split('\n')).toHaveLength(1);
+
     writeFileSync(path.join(dir, 'broken'), '');
     const run = await ctl(['upgrade']);
     expect(run.code).toBe(1);

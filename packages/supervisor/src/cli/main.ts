@@ -22,6 +22,7 @@ import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions
 import { MASTER_SIGNALS } from '../master/signals.js';
 import { guardStdio, writeOut } from '../observe/stdio.js';
 import { optimizeIfConnectionsPass } from './optimizer.js';
+import { reportUpgradeFailure } from '../master/upgrade-messages.js';
 import { requireCjs } from '../require-cjs.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
@@ -128,6 +129,7 @@ function isFile(file: string): boolean {
 
 function fail(message: string, code: number): never {
   process.stderr.write(`supervise: ${message}\n`);
+  reportUpgradeFailure(message);
   process.exit(code);
 }
 

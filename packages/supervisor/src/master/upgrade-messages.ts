@@ -15,6 +15,20 @@ export type OldMasterMessage = { upgrade: 'released' };
 /** The environment variable that tells a master it was started by an upgrade: the old master's pid. */
 export const UPGRADE_FROM_ENV = 'SUPERVISE_UPGRADE_FROM';
 
+/**
+ * A master started by an upgrade that fails before it boots (a config file that no longer parses, a bad flag)
+ * tells the old master why, so that `supervise upgrade` prints the cause. A small message on a pipe is written
+ * at once, before the exit that follows.
+ */
+export function reportUpgradeFailure(error: string): void {
+  if (!process.env[UPGRADE_FROM_ENV] || !process.send || !process.connected) return;
+  try {
+    process.send({ upgrade: 'failed', error } satisfies NewMasterMessage);
+  } catch {
+    // the old master is gone: nobody to tell
+  }
+}
+
 export function isNewMasterMessage(m: unknown): m is NewMasterMessage {
   if (typeof m !== 'object' || m === null) return false;
   const u = (m as { upgrade?: unknown }).upgrade;

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
 import { closeListeners, LISTEN_FDS_ENV, liveListeners } from '../accept/listeners.js';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { SuperviseError } from '../errors.js';
 import { plural } from '../observe/text.js';
+import { checkNode } from '../worker/node-binary.js';
 import { findOnPath } from './systemd-notify.js';
 import type { Supervisor } from './supervisor.js';
 import { isNewMasterMessage, type OldMasterMessage, UPGRADE_FROM_ENV } from './upgrade-messages.js';
@@ -56,35 +56,40 @@ export function upgradeRefusal(supervisor: Supervisor): string | null {
   return null;
 }
 
-/** The node binary the new master runs on: --node, else `node` on PATH now, else this one's. */
-function nodeBinary(given: string | undefined): string {
+/**
+ * The node binary the new master runs on: --node, else `node` on PATH now, else this one's; checked as the
+ * workers' --node is (it runs, answers --version, is a Node supervise supports), or refused in one line.
+ */
+async function nodeBinary(given: string | undefined): Promise<string> {
   const bin = given ?? findOnPath('node') ?? process.execPath;
   try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new SuperviseError('ERR_USAGE', `upgrade: --node ${bin} is not an executable file`);
+    await checkNode(bin);
+  } catch (err) {
+    throw new SuperviseError('ERR_USAGE', err instanceof Error ? err.message : String(err));
   }
   return bin;
 }
 
-/** Starts an upgrade (one at a time); resolves with how it ended, and throws only when it is refused. */
+/** Starts an upgrade (one at a time); resolves with how it ended, and rejects only when it is refused. */
 export function upgrade(given?: string): Promise<UpgradeResult> {
-  if (!host) throw new SuperviseError('ERR_CONTROL', 'upgrade needs a master started by the supervise CLI');
+  if (!host)
+    return Promise.reject(new SuperviseError('ERR_CONTROL', 'upgrade needs a master started by the supervise CLI'));
   const refused = running ? 'an upgrade is already in progress' : upgradeRefusal(host.supervisor);
-  if (refused) throw new SuperviseError('ERR_CONTROL', refused);
-  const node = nodeBinary(given);
+  if (refused) return Promise.reject(new SuperviseError('ERR_CONTROL', refused));
   const h = host;
-  running = handOver(h, node).then(
-    (result) => {
-      if (result.outcome === 'failed') running = null;
-      else setImmediate(() => void h.supervisor.stop('rollout'));
-      return result;
-    },
-    (err: unknown) => {
-      running = null;
-      throw err;
-    },
-  );
+  running = nodeBinary(given)
+    .then((node) => handOver(h, node))
+    .then(
+      (result) => {
+        if (result.outcome === 'failed') running = null;
+        else setImmediate(() => void h.supervisor.stop('rollout'));
+        return result;
+      },
+      (err: unknown) => {
+        running = null;
+        throw err;
+      },
+    );
   return running;
 }
 
