@@ -66,16 +66,15 @@ describe('supervise upgrade: a new master that fails leaves the old one serving'
       /^supervise: upgrade failed: a new worker \(pid \d+\) exited with code 1 before it was ready: Error: settings.json: unexpected end of input \(app.js:3\); master \d+ keeps serving/,
     );
     // The new master said who it was, then exited; the old one is the same, with the same workers.
-    const adopting = s.events('upgrade.adopting');
-    expect(adopting).toHaveLength(1);
-    const newMaster = adopting[0]!.pid as number;
+    const newMaster = (await s.waitEvent('upgrade.adopting', undefined, 5_000)).pid as number;
+    expect(s.events('upgrade.adopting')).toHaveLength(1);
     trackPid(newMaster);
     await waitGone([newMaster], 15_000);
     expect(await status()).toMatchObject({
       master: { pid: before.master.pid },
       workers: before.workers.map((w) => ({ pid: w.pid })),
     });
-    expect(s.events('upgrade.failed')).toHaveLength(1);
+    await s.waitEvent('upgrade.failed', undefined, 5_000);
     const ok = traffic.result.ok;
     await until(() => traffic.result.ok > ok + 100, 10_000, 'load after the failed upgrade');
 

@@ -8,6 +8,19 @@ import { example, freePort, killAll, runCli, supervise, tempDir, trackPid, waitG
 
 afterEach(() => killAll());
 
+/** A wait that gives up: a client that never comes back fails the test with what it waited for. */
+async function bounded<T>(wait: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([wait, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface Status {
   master: { pid: number; node: string; accept: string };
   workers: { pid: number }[];
@@ -54,7 +67,7 @@ async function upgradesUnderLoad(
     // The old master and every one of its workers drain and exit.
     await waitGone([before.master.pid, ...oldPids], 20_000);
     // The WebSocket was closed as a restart closes it (1012), and its client is back, on a new worker.
-    await ws.movedFrom(oldPids);
+    await bounded(ws.movedFrom(oldPids), 15_000, 'the WebSocket client back on a new worker');
     const closed = ws.visits.filter((v) => v.close && oldPids.has(v.pid));
     expect(closed.map((v) => v.close?.code)).toEqual([1012]);
     const after = await status();
