@@ -14,7 +14,7 @@ import { parseDuration } from '../config/option-parse.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
 import { writeOut } from '../observe/stdio.js';
 import { formatDuration, formatStatus, formatTable } from './status-table.js';
-import { stillDraining } from '../observe/text.js';
+import { plural, stillDraining } from '../observe/text.js';
 
 /**
  * The client side of the control socket: `supervise status|reload|stop|scale|logs|top|list`. The master is found by
@@ -162,7 +162,7 @@ async function upgrade(cmd: Command): Promise<void> {
   if (u.outcome === 'done') {
     if (!opts.json)
       process.stdout.write(
-        `upgraded: master ${u.to} (node ${u.node}) serves now; master ${u.from} drains ${u.draining} workers and exits\n`,
+        `upgraded: master ${u.to} (node ${u.node}) serves now; master ${u.from} drains ${plural(u.draining, 'worker')} and exits\n`,
       );
     return;
   }
