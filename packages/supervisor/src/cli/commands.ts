@@ -15,7 +15,7 @@ import { parseDuration } from '../config/option-parse.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
 import { writeOut } from '../observe/stdio.js';
 import { formatDuration, formatStatus, formatTable } from './status-table.js';
-import { stillDraining } from '../observe/text.js';
+import { plural, stillDraining } from '../observe/text.js';
 
 /**
  * The client side of the control socket: `supervise status|reload|stop|scale|logs|top|list`. The master is found by
@@ -176,6 +176,24 @@ async function reload(cmd: Command): Promise<void> {
   process.exitCode = 1;
 }
 
+/** `supervise upgrade`: exits 0 once the new master serves, 1 when it failed (the old one goes on serving). */
+async function upgrade(cmd: Command): Promise<void> {
+  const opts = optsOf<{ node?: string }>(cmd);
+  const node = opts.node === undefined ? undefined : path.resolve(opts.node);
+  const [reply] = await request(opts, { cmd: 'upgrade', ...(node === undefined ? {} : { node }) });
+  const u = reply.upgrade;
+  if (opts.json) process.stdout.write(`${JSON.stringify(u)}\n`);
+  if (u.outcome === 'done') {
+    if (!opts.json)
+      process.stdout.write(
+        `upgraded: master ${u.to} (node ${u.node}) serves now; master ${u.from} drains ${plural(u.draining, 'worker')} and exits\n`,
+      );
+    return;
+  }
+  process.stderr.write(`supervise: upgrade failed: ${u.error}; master ${u.from} keeps serving\n`);
+  process.exitCode = 1;
+}
+
 async function stop(cmd: Command): Promise<void> {
   let pid: number | undefined;
   let code: number | null = null;
@@ -286,6 +304,15 @@ export function addControlCommands(program: Command): void {
     .option('--timeout <duration>', `give up waiting after this long, exit ${EXIT.timeout} (the rollout goes on)`)
     .option('--json', 'print the rollout summary as JSON')
     .action((_opts: unknown, cmd: Command) => withJsonErrors(reload)(cmd));
+  program
+    .command('upgrade')
+    .description(
+      'replace the master itself (a new supervise or node) without closing the port; exits 1 if the new one failed',
+    )
+    .option('--node <path>', 'the node binary the new master runs on (default: node on PATH)')
+    .option('--control <path>', socketHelp)
+    .option('--json', 'print the outcome as JSON')
+    .action((_opts: unknown, cmd: Command) => withJsonErrors(upgrade)(cmd));
   program
     .command('stop')
     .description('graceful stop; waits until the master has exited')

@@ -22,9 +22,9 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
   optimizeIfConnectionsPass(options);
   // Loaded here, not at the top: the control commands (`supervise status`) and --version need none of it. The file
   // watcher only with --watch, or when a config file may turn it on at a reload.
-  const [{ Supervisor }, { startOperations }, { attachOutput }, { installSignals }, watch] = await Promise.all([
+  const [{ Supervisor }, { bootMaster }, { attachOutput }, { installSignals }, watch] = await Promise.all([
     import('../master/supervisor.js'),
-    import('../master/ops.js'),
+    import('../master/boot.js'),
     import('../observe/output.js'),
     import('../master/signals.js'),
     options.watch || configFile ? import('../master/watch.js') : null,
@@ -106,9 +106,7 @@ async function runSupervisor(script: string | undefined, args: string[], cmd: Co
     process.exit(EXIT.internal);
   });
   try {
-    const ops = await startOperations(supervisor, { defaultControl: true });
-    await supervisor.start();
-    ops.started();
+    await bootMaster(supervisor);
     await watcher?.start(supervisor);
   } catch (err) {
     if (err instanceof SuperviseError) fail(err.message, err.exitCode);

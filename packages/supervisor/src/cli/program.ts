@@ -13,6 +13,7 @@ import { logicalCwd } from '../config/logical-cwd.js';
 import { CLI_ONLY_FLAGS, helpText, OPTION_KEYS, OPTIONS } from '../config/option-table.js';
 import { type OptionKey, type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
 import { MASTER_SIGNALS } from '../master/signals.js';
+import { reportUpgradeFailure } from '../master/upgrade/messages.js';
 import { mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
 
@@ -47,7 +48,7 @@ Examples:
   supervise --watch src app.js            the same: the last file after --watch is the script
   PORT=3000 supervise app.js --sticky     one worker per client (socket.io, in-memory sessions)
   supervise app.js -w max --health-port 9090   /health, /live and /metrics on 127.0.0.1:9090
-  supervise status | top | logs -f | reload | scale +2 | stop | list
+  supervise status | top | logs -f | reload | scale +2 | stop | list | upgrade
   supervise systemd app.js -w 4           print a systemd unit that runs this command
 
 Signals to the master:
@@ -112,6 +113,7 @@ export function isFile(file: string): boolean {
 
 export function fail(message: string, code: number): never {
   process.stderr.write(`supervise: ${message}\n`);
+  reportUpgradeFailure(message);
   process.exit(code);
 }
 

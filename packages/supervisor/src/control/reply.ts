@@ -85,6 +85,14 @@ export type ConfigReply = {
   options: OptionInEffect[];
 };
 
+/** How an upgrade ended: the new master serves (this one drains and exits), or it failed and this one goes on. */
+export type UpgradeReply = {
+  ok: true;
+  upgrade:
+    | { outcome: 'done'; from: number; to: number; node: string; draining: number }
+    | { outcome: 'failed'; from: number; error: string };
+};
+
 export type ErrorReply = {
   ok: false;
   code: string;
@@ -102,6 +110,7 @@ export interface ControlReplies {
   inspect: InspectReply;
   'heap-snapshot': DebugFileReply;
   report: DebugFileReply;
+  upgrade: UpgradeReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

@@ -28,6 +28,12 @@ const boolean = (v: unknown): boolean | Refused => (typeof v === 'boolean' ? v :
 const scaleSpec = (v: unknown): string | Refused =>
   parseScaleSpec(v) ? String(v).trim() : new Refused(`must be ${SCALE_SPEC_USAGE}`);
 
+/** An absolute path to a node binary (the master checks that it runs). */
+const nodePath = (v: unknown): string | Refused =>
+  typeof v === 'string' && v.startsWith('/') && v.length <= 4096 && !v.includes('\0')
+    ? v
+    : new Refused('must be an absolute path to a node binary');
+
 /** On the wire a JSON number only (the CLI checks -n's digits with the same parser). */
 const lineCount = (v: unknown): number | Refused =>
   (typeof v === 'number' ? parseLineCount(v) : null) ?? new Refused('must be a whole number from 0 to 100000');
@@ -70,6 +76,8 @@ const REQUESTS = {
   'heap-snapshot': { target: required(workerRef), dir: optional(absoluteDir) },
   /** Node's diagnostic report of one worker (JSON), written into dir. */
   report: { target: required(workerRef), dir: optional(absoluteDir) },
+  /** A new master takes over the listening sockets (master/upgrade.ts); `node`: the binary it runs on. */
+  upgrade: { node: optional(nodePath) },
 } satisfies Record<ControlCommand, Fields>;
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;

@@ -249,6 +249,12 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
   inspect: async (request, { supervisor }) => inspectWorker(supervisor, request),
   'heap-snapshot': async (request, { supervisor }) => debugFile(supervisor, request),
   report: async (request, { supervisor }) => debugFile(supervisor, request),
+  upgrade: async (request, { supervisor }) => {
+    if (supervisor.phase !== 'running')
+      throw new SuperviseError('ERR_CONTROL', `cannot upgrade while ${supervisor.phase}`);
+    const { upgrade } = await import('../master/upgrade/upgrade.js');
+    return { ok: true, upgrade: await upgrade(request.node) };
+  },
   stop: async (_request, { supervisor, send }) => {
     // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
     supervisor.prependOnceListener('stopped', (exitCode) => send({ ok: true, stopped: true, exitCode }));

@@ -26,7 +26,7 @@ export interface StopMaster {
 }
 
 /** The graceful stop: every worker drains in parallel; resolves with the exit code the master should use. */
-export async function runMasterStop(m: StopMaster): Promise<number> {
+export async function runMasterStop(m: StopMaster, reason: 'stop' | 'rollout' = 'stop'): Promise<number> {
   const { log, workers } = m;
   const wasStarting = m.phase() === 'starting';
   m.setPhase('stopping');
@@ -38,7 +38,7 @@ export async function runMasterStop(m: StopMaster): Promise<number> {
   log.info({ event: 'master.stopping', workers: workers.size }, `stopping: draining ${plural(workers.size, 'worker')}`);
   // A rollout in progress sees the phase and stops at its next step; new workers it started drain too.
   while (workers.size > 0) {
-    await Promise.all([...workers].map((w) => w.drain('stop')));
+    await Promise.all([...workers].map((w) => w.drain(reason)));
     await m.rolloutsIdle();
   }
   await m.rolloutsIdle();

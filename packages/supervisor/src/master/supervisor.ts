@@ -175,9 +175,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.options.maxDraining ?? this.life.slots.length;
   }
 
-  /** Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. */
-  stop(): Promise<number> {
-    this.stopPromise ??= this.runStop();
+  /**
+   * Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. `rollout`:
+   * the service goes on elsewhere (an upgrade's new master), so WebSockets hear 1012 rather than 1001.
+   */
+  stop(reason: 'stop' | 'rollout' = 'stop'): Promise<number> {
+    this.stopPromise ??= this.runStop(reason);
     return this.stopPromise;
   }
 
@@ -320,34 +323,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 
-  private runStop(): Promise<number> {
+  private runStop(reason: 'stop' | 'rollout'): Promise<number> {
     const m = this;
-    return runMasterStop({
-      log: this.log,
-      get slots() {
-        return m.life.slots;
+    return runMasterStop(
+      {
+        log: this.log,
+        get slots() {
+          return m.life.slots;
+        },
+        workers: this.life.workers,
+        get sticky() {
+          return m.sticky;
+        },
+        stopReport: this.stopReport,
+        get fatalError() {
+          return m.fatalError;
+        },
+        phase: () => this.phase,
+        setPhase: (phase) => (this.phase = phase),
+        abortWaits: () => {
+          this.stopping.abort();
+          this.bootEnded?.();
+        },
+        rolloutsIdle: () => this.rollouts.idle(),
+        rejectStart: (err) => {
+          this.startWaiter?.reject(err);
+          this.startWaiter = null;
+        },
+        emit: this.emit.bind(this),
       },
-      workers: this.life.workers,
-      get sticky() {
-        return m.sticky;
-      },
-      stopReport: this.stopReport,
-      get fatalError() {
-        return m.fatalError;
-      },
-      phase: () => this.phase,
-      setPhase: (phase) => (this.phase = phase),
-      abortWaits: () => {
-        this.stopping.abort();
-        this.bootEnded?.();
-      },
-      rolloutsIdle: () => this.rollouts.idle(),
-      rejectStart: (err) => {
-        this.startWaiter?.reject(err);
-        this.startWaiter = null;
-      },
-      emit: this.emit.bind(this),
-    });
+      reason,
+    );
   }
 
   private info(w: WorkerProcess): WorkerInfo {

@@ -131,6 +131,17 @@ describe('the control API over a real socket, against a fake master', () => {
       'inspect',
       'heap-snapshot',
       'report',
+      'upgrade',
+    ]);
+  });
+
+  it('upgrade: a relative --node is refused by the parser; a master the CLI did not start refuses in one line', async () => {
+    const file = await serve(new FakeMaster());
+    expect(await ask(file, { cmd: 'upgrade', node: 'bin/node' })).toEqual([
+      { ok: false, code: 'ERR_USAGE', error: 'bad request: upgrade: node must be an absolute path to a node binary' },
+    ]);
+    expect(await ask(file, { cmd: 'upgrade' })).toEqual([
+      { ok: false, code: 'ERR_CONTROL', error: 'upgrade needs a master started by the supervise CLI' },
     ]);
   });
 });
