@@ -93,6 +93,9 @@ export type UpgradeReply = {
     | { outcome: 'failed'; from: number; error: string };
 };
 
+/** `signal`: the signal relayed, and to how many workers (those that run the SDK's engine). */
+export type SignalReply = { ok: true; signal: NodeJS.Signals; workers: number };
+
 export type ErrorReply = {
   ok: false;
   code: string;
@@ -111,6 +114,7 @@ export interface ControlReplies {
   'heap-snapshot': DebugFileReply;
   report: DebugFileReply;
   upgrade: UpgradeReply;
+  signal: SignalReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

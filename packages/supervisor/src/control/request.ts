@@ -1,5 +1,5 @@
 import { SuperviseError } from '../errors.js';
-import { parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from './args.js';
+import { parseLineCount, parseScaleSpec, parseSignalName, SCALE_SPEC_USAGE, SIGNAL_NAME_USAGE } from './args.js';
 import type { ControlCommand, ReplyOf } from './reply.js';
 
 /**
@@ -53,6 +53,10 @@ const port = (v: unknown): number | Refused =>
 const absoluteDir = (v: unknown): string | Refused =>
   typeof v === 'string' && v.startsWith('/') && !v.includes('\0') ? v : new Refused('must be an absolute path');
 
+/** A signal's name, with or without SIG, any case ("usr2", "SIGUSR2"); the workers hear it as SIGUSR2. */
+const signalName = (v: unknown): NodeJS.Signals | Refused =>
+  parseSignalName(v) ?? new Refused(`must be ${SIGNAL_NAME_USAGE}`);
+
 type Fields = Record<string, Field<unknown, boolean>>;
 
 /** Every command and its fields: a command without an entry, or an entry without a command, does not compile. */
@@ -78,6 +82,8 @@ const REQUESTS = {
   report: { target: required(workerRef), dir: optional(absoluteDir) },
   /** A new master takes over the listening sockets (master/upgrade.ts); `node`: the binary it runs on. */
   upgrade: { node: optional(nodePath) },
+  /** Relayed to every worker over IPC, as the SDK's onSignal() event (no process signal is sent). */
+  signal: { name: required(signalName) },
 } satisfies Record<ControlCommand, Fields>;
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;

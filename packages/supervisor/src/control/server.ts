@@ -241,6 +241,11 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     return { ok: true, from: before, to: target };
   },
   config: async (_request, { supervisor }) => configReply(supervisor),
+  signal: async (request, { supervisor }) => ({
+    ok: true,
+    signal: request.name,
+    workers: supervisor.forwardSignal(request.name),
+  }),
   logs: async (request, { supervisor, socket, send }) => {
     if (request.reopen === true) return reopenLogs(supervisor);
     streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);

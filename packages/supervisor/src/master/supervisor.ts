@@ -212,10 +212,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 
-  /** Forwards a signal the master does not own to every worker (the SDK's onSignal()). */
-  forwardSignal(signal: NodeJS.Signals): void {
-    this.log.info({ event: 'signal.forward', signal }, `forwarding ${signal} to the workers`);
-    for (const w of this.life.workers) w.forwardSignal(signal);
+  /** `supervise signal`: relays a signal to every worker (the SDK's onSignal()); how many run the SDK to hear it. */
+  forwardSignal(signal: NodeJS.Signals): number {
+    let heard = 0;
+    for (const w of this.life.workers) if (w.forwardSignal(signal)) heard++;
+    this.log.info(
+      { event: 'signal.forward', signal, workers: heard },
+      `relayed ${signal} to ${plural(heard, 'worker')} (the SDK's onSignal())`,
+    );
+    return heard;
   }
 
   /** Every live worker, serving or not, ordered by slot. */

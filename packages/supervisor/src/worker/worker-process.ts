@@ -263,9 +263,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     if (this.drainsItself && this.state === 'ready') this.send({ type: 'shed', count });
   }
 
-  /** Relays a signal the master does not own; the SDK turns it into an onSignal() event. */
-  forwardSignal(signal: NodeJS.Signals): void {
-    if (this.drainsItself) this.send({ type: 'signal', signal });
+  /** Relays a signal over IPC; the SDK turns it into an onSignal() event. False: no SDK engine here to hear it. */
+  forwardSignal(signal: NodeJS.Signals): boolean {
+    if (!this.drainsItself || this.state === 'exited') return false;
+    this.send({ type: 'signal', signal });
+    return true;
   }
 
   private signal(sig: NodeJS.Signals): void {

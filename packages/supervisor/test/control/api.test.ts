@@ -132,6 +132,7 @@ describe('the control API over a real socket, against a fake master', () => {
       'heap-snapshot',
       'report',
       'upgrade',
+      'signal',
     ]);
   });
 
