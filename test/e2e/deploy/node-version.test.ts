@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
 import { node22 } from '../../helpers/node22.js';
-import { freePort, killAll, runCli, supervise, tempDir } from '../../helpers/supervise.js';
+import { killAll } from '../../helpers/supervise.js';
+import { masterInDir } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -23,15 +24,11 @@ describe('--node: the workers move to another Node with a reload', () => {
     const bin = found.bin!;
     const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
     expect(version).not.toBe(process.version);
-    const dir = tempDir('supervise-node-');
-    writeFileSync(path.join(dir, 'app.js'), APP);
-    const config = path.join(dir, 'supervise.config.json');
-    writeFileSync(config, JSON.stringify({ workers: 2, healthPort: 0 }));
-    const port = await freePort();
-    const env = { PORT: String(port), XDG_RUNTIME_DIR: path.join(dir, 'run') };
-    const s = supervise(['app.js'], { cwd: dir, env });
+    const { dir, port, s, ctl } = await masterInDir('supervise-node-', ['app.js'], {
+      files: { 'app.js': APP, 'supervise.config.json': JSON.stringify({ workers: 2, healthPort: 0 }) },
+    });
     await s.ready();
-    const ctl = (args: string[]) => runCli(args, { cwd: dir, env });
+    const config = path.join(dir, 'supervise.config.json');
     const before = new Set(s.forkedPids());
 
     const traffic = load(port, { connections: 10, maxMs: 30_000, maxRequests: 100_000 });

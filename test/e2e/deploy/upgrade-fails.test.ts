@@ -5,17 +5,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
-import {
-  CLI,
-  freePort,
-  isAlive,
-  killAll,
-  runCli,
-  supervise,
-  tempDir,
-  trackPid,
-  waitGone,
-} from '../../helpers/supervise.js';
+import { CLI, freePort, isAlive, killAll, runCli, tempDir, trackPid, waitGone } from '../../helpers/supervise.js';
+import { masterInDir } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -40,13 +31,10 @@ interface Status {
 
 describe('supervise upgrade: a new master that fails leaves the old one serving', () => {
   it('its workers throw at boot: one line with the cause, exit 1, the old master and workers serve on, 0 failed', async () => {
-    const dir = tempDir('supervise-upgrade-fail-');
-    writeFileSync(path.join(dir, 'app.js'), APP);
-    const port = await freePort();
-    const env = { PORT: String(port), XDG_RUNTIME_DIR: path.join(dir, 'run') };
-    const s = supervise(['app.js', '-w', '2'], { cwd: dir, env });
+    const { dir, port, s, ctl } = await masterInDir('supervise-upgrade-fail-', ['app.js', '-w', '2'], {
+      files: { 'app.js': APP },
+    });
     await s.ready();
-    const ctl = (args: string[]) => runCli(args, { cwd: dir, env });
     const status = async () => JSON.parse((await ctl(['status', '--json'])).stdout) as Status;
     const before = await status();
 

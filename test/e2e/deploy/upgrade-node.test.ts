@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
 import { node22 } from '../../helpers/node22.js';
-import { freePort, killAll, runCli, supervise, tempDir, trackPid, waitGone } from '../../helpers/supervise.js';
+import { killAll, trackPid, waitGone } from '../../helpers/supervise.js';
+import { masterInDir } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -30,13 +29,10 @@ describe('supervise upgrade --node: the master itself moves to another Node', ()
       const bin = found.bin!;
       const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
       expect(version).not.toBe(process.version);
-      const dir = tempDir('supervise-upgrade-node-');
-      writeFileSync(path.join(dir, 'app.js'), APP);
-      const port = await freePort();
-      const env = { PORT: String(port), XDG_RUNTIME_DIR: path.join(dir, 'run') };
-      const s = supervise(['app.js', '-w', '2'], { cwd: dir, env });
+      const { port, s, ctl } = await masterInDir('supervise-upgrade-node-', ['app.js', '-w', '2'], {
+        files: { 'app.js': APP },
+      });
       await s.ready();
-      const ctl = (args: string[]) => runCli(args, { cwd: dir, env });
       const before = JSON.parse((await ctl(['status', '--json'])).stdout) as Status;
       expect(before.master.node).toBe(process.version);
 

@@ -1,10 +1,9 @@
-import path from 'node:path';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
 import { WsUser } from '../../helpers/long-lived.js';
-import { example, freePort, killAll, runCli, supervise, tempDir, trackPid, waitGone } from '../../helpers/supervise.js';
+import { example, killAll, trackPid, waitGone } from '../../helpers/supervise.js';
+import { masterInDir } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -37,12 +36,13 @@ async function upgradesUnderLoad(
   times: number,
   { reload = true } = {},
 ): Promise<void> {
-  const dir = tempDir('supervise-upgrade-');
-  const port = await freePort();
-  const env = { PORT: String(port), XDG_RUNTIME_DIR: path.join(dir, 'run') };
-  const s = supervise([example('websocket-plain/server.js'), '-w', String(workers), ...accept], { cwd: dir, env });
+  const { port, s, ctl } = await masterInDir('supervise-upgrade-', [
+    example('websocket-plain/server.js'),
+    '-w',
+    String(workers),
+    ...accept,
+  ]);
   await s.ready();
-  const ctl = (args: string[]) => runCli(args, { cwd: dir, env });
   const status = async (): Promise<Status> => {
     const run = await ctl(['status', '--json']);
     expect(run.code, run.stderr).toBe(0);
