@@ -25,6 +25,34 @@ const bundleRequireCjs = {
   },
 };
 
+// Two requires of the bundled dependencies that every command would pay for and none uses: commander loads
+// node:child_process (and with it net, dgram and more) for executable subcommands, which supervise has none of;
+// pino loads its transport machinery (thread-stream, a worker thread per transport), which the master's logger,
+// writing synchronously to a file descriptor, does not use. Both stay reachable: the first is loaded on use,
+// the second throws a clear error if a transport is ever asked for.
+const trimDependencies = {
+  name: 'trim-dependencies',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]commander[/\\]lib[/\\]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const lazy = source.replace(
+        "const childProcess = require('node:child_process');",
+        "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+      );
+      if (lazy === source) throw new Error(`bundle: commander's require of node:child_process not found in ${args.path}`);
+      return { contents: lazy, loader: 'js' };
+    });
+    b.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) =>
+      /[/\\]pino[/\\](lib[/\\])?[^/\\]+\.js$/.test(args.importer) ? { path: 'pino-transport', namespace: 'stub' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents:
+        "module.exports = function transport() { throw new Error('pino transports are not part of the supervise bundle'); };",
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: [path.join(pkg, 'src/cli/main.ts')],
   outfile: path.join(pkg, 'dist/bundle/cli.cjs'),
@@ -36,9 +64,9 @@ await build({
   external: ['pino-pretty', 'prom-client', 'chokidar'],
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // Readable stacks: no minification, the original names, and a source map for `node --enable-source-maps`.
+  // Readable stacks: no minification (so the code keeps its names) and a source map for
+  // `node --enable-source-maps`. Not keepNames: its helper redefines the name of every function at load.
   sourcemap: 'linked',
-  keepNames: true,
   logLevel: 'warning',
-  plugins: [bundleRequireCjs],
+  plugins: [bundleRequireCjs, trimDependencies],
 });
