@@ -35,7 +35,16 @@ describe('the master and the commands load only what they use', () => {
       expect(r.code).toBe(args[0] === '--version' ? 0 : 5);
       expect(p.loaded()).not.toContain('cluster');
       expect(p.loaded()).not.toContain('http');
+      // commander's executable subcommands (none here) would load it, and net, dgram with it.
+      expect(p.loaded()).not.toContain('child_process');
     }
+  });
+
+  it('--version does not load the control client: no node:crypto (the socket names)', async () => {
+    const p = probe();
+    expect((await runCli(['--version'], { env: p.env })).code).toBe(0);
+    // node:net it may load: a piped stdout is a net.Socket.
+    expect(p.loaded()).not.toContain('crypto');
   });
 
   it('a master without --health-port does not load node:http; with one it does', async () => {
