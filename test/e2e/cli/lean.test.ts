@@ -51,6 +51,8 @@ describe('the master and the commands load only what they use', () => {
     const plain = await masterLoads([]);
     expect(plain).toContain('cluster');
     expect(plain).not.toContain('http');
+    // Its JSON log is json-logger's, not pino's (which loads node:worker_threads for its transports).
+    expect(plain).not.toContain('worker_threads');
     const health = await masterLoads(['--health-port', '0']);
     expect(health).toContain('http');
   });
