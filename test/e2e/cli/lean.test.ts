@@ -53,6 +53,8 @@ describe('the master and the commands load only what they use', () => {
     expect(plain).not.toContain('http');
     // Its JSON log is json-logger's, not pino's (which loads node:worker_threads for its transports).
     expect(plain).not.toContain('worker_threads');
+    // Its control socket's name is hashed without node:crypto (control/sha256.ts).
+    expect(plain).not.toContain('crypto');
     const health = await masterLoads(['--health-port', '0']);
     expect(health).toContain('http');
   });
