@@ -20,6 +20,7 @@ import {
 import { slowRequest, startLoad } from './lib/loadrun.mjs';
 import { ACCEPT_DEFAULTS, runAccept } from './accept.mjs';
 import { COST_DEFAULTS, runCost } from './cost.mjs';
+import { CANARY_DEFAULTS, runCanary } from './canary.mjs';
 import { LONGLIVED_DEFAULTS, runLongLived } from './longlived.mjs';
 import { METRICS_DEFAULTS, runMetrics } from './metrics.mjs';
 import {
@@ -45,7 +46,7 @@ const DEFAULTS = {
   BENCH_LONG_MS: 10_000, // a further undici run with this long a request in flight at each reload (0: skip)
   BENCH_TIMEOUT_MS: 10_000, // a request unanswered after this counts as lost (timeout)
   BENCH_MAX_REQUESTS: 5_000_000, // per load run, a bound
-  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived,accept,metrics,cost',
+  BENCH_ONLY: 'sdk,plain,plain-noauto,pm2,naive,overhead,longlived,accept,metrics,cost,canary',
   BENCH_CLIENTS: 'undici,autocannon',
   BENCH_OVERHEAD_ROUNDS: 6,
   BENCH_OVERHEAD_SECONDS: 3,
@@ -59,6 +60,7 @@ const DEFAULTS = {
   ...ACCEPT_DEFAULTS, // BENCH_ACCEPT_*: the accept path's run (accept.mjs)
   ...METRICS_DEFAULTS, // BENCH_METRICS_*: what the heartbeat and /metrics cost (metrics.mjs)
   ...COST_DEFAULTS, // BENCH_COST_*: the master's memory, start-up and command latency against bare node and PM2 (cost.mjs)
+  ...CANARY_DEFAULTS, // BENCH_CANARY_*: outcome counting on/off and rollouts with a canary (canary.mjs)
 };
 
 const HELP = `pnpm bench [-- --duration 20 --reloads 3 --connections 50 --only pm2,sdk ...]
@@ -70,7 +72,8 @@ Contenders for BENCH_ONLY: sdk, plain, plain-noauto, pm2, naive; overhead (the d
 (WebSocket and SSE clients through rollouts, supervise and PM2: see longlived.mjs); accept (one request per
 connection and keep-alive throughput, and balance, per accept strategy, --sticky, PM2 and the shared-socket limit:
 accept.mjs); metrics (the heartbeat's and /metrics' cost to the master and the workers: metrics.mjs); cost (the
-master's RSS, -w 4 start-up, status and --version against bare node and PM2: cost.mjs).`;
+master's RSS, -w 4 start-up, status and --version against bare node and PM2: cost.mjs); canary (outcome counting
+on and off, rollout time with and without a canary: canary.mjs).`;
 
 const CONTENDERS = [
   { key: 'sdk', label: 'supervise + SDK example' },
@@ -518,7 +521,7 @@ function report() {
       ),
     );
   }
-  for (const part of [results.accept, results.longlived, results.metrics, results.cost]) {
+  for (const part of [results.accept, results.longlived, results.metrics, results.cost, results.canary]) {
     if (!part) continue;
     out.push('');
     out.push(part.text);
@@ -574,6 +577,13 @@ async function main() {
       results.cost = await runCost(cfg, { logDir, say });
     } catch (err) {
       say(`cost: ${err?.message ?? err}`);
+    }
+  }
+  if (only.has('canary')) {
+    try {
+      results.canary = await runCanary(cfg, { logDir, say });
+    } catch (err) {
+      say(`canary: ${err?.message ?? err}`);
     }
   }
   results.totalSeconds = Math.round((now() - t0) / 1000);

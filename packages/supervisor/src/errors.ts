@@ -19,6 +19,13 @@ export const EXIT_CODES = {
   portInUse: { code: 4, meaning: 'the port is in use (EADDRINUSE)' },
   /** The control command could not reach or convince a running master. */
   control: { code: 5, meaning: 'a control command could not reach its master, or the master refused' },
+  /** `supervise reload`: the canary did worse than the old workers; they keep serving. */
+  canary: {
+    code: 6,
+    meaning: '`supervise reload`: the canary did worse than the old workers (the verdict says how); rolled back',
+  },
+  /** `supervise inspect|heap-snapshot|report`: no live worker has that pid or slot. */
+  noWorker: { code: 7, meaning: 'a command for one worker (inspect, heap-snapshot, report) named no live worker' },
   /** `supervise reload --timeout`: no result in time (the rollout goes on in the master); as timeout(1). */
   timeout: {
     code: 124,
@@ -48,7 +55,9 @@ export type ErrorCode =
   /** stop() was called before start() was done: start() rejects with it, once the stop has finished. */
   | 'ERR_STOPPED'
   /** A worker's SDK speaks another protocol version than the master. */
-  | 'ERR_PROTOCOL';
+  | 'ERR_PROTOCOL'
+  /** No live worker has the pid or slot a command named. */
+  | 'ERR_NO_WORKER';
 
 const exitFor: Record<ErrorCode, number> = {
   ERR_USAGE: EXIT.usage,
@@ -60,6 +69,7 @@ const exitFor: Record<ErrorCode, number> = {
   ERR_WATCH_LIMIT: EXIT.usage,
   ERR_STOPPED: EXIT.ok,
   ERR_PROTOCOL: EXIT.usage,
+  ERR_NO_WORKER: EXIT.noWorker,
 };
 
 export class SuperviseError extends Error {

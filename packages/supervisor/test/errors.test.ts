@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { EXIT, EXIT_CODES, SuperviseError } from '../src/errors.js';
-import { FORWARDED_SIGNALS, MASTER_SIGNALS } from '../src/master/signals.js';
+import { MASTER_SIGNALS } from '../src/master/signals.js';
 
 describe('the exit codes and the signals: one table each', () => {
   it('EXIT is the table of exit codes by name, with a meaning for each', () => {
@@ -12,6 +12,8 @@ describe('the exit codes and the signals: one table each', () => {
       bootFailure: 3,
       portInUse: 4,
       control: 5,
+      canary: 6,
+      noWorker: 7,
       timeout: 124,
       internal: 70,
       sigint: 130,
@@ -21,13 +23,13 @@ describe('the exit codes and the signals: one table each', () => {
     expect(new SuperviseError('ERR_PORT_IN_USE', 'x').exitCode).toBe(EXIT.portInUse);
   });
 
-  it('the master owns SIGHUP, SIGTERM and SIGINT and forwards the rest of its table', () => {
+  it('the master owns its signals as nginx and gunicorn do: USR1 reopens the log file, USR2 upgrades', () => {
     expect(MASTER_SIGNALS.map((s) => `${s.signal}:${s.action}`)).toEqual([
       'SIGHUP:reload',
       'SIGTERM:stop',
       'SIGINT:stop',
-      'SIGUSR2:forward',
+      'SIGUSR1:reopen',
+      'SIGUSR2:upgrade',
     ]);
-    expect(FORWARDED_SIGNALS).toEqual(['SIGUSR2']);
   });
 });

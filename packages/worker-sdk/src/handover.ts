@@ -2,6 +2,7 @@ import dc from 'node:diagnostics_channel';
 import type net from 'node:net';
 
 import {
+  type Channel,
   ENV,
   isMasterMessage,
   type MasterMessage,
@@ -29,7 +30,7 @@ const EARLY_WAIT_MS = 2_000;
  * drain began, or the app closed it) or missing turns the connection away, and the master gives it to
  * another worker. Nothing of node's internals is touched: the socket is the one child_process hands over.
  */
-class Handover {
+export class Handover {
   private readonly servers = new Set<net.Server>();
   private engine: HandoverEngine | null = null;
   /** A server took a connection once: from then on, no server means the app closed it (a drain). */
@@ -37,7 +38,11 @@ class Handover {
   /** Connections that came before the app's server listened (an app that says ready() before listen()). */
   private early: { msg: ConnectionMessage; socket: net.Socket; timer: NodeJS.Timeout }[] = [];
 
-  constructor(private readonly port: number) {
+  /** channel: the IPC channel to the master (process; a test's fake). */
+  constructor(
+    private readonly port: number,
+    private readonly channel: Channel = process,
+  ) {
     dc.subscribe('tracing:net.server.listen:asyncStart', (msg: unknown) => {
       const { server } = msg as { server?: net.Server };
       if (!server || this.servers.has(server)) return;
@@ -45,7 +50,7 @@ class Handover {
       // An observer only: node's own 'listening' handling does not depend on how many listen.
       server.once('listening', () => this.flushEarly());
     });
-    receiveMessages(process, isMasterMessage, (msg, handle) => {
+    receiveMessages(this.channel, isMasterMessage, (msg, handle) => {
       if (msg.type === 'connection') this.receive(msg, handle as net.Socket | undefined);
     });
   }
@@ -90,7 +95,7 @@ class Handover {
     this.engine?.adopt(socket, server);
     // Ahead of anything the worker reads itself: the bytes came first on the wire.
     if (msg.head) socket.unshift(Buffer.from(msg.head, 'base64'));
-    sendMessage<WorkerMessage>(process, { type: 'connection-ack', id: msg.id, accepted: true });
+    sendMessage<WorkerMessage>(this.channel, { type: 'connection-ack', id: msg.id, accepted: true });
   }
 
   /**
@@ -102,7 +107,7 @@ class Handover {
   private refuse(msg: ConnectionMessage, socket: net.Socket): void {
     const read = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
     socket.destroy();
-    sendMessage<WorkerMessage>(process, {
+    sendMessage<WorkerMessage>(this.channel, {
       type: 'connection-ack',
       id: msg.id,
       accepted: false,

@@ -105,7 +105,7 @@ export function closeWebSockets(wss: WebSocketServerLike, options: { code?: numb
   });
 }
 
-/** Signals the master forwards (SIGUSR2, SIGWINCH, ...): the master owns the signals, the SDK relays them. */
+/** A signal relayed by `supervise signal <name>` over IPC: the master owns the process signals it gets. */
 export function onSignal(signal: NodeJS.Signals, handler: SignalHandler): () => void {
   ensure();
   return runtime.onSignal(signal, handler);

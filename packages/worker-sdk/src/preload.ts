@@ -6,6 +6,8 @@
 import { ENV } from './protocol.js';
 
 if (process.env[ENV.worker] !== undefined && typeof process.send === 'function') {
+  // `supervise inspect|heap-snapshot|report` reach every worker, with or without the engine.
+  (require('./debug.js') as typeof import('./debug.js')).attachDebug();
   if (process.env[ENV.autoDrain] === '0') {
     // --no-auto-drain: no engine, but a terminal's Ctrl+C (sent to the whole process group) must still leave
     // the decision to the master rather than kill requests in flight.

@@ -4,6 +4,10 @@
  * mistaken for an app's own `process.send()` traffic, and an app's messages are never mistaken for ours.
  */
 
+import type { DrainKindCounts } from './drain-kinds.js';
+
+export { DRAIN_KIND_NAMES, DRAIN_KINDS, type DrainKind, type DrainKindCounts } from './drain-kinds.js';
+
 export const PROTOCOL_VERSION = 1;
 
 /** How often a balanced worker looks at its keep-alive connections, to report a change (`connections`). */
@@ -30,7 +34,24 @@ export const ENV = {
   stickyPort: 'SUPERVISE_STICKY_PORT',
   /** '1' when the master balances keep-alive connections (--accept shared): the worker then reports them. */
   balance: 'SUPERVISE_BALANCE',
+  /** '0' turns the engine's outcome counting off (see Outcomes); anything else, or absent, leaves it on. */
+  outcomes: 'SUPERVISE_OUTCOMES',
 } as const;
+
+/**
+ * What a worker's HTTP/1 requests came to since it started, counted by the drain engine (drain/outcomes.ts) and
+ * sent with each heartbeat. Counters only grow: the master takes differences between two beats.
+ */
+export interface Outcomes {
+  /** Responses finished, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
+  status: number[];
+  /** Requests whose connection closed (reset, destroyed) before their response finished. */
+  reset: number;
+  /** Finished responses by latency (request start to response finish): counts per LATENCY_BOUNDS_MS bucket, +Inf last. */
+  latency: number[];
+  /** The sum of those latencies, in ms. */
+  latencySumMs: number;
+}
 
 export interface DrainStats {
   /** Connections that closed by themselves or after their last response, within the deadline. */
@@ -41,8 +62,8 @@ export interface DrainStats {
   closedLongLived: number;
   /** Connections destroyed at the deadline. */
   forced: number;
-  /** Kinds of what was forced, for the master's log. */
-  forcedKinds: { http: number; websocket: number; upgraded: number; http2: number; raw: number };
+  /** Kinds of what was forced (drain-kinds.ts), for the master's log and /metrics. */
+  forcedKinds: DrainKindCounts;
   /** Requests that completed during the drain. */
   requestsCompleted: number;
   /** Shutdown hooks that failed or timed out. */
@@ -64,6 +85,20 @@ export interface WorkerLoad {
   lagMs: number;
 }
 
+/**
+ * What `supervise inspect|heap-snapshot|report` asks one worker to do, in the worker (debug.ts): open its
+ * inspector on 127.0.0.1 (`port` 0: a free one), close it, write a heap snapshot or a diagnostic report into
+ * `dir` (an absolute path the master chose).
+ */
+export type DebugRequest =
+  | { action: 'inspect'; port: number }
+  | { action: 'inspect-close' }
+  | { action: 'heap-snapshot'; dir: string }
+  | { action: 'report'; dir: string };
+
+/** The worker's answer: the inspector's URL (null once closed), or the file it wrote; else why not. */
+export type DebugAnswer = { ok: true; url?: string | null; path?: string } | { ok: false; error: string };
+
 export type DrainReason = 'rollout' | 'stop' | 'scale' | 'recycle' | 'master-lost' | 'signal';
 
 export type MasterMessage =
@@ -84,7 +119,9 @@ export type MasterMessage =
   /** --accept shared: this worker holds more keep-alive connections than its share; move `count` of them. */
   | { $supervise: number; type: 'shed'; count: number }
   /** Asks for the app's own prom-client metrics (the master's /metrics); answered by `metrics`. */
-  | { $supervise: number; type: 'metrics'; id: number };
+  | { $supervise: number; type: 'metrics'; id: number }
+  /** A debugging action on this one worker (the control socket's inspect, heap-snapshot, report); answered by `debug`. */
+  | { $supervise: number; type: 'debug'; id: number; request: DebugRequest };
 
 export type WorkerMessage =
   | {
@@ -102,7 +139,15 @@ export type WorkerMessage =
       cwd?: string;
     }
   | { $supervise: number; type: 'ready' }
-  | { $supervise: number; type: 'heartbeat'; requests: number; inFlight: number; load?: WorkerLoad }
+  /** `outcomes`: absent from an older SDK's beat, or when counting is off (SUPERVISE_OUTCOMES=0). */
+  | {
+      $supervise: number;
+      type: 'heartbeat';
+      requests: number;
+      inFlight: number;
+      load?: WorkerLoad;
+      outcomes?: Outcomes;
+    }
   /**
    * --accept shared (SUPERVISE_BALANCE=1): the keep-alive connections this worker holds that could move, and its
    * upgraded ones (WebSockets, which cannot), sent when a count changes, at most every CONNECTIONS_REPORT_MS: a
@@ -121,7 +166,8 @@ export type WorkerMessage =
    */
   | { $supervise: number; type: 'connection-ack'; id: number; accepted: boolean; rest?: string }
   /** The app's metrics in prom-client's JSON form (getMetricsAsJSON()), or null when it has none (or failed). */
-  | { $supervise: number; type: 'metrics'; id: number; metrics: unknown[] | null; error?: string };
+  | { $supervise: number; type: 'metrics'; id: number; metrics: unknown[] | null; error?: string }
+  | { $supervise: number; type: 'debug'; id: number; answer: DebugAnswer };
 
 /** A message without its version stamp (distributes over the union, unlike Omit). */
 export type MessageBody<M> = M extends unknown ? Omit<M, '$supervise'> : never;
@@ -144,6 +190,7 @@ const MASTER_TYPES: Record<MasterMessage['type'], true> = {
   connection: true,
   shed: true,
   metrics: true,
+  debug: true,
 };
 const WORKER_TYPES: Record<WorkerMessage['type'], true> = {
   hello: true,
@@ -155,6 +202,7 @@ const WORKER_TYPES: Record<WorkerMessage['type'], true> = {
   drained: true,
   'connection-ack': true,
   metrics: true,
+  debug: true,
 };
 
 export function isMasterMessage(value: unknown): value is MasterMessage {

@@ -5,6 +5,7 @@ import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, type IdleRule, parseIdleRule }
 import { DEFAULT_IDLE_RULE, DrainEngine } from './drain/engine.js';
 import { appMetrics } from './app-metrics.js';
 import { connectionCounts, shed } from './drain/balance.js';
+import { attachDebug } from './debug.js';
 import { attachHandover } from './handover.js';
 import {
   type DrainReason,
@@ -31,11 +32,17 @@ export interface RuntimeSettings {
 
 export type SignalHandler = (signal: NodeJS.Signals) => void;
 
+/** What the runtime uses of its process: its IPC channel, environment, signals and exit (a test's fake). */
+export type RuntimeProcess = Pick<
+  NodeJS.Process,
+  'send' | 'connected' | 'env' | 'on' | 'exit' | 'pid' | 'version' | 'cwd' | 'stdout' | 'stderr'
+>;
+
 const DEFAULT_STANDALONE_DRAIN_MS = 25_000;
 const DEFAULT_HOOK_TIMEOUT_MS = 5_000;
 
-function envNumber(name: string): number | undefined {
-  const raw = process.env[name];
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
@@ -49,12 +56,8 @@ function envNumber(name: string): number | undefined {
 export class Runtime {
   readonly engine = new DrainEngine();
   /** True when this process is a worker of a supervise master (IPC present and the master's variable set). */
-  readonly supervised = typeof process.send === 'function' && process.env[ENV.worker] !== undefined;
-  readonly settings: RuntimeSettings = {
-    drainTimeoutMs: envNumber(ENV.drainTimeout) ?? DEFAULT_STANDALONE_DRAIN_MS,
-    idleGraceMs: parseIdleRule(process.env[ENV.idleGrace]) ?? DEFAULT_IDLE_RULE,
-    hookTimeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
-  };
+  readonly supervised: boolean;
+  readonly settings: RuntimeSettings;
 
   private wired = false;
   private mode: 'preload' | 'sdk' | null = null;
@@ -65,12 +68,21 @@ export class Runtime {
   private exitNow: (() => void) | null = null;
   private readonly signalHandlers = new Map<NodeJS.Signals, Set<SignalHandler>>();
 
+  constructor(private readonly proc: RuntimeProcess = process) {
+    this.supervised = typeof proc.send === 'function' && proc.env[ENV.worker] !== undefined;
+    this.settings = {
+      drainTimeoutMs: envNumber(proc.env, ENV.drainTimeout) ?? DEFAULT_STANDALONE_DRAIN_MS,
+      idleGraceMs: parseIdleRule(proc.env[ENV.idleGrace]) ?? DEFAULT_IDLE_RULE,
+      hookTimeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
+    };
+  }
+
   /** Called by the preload: only inside a supervised worker, and only when auto-drain is on. */
   attachPreload(): void {
     if (!this.supervised || this.mode) return;
     this.mode = 'preload';
     this.wire();
-    this.send({ type: 'hello', mode: 'preload', manualReady: false, pid: process.pid, ...whereAndWhat() });
+    this.send({ type: 'hello', mode: 'preload', manualReady: false, pid: this.proc.pid, ...whereAndWhat(this.proc) });
   }
 
   /** Called by the SDK on first use. Announces the SDK to the master (again, if the preload came first). */
@@ -80,7 +92,13 @@ export class Runtime {
     this.mode = 'sdk';
     if (!this.wired) this.wire(options.handleSignals !== false);
     if (first || options.manualReady !== undefined) {
-      this.send({ type: 'hello', mode: 'sdk', manualReady: this.manualReady, pid: process.pid, ...whereAndWhat() });
+      this.send({
+        type: 'hello',
+        mode: 'sdk',
+        manualReady: this.manualReady,
+        pid: this.proc.pid,
+        ...whereAndWhat(this.proc),
+      });
     }
   }
 
@@ -111,14 +129,14 @@ export class Runtime {
     this.send({ type: 'draining' });
     const stats = await drained;
     const code = stats.forced > 0 || stats.hookFailures > 0 ? 1 : 0;
-    if (!this.supervised) reportStandalone(reason, stats);
-    const exit = () => process.exit(code);
-    if (this.supervised && process.connected) {
+    if (!this.supervised) reportStandalone(this.proc, reason, stats);
+    const exit = () => this.proc.exit(code);
+    if (this.supervised && this.proc.connected) {
       // Exit when the master answers the ack (see the 'exit' message), not when the ack is written: a
       // connection the master handed over just before it saw this worker close its servers is still on
       // its way, and leaving now would drop it. The timer covers a master that never answers.
       this.exitNow = exit;
-      sendMessage<WorkerMessage>(process, { type: 'drained', stats }, { done: (err) => err && exit() });
+      sendMessage<WorkerMessage>(this.proc, { type: 'drained', stats }, { done: (err) => err && exit() });
       setTimeout(exit, 1000).unref();
     } else {
       exit();
@@ -135,11 +153,12 @@ export class Runtime {
   }
 
   private send(body: MessageBody<WorkerMessage>): void {
-    if (this.supervised) sendMessage<WorkerMessage>(process, body);
+    if (this.supervised) sendMessage<WorkerMessage>(this.proc, body);
   }
 
   private wire(handleSignals = true): void {
     this.wired = true;
+    if (process.env[ENV.outcomes] === '0') this.engine.outcomes = null;
     this.engine.enable();
     if (this.supervised) this.wireSupervised();
     else if (handleSignals) this.wireStandalone();
@@ -147,38 +166,39 @@ export class Runtime {
 
   private wireSupervised(): void {
     attachHandover(this.engine);
+    attachDebug();
     this.engine.onListenError = (err) =>
       this.send({ type: 'listen-error', code: err.code ?? 'ERR', message: err.message });
-    const masterVersion = Number(process.env[ENV.worker]);
+    const masterVersion = Number(this.proc.env[ENV.worker]);
     if (masterVersion !== PROTOCOL_VERSION) {
-      process.stderr.write(
-        `[supervise] this @supervise/worker-sdk speaks protocol ${PROTOCOL_VERSION}, its master ${process.env[ENV.worker]}: ` +
+      this.proc.stderr.write(
+        `[supervise] this @supervise/worker-sdk speaks protocol ${PROTOCOL_VERSION}, its master ${this.proc.env[ENV.worker]}: ` +
           'use the worker SDK of the same release as @supervise/supervisor\n',
       );
     }
     // A master of another protocol version names the mismatch from our hello: nothing to do here.
-    receiveMessages(process, isMasterMessage, (msg) => this.onMasterMessage(msg));
+    receiveMessages(this.proc, isMasterMessage, (msg) => this.onMasterMessage(msg));
 
     // Node's cluster child exits with code 0 the instant the IPC channel drops, killing every request in
     // flight. Marking the exit as intended disarms that; our own listener drains, then exits.
     if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
-    process.on('disconnect', () => {
+    this.proc.on('disconnect', () => {
       // The master held the other end of stdout/stderr: a log line written now would raise EPIPE and crash
       // the worker with its requests in flight.
-      process.stdout.on('error', () => {});
-      process.stderr.on('error', () => {});
+      this.proc.stdout.on('error', () => {});
+      this.proc.stderr.on('error', () => {});
       if (this.exitNow) this.exitNow();
       else void this.drainAndExit('master-lost');
     });
 
     // Ctrl+C and `kill -- -PGID` reach every process of the group at once: the master decides, not the worker.
-    process.on('SIGINT', () => {});
-    process.on('SIGHUP', () => {});
+    this.proc.on('SIGINT', () => {});
+    this.proc.on('SIGHUP', () => {});
     // A SIGTERM aimed at this worker alone means "take it out": drain it like the master would.
-    process.on('SIGTERM', () => void this.drainAndExit('signal'));
+    this.proc.on('SIGTERM', () => void this.drainAndExit('signal'));
 
-    if (process.env[ENV.balance] === '1') this.reportConnections();
-    const heartbeatMs = envNumber(ENV.heartbeat) ?? 0;
+    if (this.proc.env[ENV.balance] === '1') this.reportConnections();
+    const heartbeatMs = envNumber(this.proc.env, ENV.heartbeat) ?? 0;
     if (heartbeatMs > 0) {
       let lastElu = performance.eventLoopUtilization();
       let dueAt = performance.now() + heartbeatMs;
@@ -201,6 +221,7 @@ export class Runtime {
           requests: this.engine.requestsTotal,
           inFlight: this.engine.inFlight,
           load,
+          ...(this.engine.outcomes ? { outcomes: this.engine.outcomes.read() } : {}),
         });
       }, heartbeatMs);
       beat.unref();
@@ -231,12 +252,12 @@ export class Runtime {
       signals++;
       if (signals > 1) {
         // A second signal means "now": the conventional 128 + signal number.
-        process.exit(128 + constants.signals[signal]);
+        this.proc.exit(128 + constants.signals[signal]);
       }
       void this.drainAndExit('signal');
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    this.proc.on('SIGTERM', onSignal);
+    this.proc.on('SIGINT', onSignal);
   }
 
   private onMasterMessage(msg: MasterMessage): void {
@@ -264,15 +285,18 @@ export class Runtime {
       case 'connection':
         // handover.ts receives handed-over connections (--sticky), with their socket.
         break;
+      case 'debug':
+        // debug.ts answers these (attached by the preload, and by wireSupervised for an SDK loaded alone).
+        break;
       default:
         unhandled(msg);
     }
   }
 }
 
-function reportStandalone(reason: DrainReason, stats: DrainStats): void {
+function reportStandalone(proc: RuntimeProcess, reason: DrainReason, stats: DrainStats): void {
   const forced = stats.forced > 0 ? `, ${stats.forced} forced` : '';
-  process.stderr.write(
+  proc.stderr.write(
     `[supervise] drained on ${reason} in ${stats.durationMs} ms: ${stats.requestsCompleted} requests completed, ` +
       `${stats.finished} connections finished, ${stats.closedIdle} idle closed${forced}\n`,
   );
@@ -280,12 +304,12 @@ function reportStandalone(reason: DrainReason, stats: DrainStats): void {
 
 // Two copies of the SDK that speak the same protocol share one runtime; a copy that speaks another keeps its own.
 /** What the hello tells the master besides the mode: this Node's version, and the directory the worker runs in. */
-function whereAndWhat(): { node: string; cwd?: string } {
+function whereAndWhat(proc: RuntimeProcess): { node: string; cwd?: string } {
   try {
-    return { node: process.version, cwd: process.cwd() };
+    return { node: proc.version, cwd: proc.cwd() };
   } catch {
     // The directory was deleted under us: the version still helps.
-    return { node: process.version };
+    return { node: proc.version };
   }
 }
 

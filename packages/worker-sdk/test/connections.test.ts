@@ -54,12 +54,18 @@ describe('isUpgraded', () => {
     server: {} as Connection['server'],
     kind,
     pending: [],
+    starts: [],
     lastActive: 0,
     bytesRead: 0,
     session: null,
     cause: null,
     idleTimer: null,
     upgraded: false,
+    websocket: false,
+    appCloses: false,
+    writtenAtUpgrade: 0,
+    closeAfterFinish: false,
+    shed: false,
   });
 
   it('an HTTP/1 socket whose parser was released (upgrade) and that is still open', () => {

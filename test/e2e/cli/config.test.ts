@@ -40,7 +40,7 @@ async function expectConfigError(args: string[], cwd: string, pattern: RegExp): 
 
 describe('config file', () => {
   it('a bad config file: one line naming the key, exit 2', async () => {
-    const app = fixture('ops-app.js');
+    const app = fixture('observe/ops-app.js');
     await Promise.all([
       expectConfigError(
         [],
@@ -76,11 +76,11 @@ describe('config file', () => {
     const dir = project(
       'override',
       'supervise.config.mjs',
-      `export default { script: ${JSON.stringify(fixture('ops-app.js'))}, workers: 3, env: { PORT: ${port} }, logFormat: 'json', surge: 2 };`,
+      `export default { script: ${JSON.stringify(fixture('observe/ops-app.js'))}, workers: 3, env: { PORT: ${port} }, logFormat: 'json', surge: 2 };`,
     );
     const s = supervise(['-w', '2'], { cwd: dir });
     await s.ready();
-    expect(s.events('master.start')[0]).toMatchObject({ workers: 2, script: fixture('ops-app.js') });
+    expect(s.events('master.start')[0]).toMatchObject({ workers: 2, script: fixture('observe/ops-app.js') });
     expect(s.forkedPids()).toHaveLength(2);
     // The file's env reached the workers: they listen on its PORT.
     const pids = await pidsAnswering(port, 8);

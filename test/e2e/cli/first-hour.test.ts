@@ -53,7 +53,7 @@ describe('the first hour', () => {
 
   it('every worker gets NODE_APP_INSTANCE equal to its slot, beside SUPERVISE_SLOT and SUPERVISE_GENERATION', async () => {
     const port = await freePort();
-    const s = supervise([fixture('env-app.js'), '-w', '3'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('rollout/env-app.js'), '-w', '3'], { env: { PORT: String(port) } });
     await s.ready();
     const seen = new Map<number, Record<string, string>>();
     await until(
@@ -155,8 +155,8 @@ describe('from PM2', () => {
     const port = await freePort();
     writeFileSync(
       path.join(dir, 'ecosystem.config.js'),
-      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('env-app.js'))}, instances: 3, exec_mode: 'cluster',
-        env: { PORT: ${port}, FOO: 'from-pm2' }, kill_timeout: 4000, max_memory_restart: '300M', wait_ready: true, out_file: '/var/log/x.log' }] };\n`,
+      `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(fixture('rollout/env-app.js'))}, instances: 3, exec_mode: 'cluster',
+        env: { PORT: ${port}, FOO: 'from-pm2' }, kill_timeout: 4000, max_memory_restart: '300M', wait_ready: true, log_date_format: 'YYYY' }] };\n`,
     );
     const s = supervise(['ecosystem.config.js'], { cwd: dir });
     const ready = await s.ready();
@@ -166,7 +166,7 @@ describe('from PM2', () => {
     const notes = s.events('config.note').map((l) => l.msg);
     expect(notes).toContain('ecosystem.config.js: PM2 app "api"');
     expect(notes.some((n) => /ignored wait_ready: /.test(String(n)))).toBe(true);
-    expect(notes.some((n) => /ignored out_file: /.test(String(n)))).toBe(true);
+    expect(notes.some((n) => /ignored log_date_format: /.test(String(n)))).toBe(true);
     const sock = (await s.waitEvent('control.listening')).path as string;
     expect((await runCli(['status', '--json', '--control', sock])).stdout).toMatch(/"workers": 3/);
   });

@@ -11,7 +11,7 @@ afterEach(() => killAll());
 function probe(): { env: Record<string, string>; loaded: () => string[] } {
   const out = path.join(tempDir('supervise-lean-'), 'loaded.txt');
   return {
-    env: { NODE_OPTIONS: `--require ${fixture('loaded-builtins.cjs')}`, LOADED_OUT: out },
+    env: { NODE_OPTIONS: `--require ${fixture('cli/loaded-builtins.cjs')}`, LOADED_OUT: out },
     loaded: () => readFileSync(out, 'utf8').trim().split('\n'),
   };
 }

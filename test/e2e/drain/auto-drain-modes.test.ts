@@ -69,8 +69,8 @@ describe('auto drain: which apps get the preload', () => {
 
   it('--no-auto-drain: the engine is not even loaded, and the master still stops the worker cleanly', async () => {
     const [off, on] = await Promise.all([
-      startOne([fixture('sdk-engine-probe.js'), '--no-auto-drain']),
-      startOne([fixture('sdk-engine-probe.js')]),
+      startOne([fixture('drain/sdk-engine-probe.js'), '--no-auto-drain']),
+      startOne([fixture('drain/sdk-engine-probe.js')]),
     ]);
     expect(off.mode).toBe('none');
     expect(on.mode).toBe('preload');
@@ -87,7 +87,7 @@ describe('auto drain: which apps get the preload', () => {
   it('without the SDK, an HTTP/2 session gets GOAWAY, and a non-WebSocket upgrade is forced at the deadline with the log naming it', async () => {
     const [port, h2cPort] = await Promise.all([freePort(), freePort()]);
     const s = supervise(
-      [fixture('sdk-none-longlived.js'), '-w', '1', '--kill-timeout', '2500', '--drain-timeout', '1000'],
+      [fixture('drain/sdk-none-longlived.js'), '-w', '1', '--kill-timeout', '2500', '--drain-timeout', '1000'],
       {
         env: { PORT: String(port), H2C_PORT: String(h2cPort) },
       },

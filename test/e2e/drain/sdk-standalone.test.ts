@@ -45,7 +45,7 @@ function printed(line: string, timeoutMs = 5_000): Promise<boolean> {
 
 beforeAll(async () => {
   const port = await freePort();
-  child = spawn(process.execPath, [fixture('sdk-http.js')], {
+  child = spawn(process.execPath, [fixture('drain/sdk-http.js')], {
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -18,7 +18,7 @@ describe('server kinds', () => {
   it('http2.createSecureServer({ allowHTTP1 }): its HTTP/1.1 connections are drained as HTTP/1, its sessions as HTTP/2, nothing forced', async () => {
     const port = await freePort();
     const s = supervise(
-      [fixture('h2-allow-http1-app.js'), '-w', '1', '--idle-grace', '200', '--kill-timeout', '6000'],
+      [fixture('drain/h2-allow-http1-app.js'), '-w', '1', '--idle-grace', '200', '--kill-timeout', '6000'],
       { env: { PORT: String(port) } },
     );
     await s.ready();
@@ -62,7 +62,7 @@ describe('server kinds', () => {
 
   it('a server whose listen() completes after the drain began is closed at once', async () => {
     const [port, adminPort] = [await freePort(), await freePort()];
-    const s = supervise([fixture('late-listen-app.js'), '-w', '1'], {
+    const s = supervise([fixture('drain/late-listen-app.js'), '-w', '1'], {
       env: { PORT: String(port), ADMIN_PORT: String(adminPort) },
     });
     await s.ready();

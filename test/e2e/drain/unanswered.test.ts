@@ -22,7 +22,7 @@ function ran(s: Supervised, pid: number): string[] {
 
 async function start(extra: string[] = [], env: Record<string, string> = {}) {
   const port = await freePort();
-  const s = supervise([fixture('pipeline-app.js'), '-w', '1', ...extra], { env: { PORT: String(port), ...env } });
+  const s = supervise([fixture('drain/pipeline-app.js'), '-w', '1', ...extra], { env: { PORT: String(port), ...env } });
   await s.ready();
   return { s, port };
 }

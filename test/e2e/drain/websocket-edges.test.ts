@@ -5,12 +5,14 @@
  */
 import { createRequire } from 'node:module';
 
+import type WebSocketClass from 'ws';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RawConnection, untilDraining } from '../../helpers/raw-http.js';
 import { example, fixture, freePort, killAll, type Supervised, supervise } from '../../helpers/supervise.js';
 
-const WebSocket = createRequire(example('websocket-plain/server.js'))('ws') as typeof import('ws');
+const WebSocket = createRequire(example('websocket-plain/server.js'))('ws') as typeof WebSocketClass;
 
 afterEach(() => killAll());
 
@@ -71,7 +73,7 @@ function lastSent(s: Supervised, id: string): string | undefined {
 
 async function start(env: Record<string, string> = {}, extra: string[] = []) {
   const port = await freePort();
-  const s = supervise([fixture('ws-ack-app.js'), '-w', '1', ...extra], { env: { PORT: String(port), ...env } });
+  const s = supervise([fixture('drain/ws-ack-app.js'), '-w', '1', ...extra], { env: { PORT: String(port), ...env } });
   await s.ready();
   return { s, port };
 }

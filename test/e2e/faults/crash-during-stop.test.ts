@@ -13,7 +13,7 @@ afterEach(() => killAll());
 describe('faults: a crash during the stop', () => {
   it('a handler throws while its worker drains: exit 1, a warning naming the worker, the stopped line', async () => {
     const port = await freePort();
-    const s = supervise([fixture('crash-in-drain.js'), '-w', '2', '--heartbeat', '100'], {
+    const s = supervise([fixture('faults/crash-in-drain.js'), '-w', '2', '--heartbeat', '100'], {
       env: { PORT: String(port) },
     });
     await s.ready();
@@ -50,7 +50,7 @@ describe('faults: a crash during the stop', () => {
 describe('every exit of the master has its stopped line', () => {
   it('a second SIGTERM during the stop: every worker killed, exit 143, the stopped line says so', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '1', '--kill-timeout', '20000'], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '1', '--kill-timeout', '20000'], {
       env: { PORT: String(port) },
     });
     await s.ready();

@@ -14,9 +14,9 @@ const ownStderr = (stderr: string) => stderr.split('\n').filter((l) => l.startsW
 describe('failures name their cause', () => {
   it('a crash loop at boot (-w 6): one last line with the error and app.js:line, the stack printed once', async () => {
     const port = await freePort();
-    const s = supervise([fixture('boom-app.js'), '-w', '6'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/boom-app.js'), '-w', '6'], { env: { PORT: String(port) } });
     expect((await s.waitExit(15_000)).code).toBe(3);
-    const cause = 'Error: boom: DATABASE_URL is not set (test/fixtures/boom-app.js:4)';
+    const cause = 'Error: boom: DATABASE_URL is not set (test/fixtures/faults/boom-app.js:4)';
     const own = ownStderr(s.stderr);
     expect(own).toHaveLength(1);
     expect(own[0]).toMatch(
@@ -34,9 +34,9 @@ describe('failures name their cause', () => {
 
   it('a rollout that rolls back, by SIGHUP or `supervise reload`: the log line, the command and its --json carry the cause', async () => {
     const port = await freePort();
-    const s = supervise([fixture('bad-release.js'), '-w', '1'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/bad-release.js'), '-w', '1'], { env: { PORT: String(port) } });
     await s.ready();
-    const cause = /Error: boom: release \d+ cannot read its config \(test\/fixtures\/bad-release\.js:5\)/;
+    const cause = /Error: boom: release \d+ cannot read its config \(test\/fixtures\/faults\/bad-release\.js:5\)/;
 
     s.signal('SIGHUP');
     const end = await s.waitEvent('rollout.end', (l) => l.outcome === 'rolled-back');
@@ -92,7 +92,7 @@ describe('failures name their cause', () => {
 
   it('a worker SDK of another protocol version: one line naming both versions, exit 2, no retry loop', async () => {
     const port = await freePort();
-    const s = supervise([fixture('foreign-protocol.js'), '-w', '2'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/foreign-protocol.js'), '-w', '2'], { env: { PORT: String(port) } });
     expect((await s.waitExit(10_000)).code).toBe(2);
     const own = ownStderr(s.stderr);
     expect(own).toHaveLength(1);

@@ -37,7 +37,7 @@ const FAST = ['--restart-delay', '50', '--crash-limit', '3', '--kill-timeout', '
 describe('faults: crashes', () => {
   it('a crash loop at boot: the master exits 3 with one line on stderr, and its log names the cause', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', ...FAST], {
       env: { PORT: String(port), MODE_FILE: modeFile('throw') },
     });
     const { code } = await s.waitExit(10_000);
@@ -48,7 +48,7 @@ describe('faults: crashes', () => {
     const fatal = s.events('master.fatal')[0]!;
     expect(fatal.code).toBe('ERR_BOOT_FAILURE');
     // The fatal line carries the cause in one line; the stack was printed once, as the worker's own output.
-    expect(fatal.cause).toBe('Error: fault-app: broken build (mode throw) (test/fixtures/fault-app.js:20)');
+    expect(fatal.cause).toBe('Error: fault-app: broken build (mode throw) (test/fixtures/faults/fault-app.js:20)');
     expect(s.stderr.match(/"msg":"Error: fault-app: broken build \(mode throw\)"/g)).toHaveLength(1);
     // Restarts were paced: each boot failure scheduled a restart with a delay.
     expect(s.events('worker.restart-scheduled').every((l) => typeof l.delayMs === 'number')).toBe(true);
@@ -75,7 +75,9 @@ describe('faults: crashes', () => {
     const squatter = net.createServer();
     await new Promise<void>((resolve) => squatter.listen(port, resolve));
     cleanup.push(() => squatter.close());
-    const s = supervise([fixture('express-listen-callback.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/express-listen-callback.js'), '-w', '2', ...FAST], {
+      env: { PORT: String(port) },
+    });
     const { code } = await s.waitExit(5_000);
     expect(code).toBe(4);
     expect(ownStderr(s.stderr)).toEqual([
@@ -88,7 +90,7 @@ describe('faults: crashes', () => {
 
   it('a ready worker that crashes is restarted after a logged backoff; the others keep serving', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
     await s.ready();
     const [a, b] = s.forkedPids();
     const mark = s.lines.length;
@@ -121,7 +123,7 @@ describe('faults: workers that ignore shutdown', () => {
     const port = await freePort();
     const s = supervise(
       [
-        fixture('fault-ignore-term.js'),
+        fixture('faults/fault-ignore-term.js'),
         '-w',
         '1',
         '--no-auto-drain',
@@ -156,7 +158,7 @@ describe('faults: hung workers and recycling', () => {
   it('a hung worker (no heartbeat) is replaced first, then SIGKILLed; requests keep being answered', async () => {
     const port = await freePort();
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--heartbeat', '100', '--watchdog-timeout', '500', ...FAST],
+      [fixture('faults/fault-app.js'), '-w', '2', '--heartbeat', '100', '--watchdog-timeout', '500', ...FAST],
       { env: { PORT: String(port) } },
     );
     await s.ready();
@@ -187,9 +189,12 @@ describe('faults: hung workers and recycling', () => {
 
   it('--max-requests recycles workers one at a time under load, with the reason logged and no failed request', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-requests', '100', '--heartbeat', '100', ...FAST], {
-      env: { PORT: String(port) },
-    });
+    const s = supervise(
+      [fixture('faults/fault-app.js'), '-w', '2', '--max-requests', '100', '--heartbeat', '100', ...FAST],
+      {
+        env: { PORT: String(port) },
+      },
+    );
     await s.ready();
     const first = s.forkedPids();
     expect(first).toHaveLength(2);
@@ -223,7 +228,18 @@ describe('faults: hung workers and recycling', () => {
   it('--max-memory and --max-age recycle through the zero-downtime path, each with its reason', async () => {
     const port = await freePort();
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--max-memory', '150', '--max-age', '2s', '--heartbeat', '100', ...FAST],
+      [
+        fixture('faults/fault-app.js'),
+        '-w',
+        '2',
+        '--max-memory',
+        '150',
+        '--max-age',
+        '2s',
+        '--heartbeat',
+        '100',
+        ...FAST,
+      ],
       { env: { PORT: String(port) } },
     );
     await s.ready();
@@ -277,7 +293,7 @@ describe('faults: master loss', () => {
 describe('faults: signal storms', () => {
   it('20 SIGHUPs in a second with --max-draining 1: never more than N + surge serving and 1 draining, then a clean exit 0', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', '--max-draining', '1', ...FAST], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', '--max-draining', '1', ...FAST], {
       env: { PORT: String(port) },
     });
     await s.ready();
@@ -304,7 +320,7 @@ describe('faults: signal storms', () => {
     const port = await freePort();
     // The workers boot once the gate file exists: the SIGHUP surely comes during the boot.
     const gate = `${modeFile('ok')}.gate`;
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', ...FAST], {
       env: { PORT: String(port), GATE_FILE: gate },
     });
     await s.waitFor(() => s.forkedPids().length === 2, 5_000);
@@ -323,7 +339,7 @@ describe('faults: signal storms', () => {
   it('SIGHUP then SIGTERM during boot, before the workers are ready: exit 0 and no process left', async () => {
     const port = await freePort();
     // The gate file never exists: the workers are still booting when the signals come.
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', ...FAST], {
       env: { PORT: String(port), GATE_FILE: `${modeFile('ok')}.gate` },
     });
     await s.waitFor(() => s.forkedPids().length === 2, 5_000);
@@ -341,7 +357,7 @@ describe('faults: signal storms', () => {
 
   it('SIGHUPs during a stop do nothing harmful: the request in flight completes, exit 0', async () => {
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', ...FAST], { env: { PORT: String(port) } });
     await s.ready();
     const slow = get(port, '/slow?ms=800');
     await s.waitFor((l) => l.src === 'worker' && /slow request/.test(String(l.msg)), 3_000);
@@ -361,7 +377,7 @@ describe('faults: signal storms', () => {
     // second replacement is then surely still booting when SIGTERM comes.
     const gate = `${modeFile('ok')}.gate`;
     writeFileSync(gate, '');
-    const s = supervise([fixture('fault-app.js'), '-w', '3', ...FAST], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '3', ...FAST], {
       env: { PORT: String(port), GATE_FILE: gate, GATE_SLOTS: '1' },
     });
     await s.ready();

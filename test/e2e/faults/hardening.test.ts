@@ -128,7 +128,7 @@ describe('hardening: lost outputs', () => {
   it("the master's stdout reader dies: the master keeps serving, says so once on stderr, rolls on SIGHUP and exits 0 on SIGTERM", async () => {
     const port = await freePort();
     // This app prints a line on stdout as each worker listens: the new workers' lines meet the closed pipe too.
-    const child = spawn(process.execPath, [CLI, fixture('sdk-http.js'), '-w', '2', '--log-format', 'json'], {
+    const child = spawn(process.execPath, [CLI, fixture('drain/sdk-http.js'), '-w', '2', '--log-format', 'json'], {
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

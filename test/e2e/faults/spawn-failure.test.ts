@@ -30,7 +30,7 @@ describe('faults: a fork that fails', () => {
     const release = tempDir('supervise-release-');
     const control = path.join(tempDir('supervise-ctl-'), 'ctl.sock');
     const port = await freePort();
-    const s = supervise([fixture('fault-app.js'), '-w', '2', '--control', control], {
+    const s = supervise([fixture('faults/fault-app.js'), '-w', '2', '--control', control], {
       cwd: release,
       env: { PORT: String(port) },
     });
@@ -73,7 +73,17 @@ describe('faults: a fork that fails', () => {
     }
     const port = await freePort();
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--restart-delay', '20', '--crash-limit', '2', '--kill-timeout', '3000'],
+      [
+        fixture('faults/fault-app.js'),
+        '-w',
+        '2',
+        '--restart-delay',
+        '20',
+        '--crash-limit',
+        '2',
+        '--kill-timeout',
+        '3000',
+      ],
       { node: bin, env: { PORT: String(port) } },
     );
     await s.ready();

@@ -44,9 +44,12 @@ function prober(port: number) {
 describe('--health-port', () => {
   it('503 during the boot, 200 through a rollout, 503 while stopping', async () => {
     const [port, healthPort] = [await freePort(), await freePort()];
-    const s = supervise([fixture('ops-app.js'), '-w', '2', '--health-port', String(healthPort), '--heartbeat', '50'], {
-      env: { PORT: String(port), BOOT_DELAY_MS: '400' },
-    });
+    const s = supervise(
+      [fixture('observe/ops-app.js'), '-w', '2', '--health-port', String(healthPort), '--heartbeat', '50'],
+      {
+        env: { PORT: String(port), BOOT_DELAY_MS: '400' },
+      },
+    );
     const p = prober(healthPort);
     await s.ready();
     const readyAt = Date.now();
@@ -92,7 +95,7 @@ describe('--health-port', () => {
       const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
         execFile(
           process.execPath,
-          [CLI, fixture('ops-app.js'), '-w', '1', '--health-port', String(port), '--log-format', 'json'],
+          [CLI, fixture('observe/ops-app.js'), '-w', '1', '--health-port', String(port), '--log-format', 'json'],
           { timeout: 10_000 },
           (err, stdout, stderr) =>
             resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),

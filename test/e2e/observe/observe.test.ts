@@ -27,7 +27,9 @@ describe('supervise top', () => {
       ctx.skip();
     }
     const port = await freePort();
-    const s = supervise([fixture('chatty-app.js'), '-w', '3', '--heartbeat', '200'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('observe/chatty-app.js'), '-w', '3', '--heartbeat', '200'], {
+      env: { PORT: String(port) },
+    });
     await s.ready();
     const sock = (await s.waitEvent('control.listening')).path as string;
     const server = `supervise-top-${process.pid}`;
@@ -81,7 +83,7 @@ describe('supervise top', () => {
 
   it('without a terminal prints one screen and exits', async () => {
     const port = await freePort();
-    const s = supervise([fixture('chatty-app.js'), '-w', '2'], { env: { PORT: String(port) } });
+    const s = supervise([fixture('observe/chatty-app.js'), '-w', '2'], { env: { PORT: String(port) } });
     await s.ready();
     const sock = (await s.waitEvent('control.listening')).path as string;
     const run = await runCli(['top', '--control', sock]);
@@ -95,7 +97,7 @@ describe('supervise logs', () => {
   it("-n 20 and -f show the workers' lines while the master's stdout goes to /dev/null", async () => {
     const port = await freePort();
     const sock = path.join(tempDir(), 'master.sock');
-    const master = spawn(process.execPath, [CLI, fixture('chatty-app.js'), '-w', '2', '--control', sock], {
+    const master = spawn(process.execPath, [CLI, fixture('observe/chatty-app.js'), '-w', '2', '--control', sock], {
       env: { ...process.env, PORT: String(port) },
       stdio: 'ignore',
     });

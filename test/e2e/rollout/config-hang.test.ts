@@ -21,7 +21,7 @@ describe('a config file that never finishes loading', () => {
     // --ready-timeout bounds a reload's load: the one in force, from the last load that worked.
     const options = (foo: string, readyTimeoutMs: number) =>
       JSON.stringify({
-        script: fixture('env-app.js'),
+        script: fixture('rollout/env-app.js'),
         workers: 2,
         readyTimeoutMs,
         env: { FOO: foo, PORT: String(port) },

@@ -75,7 +75,7 @@ describe('supervise app.js -w N', () => {
 
   it('a worker that cannot drain is SIGKILLed after --kill-timeout and the master exits 1', async () => {
     const port = await freePort();
-    const s = supervise([fixture('hang-on-request.js'), '-w', '1', '--kill-timeout', '1500'], {
+    const s = supervise([fixture('rollout/hang-on-request.js'), '-w', '1', '--kill-timeout', '1500'], {
       env: { PORT: String(port) },
     });
     await s.ready();

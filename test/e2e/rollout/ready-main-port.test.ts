@@ -17,7 +17,7 @@ async function rolloutUnderConnects(extra: string[]): Promise<{ answers: number;
   const [port, metrics] = [await freePort(), await freePort()];
   const gate = path.join(tempDir('supervise-ready-'), 'GATE');
   writeFileSync(gate, '');
-  const s = supervise([fixture('two-servers.js'), '-w', '1', ...extra], {
+  const s = supervise([fixture('rollout/two-servers.js'), '-w', '1', ...extra], {
     env: { PORT: String(port), METRICS_PORT: String(metrics), GATE_FILE: gate },
   });
   await s.ready();
@@ -85,7 +85,7 @@ describe('readiness: --ready-on', () => {
     const gate = path.join(tempDir('supervise-ready-'), 'GATE');
     // The main server never listens (the gate stays closed): only --ready-on, naming the metrics port, makes
     // the worker ready.
-    const s = supervise([fixture('two-servers.js'), '-w', '1', '--ready-on', String(metrics)], {
+    const s = supervise([fixture('rollout/two-servers.js'), '-w', '1', '--ready-on', String(metrics)], {
       env: { PORT: String(port), METRICS_PORT: String(metrics), GATE_FILE: gate },
     });
     await s.ready();

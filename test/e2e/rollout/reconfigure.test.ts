@@ -28,7 +28,7 @@ describe('reload re-reads the config file', () => {
       writeFileSync(
         file,
         JSON.stringify(
-          { script: fixture('env-app.js'), workers: 2, env: { FOO: foo, PORT: String(port) }, ...extra },
+          { script: fixture('rollout/env-app.js'), workers: 2, env: { FOO: foo, PORT: String(port) }, ...extra },
           null,
           2,
         ),
@@ -78,7 +78,7 @@ describe('reload re-reads the config file', () => {
     const file = path.join(dir, 'supervise.config.json');
     writeFileSync(
       file,
-      JSON.stringify({ script: fixture('env-app.js'), workers: 2, env: { FOO: 'a', PORT: String(port) } }),
+      JSON.stringify({ script: fixture('rollout/env-app.js'), workers: 2, env: { FOO: 'a', PORT: String(port) } }),
     );
     const s = supervise([], { cwd: dir });
     await s.ready();
@@ -98,7 +98,7 @@ describe('reload re-reads the config file', () => {
       /^supervise: reload refused, nothing was restarted: supervise\.config\.json: invalid JSON at line 4, column 1/,
     );
 
-    writeFileSync(file, JSON.stringify({ script: fixture('env-app.js'), workers: 'many' }));
+    writeFileSync(file, JSON.stringify({ script: fixture('rollout/env-app.js'), workers: 'many' }));
     const bad = await runCli(['reload', '--control', sock]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/workers must be/);

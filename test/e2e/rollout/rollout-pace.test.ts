@@ -71,6 +71,9 @@ describe('rollout pace', () => {
       const onlyNewAfter = Date.now() - t0;
       for (const pid of fresh) expect(old.has(pid)).toBe(false);
       expect([...old].some(isAlive)).toBe(true);
+      // Enough long requests reached the old workers: stop adding new ones, so that the last of them (on the
+      // new workers) end while the old workers drain, not 8 s after.
+      streaming = false;
 
       // The last old worker began to drain at the rollout's end; its last request ends at most 8 s later.
       await s.waitEvent('rollout.drained', undefined, LONG_MS + 4_000, hup);
@@ -100,7 +103,7 @@ describe('rollout pace', () => {
     const sock = path.join(tempDir('supervise-pace-'), 'ctl.sock');
     // round-robin: the four slow requests below must reach both workers, which a shared socket leaves to chance.
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'],
+      [fixture('faults/fault-app.js'), '-w', '2', '--max-draining', '1', '--control', sock, '--accept', 'round-robin'],
       {
         env: { PORT: String(port) },
       },

@@ -31,7 +31,7 @@ function release(mode: string): { file: string; set: (mode: string) => void } {
 async function startApp(mode: string, extra: string[], env: Record<string, string> = {}) {
   const port = await freePort();
   const rel = release(mode);
-  const s = supervise([fixture('fault-app.js'), ...extra], {
+  const s = supervise([fixture('faults/fault-app.js'), ...extra], {
     env: { PORT: String(port), MODE_FILE: rel.file, ...env },
   });
   await s.ready();

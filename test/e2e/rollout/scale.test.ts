@@ -51,7 +51,7 @@ const answers = (data: string) => (data.match(/HTTP\/1\.1 200 OK/g) ?? []).lengt
 
 async function run(extra: string[]): Promise<{ answered: number; closeHeaders: number }> {
   const port = await freePort();
-  const s = supervise([fixture('keepalive-app.js'), '-w', '1', ...extra], { env: { PORT: String(port) } });
+  const s = supervise([fixture('rollout/keepalive-app.js'), '-w', '1', ...extra], { env: { PORT: String(port) } });
   await s.ready();
   const sockets = await openSockets(port, SOCKETS);
   for (const e of sockets) e.data = ''; // from here on, only the answers to the request written after the stall

@@ -21,7 +21,17 @@ describe('rollout: a replacement that dies after it was ready', () => {
     const control = path.join(dir, 'ctl.sock');
     const [port, health] = [await freePort(), await freePort()];
     const s = supervise(
-      [fixture('fault-app.js'), '-w', '2', '--surge', '2', '--control', control, '--health-port', String(health)],
+      [
+        fixture('faults/fault-app.js'),
+        '-w',
+        '2',
+        '--surge',
+        '2',
+        '--control',
+        control,
+        '--health-port',
+        String(health),
+      ],
       { env: { PORT: String(port), MODE_FILE: mode } },
     );
     await s.ready();

@@ -27,7 +27,7 @@ afterAll(() => {
 function appDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervise-watch-'));
   dirs.push(dir);
-  fs.cpSync(fixture('watch-app'), dir, { recursive: true });
+  fs.cpSync(fixture('rollout/watch-app'), dir, { recursive: true });
   return dir;
 }
 

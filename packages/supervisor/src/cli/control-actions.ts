@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 
 import { findConfigFile, loadConfigFile } from '../config/config-file.js';
 import { sendRequest } from '../control/client.js';
-import { discoverControlPath, liveSockets } from '../control/paths.js';
+import { findMaster, foundElsewhere } from '../control/lookup.js';
+import { liveSockets } from '../control/paths.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES, parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from '../control/args.js';
 import type { ReloadProgress } from '../control/reload-progress.js';
 import type { ControlCommand, ReplyOf, StatusReply } from '../control/reply.js';
@@ -14,42 +15,51 @@ import { parseDuration } from '../config/option-parse.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
 import { writeOut } from '../observe/stdio.js';
 import { formatDuration, formatStatus, formatTable } from './status-table.js';
-import { stillDraining } from '../observe/text.js';
+import { plural, stillDraining } from '../observe/text.js';
 
 /**
- * What the control commands do (`supervise status|reload|stop|scale|logs|top|list`), loaded by cli/commands.ts only
- * when one of them runs: --version, --help and a master need none of it (nor node:net and node:crypto, which it
- * loads). The master is found by --control, else by the config file's `control`, else as the one master started
- * from this directory.
+ * What the control commands do (`supervise status|reload|upgrade|stop|scale|logs|top|list`, and the requests of
+ * inspect, signal and config), loaded by cli/commands.ts only when one of them runs: --version, --help and a master
+ * need none of it. The master is found by --control, else by the config file's `control`, else as the one master
+ * started from this directory (control/lookup.ts).
  */
 
-interface GlobalOpts {
+export interface GlobalOpts {
   control?: string;
+  /** --app: the master of this app, where several were started from one directory. */
+  app?: string;
   config?: string;
   json?: boolean;
 }
 
-async function controlPathFor(opts: GlobalOpts): Promise<string> {
+/** The commands that change something: found above this directory, they say which master they act on. */
+const CHANGES = new Set(['stop', 'reload', 'scale']);
+
+export async function controlPathFor(opts: GlobalOpts, cmd?: string): Promise<string> {
   if (opts.control) return opts.control;
   const file = findConfigFile(opts.config);
   if (file) {
     const raw = await loadConfigFile(file);
     if (typeof raw.control === 'string') return raw.control;
   }
-  return discoverControlPath();
+  const changes = cmd !== undefined && CHANGES.has(cmd);
+  const found = await findMaster(opts.app, { named: changes });
+  const note = changes ? foundElsewhere(cmd, found) : null;
+  if (note) writeOut(2, `supervise: ${note}\n`);
+  return found.file;
 }
 
 /** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-async function request<C extends ControlCommand>(
+export async function request<C extends ControlCommand>(
   opts: GlobalOpts,
   req: RequestOf<C>,
   onReply: (body: ReplyOf<C>) => void = () => {},
 ): Promise<[ReplyOf<C>, ...ReplyOf<C>[]]> {
-  const file = await controlPathFor(opts);
+  const file = await controlPathFor(opts, req.cmd);
   const replies: ReplyOf<C>[] = [];
   await sendRequest<C>(file, req, (body) => {
     if (body.ok === false) {
-      const code: ErrorCode = body.code === 'ERR_USAGE' ? 'ERR_USAGE' : 'ERR_CONTROL';
+      const code: ErrorCode = body.code === 'ERR_USAGE' || body.code === 'ERR_NO_WORKER' ? body.code : 'ERR_CONTROL';
       // The master's message may already name the command (`scale: ...`): say it once.
       const error = String(body.error);
       throw new SuperviseError(code, error.startsWith(`${req.cmd}:`) ? error : `${req.cmd}: ${error}`);
@@ -67,7 +77,7 @@ async function request<C extends ControlCommand>(
  * With --json, a failure is JSON on stdout too (`{"ok":false,"code":...,"error":...}`, and the exit code): a
  * script that parses the output gets an answer it can read either way.
  */
-function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
+export function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
   return async (cmd) => {
     try {
       await fn(cmd);
@@ -79,7 +89,7 @@ function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => 
   };
 }
 
-function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
+export function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
   return cmd.optsWithGlobals<GlobalOpts & T>();
 }
 
@@ -99,7 +109,7 @@ function printProgress(p: ReloadProgress, json: boolean): void {
 }
 
 async function reloadNow(cmd: Command): Promise<void> {
-  const opts = optsOf<{ waitDrained?: boolean; timeout?: string }>(cmd);
+  const opts = optsOf<{ waitDrained?: boolean; timeout?: string; canary?: boolean }>(cmd);
   const timeoutMs = opts.timeout === undefined ? null : parseDuration(opts.timeout, '--timeout', { allowZero: false });
   const timer =
     timeoutMs === null
@@ -113,7 +123,12 @@ async function reloadNow(cmd: Command): Promise<void> {
         }, timeoutMs);
   const replies = await request(
     opts,
-    { cmd: 'reload', waitDrained: opts.waitDrained === true, progress: true },
+    {
+      cmd: 'reload',
+      waitDrained: opts.waitDrained === true,
+      progress: true,
+      ...(opts.canary === undefined ? {} : { canary: opts.canary }),
+    },
     (body) => {
       if ('progress' in body) printProgress(body.progress, opts.json === true);
     },
@@ -123,6 +138,15 @@ async function reloadNow(cmd: Command): Promise<void> {
     throw new SuperviseError('ERR_CONTROL', 'reload: the master closed the connection without a result');
   const r = reply.rollout;
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  if (r.canary && r.outcome === 'rolled-back' && r.canary.result === 'fail') {
+    process.stderr.write(
+      `supervise: rollout ${r.generation} rolled back: ${r.canary.line}; the old workers keep serving\n`,
+    );
+    process.exitCode = EXIT.canary;
+    return;
+  }
+  if (r.canary && !opts.json && r.outcome === 'done')
+    writeOut(r.canary.result === 'pass' ? 1 : 2, `${r.canary.line}\n`);
   if (r.outcome === 'done') {
     if (!opts.json) {
       const left =
@@ -154,6 +178,24 @@ async function reloadNow(cmd: Command): Promise<void> {
   process.exitCode = 1;
 }
 
+/** `supervise upgrade`: exits 0 once the new master serves, 1 when it failed (the old one goes on serving). */
+async function upgradeNow(cmd: Command): Promise<void> {
+  const opts = optsOf<{ node?: string }>(cmd);
+  const node = opts.node === undefined ? undefined : path.resolve(opts.node);
+  const [reply] = await request(opts, { cmd: 'upgrade', ...(node === undefined ? {} : { node }) });
+  const u = reply.upgrade;
+  if (opts.json) process.stdout.write(`${JSON.stringify(u)}\n`);
+  if (u.outcome === 'done') {
+    if (!opts.json)
+      process.stdout.write(
+        `upgraded: master ${u.to} (node ${u.node}) serves now; master ${u.from} drains ${plural(u.draining, 'worker')} and exits\n`,
+      );
+    return;
+  }
+  process.stderr.write(`supervise: upgrade failed: ${u.error}; master ${u.from} keeps serving\n`);
+  process.exitCode = 1;
+}
+
 export async function stop(cmd: Command): Promise<void> {
   let pid: number | undefined;
   let code: number | null = null;
@@ -173,7 +215,13 @@ export async function scale(spec: string, cmd: Command): Promise<void> {
 }
 
 export async function logs(cmd: Command): Promise<void> {
-  const opts = optsOf<{ lines?: string; follow?: boolean }>(cmd);
+  const opts = optsOf<{ lines?: string; follow?: boolean; reopen?: boolean }>(cmd);
+  if (opts.reopen) {
+    const [reply] = await request(opts, { cmd: 'logs', reopen: true });
+    const paths = 'reopened' in reply ? reply.reopened : [];
+    process.stdout.write(paths.length ? `reopened ${paths.join(', ')}\n` : 'the master writes no --log-file\n');
+    return;
+  }
   const spec = opts.lines ?? String(DEFAULT_LOG_LINES);
   const lines = parseLineCount(spec);
   if (lines === null)
@@ -240,4 +288,5 @@ async function listNow(cmd: Command): Promise<void> {
 /** With --json, these print a failure as JSON on stdout too. */
 export const status = withJsonErrors(statusNow);
 export const reload = withJsonErrors(reloadNow);
+export const upgrade = withJsonErrors(upgradeNow);
 export const list = withJsonErrors(listNow);

@@ -1,4 +1,5 @@
 import type { StatusReply } from '../control/reply.js';
+import type { BakeStatus } from '../rollout/canary.js';
 
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -33,6 +34,24 @@ export function formatTable(rows: readonly string[][], rightFrom = Infinity): st
 }
 
 /** What `supervise status` prints: a line about the master, then one row per worker. */
+/** The bake in progress: the canary's figures beside the old generation's, over the same interval. */
+function formatBake(b: BakeStatus): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const p99 = (ms: number | null) => (ms === null ? '-' : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
+  const l = b.limits;
+  const rows = [
+    ['', 'REQUESTS', 'ERRORS', 'P99'],
+    ['canary', String(b.canary.requests), pct(b.canary.errorRate), p99(b.canary.p99Ms)],
+    ['old', String(b.old.requests), pct(b.old.errorRate), p99(b.old.p99Ms)],
+  ];
+  return (
+    `canary of generation ${b.generation} (pid ${b.pids.join(', ')}): ${b.stage}, ${formatDuration(b.elapsedMs)} of at most ` +
+    `${formatDuration(b.timeMs)}, ${b.canary.requests}/${b.requestsWanted} requests; fails above ` +
+    `${pct(l.maxErrorRate)} errors (or ${l.maxErrorRatio}x old) or ${l.maxLatencyRatio}x old p99, needs ${l.minRequests}\n` +
+    `${formatTable(rows)}\n`
+  );
+}
+
 export function formatStatus(s: StatusReply): string {
   const m = s.master;
   const head =
@@ -55,5 +74,5 @@ export function formatStatus(s: StatusReply): string {
       w.release ?? '-',
     ]),
   ];
-  return `${head}\n${formatTable(rows)}\n`;
+  return `${head}${s.canary ? formatBake(s.canary) : ''}\n${formatTable(rows)}\n`;
 }

@@ -18,6 +18,8 @@ export interface UnitSpec {
   /** Variables of the current environment the app reads (PORT, NODE_ENV, HOST), carried over. */
   environment: Record<string, string>;
   version: string;
+  /** A user unit (systemctl --user): no User=, and wanted by the user's default target. */
+  userUnit?: boolean;
 }
 
 /** One word of ExecStart, quoted when it must be; `$` and `%` mean something to systemd and are escaped. */
@@ -46,7 +48,7 @@ export function renderUnit(spec: UnitSpec): string {
     '[Service]',
     'Type=notify',
     'NotifyAccess=all',
-    `User=${spec.user}`,
+    ...(spec.userUnit ? [] : [`User=${spec.user}`]),
     `WorkingDirectory=${spec.workingDirectory}`,
     ...env,
     `ExecStart=${spec.execStart.map(systemdWord).join(' ')}`,
@@ -60,7 +62,7 @@ export function renderUnit(spec: UnitSpec): string {
     'RestartSec=2',
     '',
     '[Install]',
-    'WantedBy=multi-user.target',
+    spec.userUnit ? 'WantedBy=default.target' : 'WantedBy=multi-user.target',
     '',
   ].join('\n');
 }

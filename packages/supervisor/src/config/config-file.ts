@@ -4,7 +4,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { SuperviseError } from '../errors.js';
+import { mergeEnv, noEnvBlock } from './env-select.js';
 import { logicalCwd } from './logical-cwd.js';
+import { syntaxPosition } from './syntax-position.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { Check } from './option-types.js';
@@ -26,7 +28,7 @@ const CHECKS: Record<OptionKey, Check> = Object.fromEntries(OPTION_KEYS.map((k) 
 
 export const CONFIG_KEYS = Object.keys(CHECKS) as OptionKey[];
 
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;
@@ -148,6 +150,8 @@ export interface LoadedConfig {
 export const CONFIG_LOAD_TIMEOUT_MS = 30_000;
 
 export interface LoadLimits {
+  /** `--env production`: the PM2 app's env_production block over its env. */
+  envName?: string | null;
   /** A load that has not settled by then fails (the module stays pending: ESM loads cannot be cancelled). */
   timeoutMs?: number;
   /** Gives up at once (a stop began). */
@@ -161,14 +165,16 @@ export interface LoadLimits {
 export async function loadConfig(file: string, app?: string, limits: LoadLimits = {}): Promise<LoadedConfig> {
   return inFile(file, async () => {
     const value = await bounded(readConfigValue(file), limits);
+    const envName = limits.envName ?? null;
     if (isEcosystem(value)) {
-      const apps = ecosystemApps(value, path.dirname(file));
+      const apps = ecosystemApps(value, path.dirname(file), envName);
       const picked = pickApp(apps, app);
       const notes = [`PM2 app "${picked.name}"`, ...picked.ignored.map((i) => `ignored ${i}`)];
       return { raw: picked.raw, notes, app: picked.name, apps: apps.map((a) => a.name) };
     }
     if (app !== undefined)
       throw new SuperviseError('ERR_CONFIG', '--app applies to PM2 ecosystem files (a list of apps) only');
+    if (envName !== null) throw noEnvBlock(envName, 'this is a supervise config file');
     return { raw: validateConfig(value, path.dirname(file)), notes: [], app: null, apps: [] };
   });
 }
@@ -197,6 +203,11 @@ async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    // A JS file that does not parse: `file:line:column: message`, as a compiler says it.
+    if (err instanceof SyntaxError && !file.endsWith('.json')) {
+      const at = await syntaxPosition(file);
+      if (at) throw new SuperviseError('ERR_CONFIG', oneLine(`${at}: syntax error: ${err.message}`));
+    }
     const why =
       err instanceof SyntaxError && file.endsWith('.json')
         ? `invalid JSON${jsonPosition(readFileSync(file, 'utf8'), err.message)}: ${err.message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`
@@ -240,7 +251,8 @@ export function mergeOptions(file: RawOptions, flags: RawOptions): RawOptions {
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     if (key === 'args' && Array.isArray(value) && value.length === 0 && file.args !== undefined) continue;
-    merged[key as OptionKey] = value;
+    // --env KEY=VALUE adds to the file's env (PM2 users expect its PORT to stay), a key given twice takes the flag's.
+    merged[key as OptionKey] = key === 'env' && file.env !== undefined ? mergeEnv(file.env, value) : value;
   }
   return merged;
 }

@@ -5,8 +5,10 @@ import path from 'node:path';
 import { ACCEPT_NAMES } from '../accept/index.js';
 import { SuperviseError } from '../errors.js';
 import { bad, bool, count, duration, oneOfCheck, textCheck, textListCheck } from './option-kinds.js';
-import { masterOptions, watchOptions } from './option-entries-master.js';
-import { restartOptions } from './option-entries-restart.js';
+import { logFileOptions } from './entries/logs.js';
+import { masterOptions, watchOptions } from './entries/master.js';
+import { restartOptions } from './entries/restart.js';
+import { canaryOptions } from './entries/canary.js';
 import {
   DEFAULT_ACCEPT,
   MAX_WORKERS,
@@ -139,7 +141,7 @@ export const OPTIONS: OptionTable = {
   },
   env: {
     flags: '--env <KEY=VAL>',
-    help: 'set an environment variable for the workers (repeatable)',
+    help: "set an environment variable for the workers (repeatable), over the config file's env; a bare word (--env production) picks a PM2 file's env_production",
     repeatable: true,
     value: 'KEY=VALUE (repeatable); in a config file an object',
     check: (v, k) => {
@@ -255,7 +257,9 @@ export const OPTIONS: OptionTable = {
   },
   ...watchOptions(),
   ...restartOptions(),
+  ...canaryOptions(),
   ...masterOptions(),
+  ...logFileOptions(),
 };
 
 export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];

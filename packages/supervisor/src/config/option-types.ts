@@ -52,6 +52,17 @@ export interface SupervisorOptions {
   maxMemoryMb: number;
   maxRequests: number;
   maxAgeMs: number;
+  /** Health-gated rollouts (config/entries/canary.ts). */
+  canary: boolean;
+  canaryWorkers: number;
+  canaryRequests: number;
+  canaryTimeMs: number;
+  canaryWarmup: number;
+  canaryMinRequests: number;
+  canaryMaxErrorRate: number;
+  canaryMaxErrorRatio: number;
+  canaryMaxP99Ratio: number;
+  canaryP99AllowanceMs: number;
   watch: string[] | null;
   ignore: string[];
   watchDebounceMs: number;
@@ -63,6 +74,12 @@ export interface SupervisorOptions {
   healthHost: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** --log-file: the master's log and the workers' output go there; null: stdout and stderr. */
+  logFile: string | null;
+  /** Rotation of the log file (log-file.ts): bytes, ms (0: off) and rotated files kept. */
+  logMaxSize: number;
+  logMaxAgeMs: number;
+  logKeep: number;
 }
 
 /** Options a user gives that are not a field of their own: each is folded into another (trustProxy into sticky). */

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SuperviseError } from '../errors.js';
+import { noEnvBlock } from './env-select.js';
 import { splitArgs, type RawOptions } from './options.js';
 
 /**
@@ -29,9 +30,9 @@ const IGNORED: Record<string, string> = {
   restart_delay: 'see restartDelayMs',
   exp_backoff_restart_delay: 'crash restarts back off by themselves (restartDelayMs to restartDelayMaxMs)',
   log_date_format: 'the master timestamps every line',
-  error_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
-  out_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
-  log_file: "output goes to the master's stdout and stderr (journald, a file): see supervise logs",
+  error_file:
+    'supervise writes one --log-file (taken from log_file, else out_file); stderr lines are in it, marked "stream":"stderr"',
+  out_file: 'supervise writes one --log-file, taken from log_file: stdout and stderr lines are both in it',
   merge_logs: "the workers' lines are merged, each tagged with its slot and pid",
   combine_logs: "the workers' lines are merged, each tagged with its slot and pid",
   pid_file: "see pidFile (the master's pid)",
@@ -71,7 +72,12 @@ function instances(value: unknown): number | 'max' {
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function mapApp(app: Record<string, unknown>, dir: string, index: number): EcosystemApp {
+function envObject(key: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) bad(key, 'expected an object of variables');
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+}
+
+function mapApp(app: Record<string, unknown>, dir: string, index: number, envName: string | null): EcosystemApp {
   if (typeof app.script !== 'string' || app.script === '') bad(`apps[${index}].script`, 'every app needs a script');
   const raw: RawOptions = {};
   const ignored: string[] = [];
@@ -95,8 +101,7 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
           ignored.push(`exec_mode ${String(value)}: supervise always runs node:cluster workers`);
         break;
       case 'env':
-        if (typeof value !== 'object' || value === null) bad('env', 'expected an object of variables');
-        raw.env = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+        raw.env = { ...envObject('env', value), ...(raw.env as Record<string, string> | undefined) };
         break;
       case 'kill_timeout':
         raw.killTimeoutMs = value;
@@ -120,11 +125,25 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
       case 'cwd':
         raw.cwd = cwd;
         break;
+      case 'log_file':
+      case 'out_file':
+      case 'error_file':
+        logFile(app, key, value, cwd, raw, ignored);
+        break;
       default:
-        if (key.startsWith('env_'))
-          ignored.push(`${key}: PM2's --env environments are not read; put the values in env`);
-        else ignored.push(`${key}: ${IGNORED[key] ?? 'not a supervise option'}`);
+        // As PM2's --env: the chosen block's variables over `env` (applied after the loop, whatever the order).
+        if (key.startsWith('env_')) {
+          if (key !== `env_${envName}`) ignored.push(`${key}: not selected (--env ${key.slice(4)} selects it)`);
+        } else ignored.push(`${key}: ${IGNORED[key] ?? 'not a supervise option'}`);
     }
+  }
+  if (envName !== null) {
+    const key = `env_${envName}`;
+    if (!Object.hasOwn(app, key)) {
+      const blocks = Object.keys(app).filter((k) => k.startsWith('env_'));
+      throw noEnvBlock(envName, `apps[${index}] has ${blocks.length ? `only ${blocks.join(', ')}` : 'no env_ block'}`);
+    }
+    raw.env = { ...(raw.env as Record<string, string> | undefined), ...envObject(key, app[key]) };
   }
   const name =
     typeof app.name === 'string' && app.name
@@ -133,17 +152,37 @@ function mapApp(app: Record<string, unknown>, dir: string, index: number): Ecosy
   return { name, raw, ignored };
 }
 
+/**
+ * PM2's three files become supervise's one --log-file: log_file (PM2's combined file), else out_file, else
+ * error_file, whichever the app gives first in that order; the others are named as ignored. `/dev/null` or false
+ * (PM2's way to turn a file off) leaves the output on stdout.
+ */
+function logFile(
+  app: Record<string, unknown>,
+  key: 'log_file' | 'out_file' | 'error_file',
+  value: unknown,
+  cwd: string,
+  raw: RawOptions,
+  ignored: string[],
+): void {
+  const chosen = (['log_file', 'out_file', 'error_file'] as const).find(
+    (k) => typeof app[k] === 'string' && app[k] !== '/dev/null',
+  );
+  if (key === chosen) raw.logFile = path.resolve(cwd, String(value));
+  else if (value !== false && value !== '/dev/null') ignored.push(`${key}: ${IGNORED[key] ?? 'see log_file'}`);
+}
+
 export function isEcosystem(value: unknown): value is { apps: unknown } {
   return typeof value === 'object' && value !== null && Array.isArray((value as { apps?: unknown }).apps);
 }
 
 /** Every app of an ecosystem file, mapped. */
-export function ecosystemApps(value: { apps: unknown }, dir: string): EcosystemApp[] {
+export function ecosystemApps(value: { apps: unknown }, dir: string, envName: string | null = null): EcosystemApp[] {
   const apps = value.apps as unknown[];
   if (apps.length === 0) bad('apps', 'the file lists no app');
   return apps.map((app, i) => {
     if (typeof app !== 'object' || app === null || Array.isArray(app)) bad(`apps[${i}]`, 'expected an object');
-    return mapApp(app as Record<string, unknown>, dir, i);
+    return mapApp(app as Record<string, unknown>, dir, i, envName);
   });
 }
 

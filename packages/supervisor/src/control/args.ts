@@ -51,3 +51,14 @@ export function parseLineCount(value: unknown): number | null {
     typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : NaN;
   return Number.isSafeInteger(n) && n >= 0 && n <= MAX_LOG_LINES ? n : null;
 }
+
+/** A signal's name, with or without SIG, any case ("usr2", "SIGUSR2"), as the workers hear it; null if none. */
+export function parseSignalName(value: unknown): NodeJS.Signals | null {
+  const name = typeof value === 'string' ? value.trim().toUpperCase() : '';
+  const full = name.startsWith('SIG') ? name : `SIG${name}`;
+  return /^SIG[A-Z0-9]{2,10}$/.test(full) && Object.hasOwn(os.constants.signals, full)
+    ? (full as NodeJS.Signals)
+    : null;
+}
+
+export const SIGNAL_NAME_USAGE = 'a signal name, such as USR2 or SIGUSR2';

@@ -86,21 +86,35 @@ export function liveSockets(env: NodeJS.ProcessEnv = process.env): { pid: number
 
 /**
  * The socket of the one master started from `cwd` or, as git finds its repository, from the nearest directory
- * above it that has one: `supervise status` works from anywhere inside the project.
+ * above it that has one: `supervise status` works from anywhere inside the project. It never walks up into a
+ * shared directory (lookup.ts: the CLI's lookup, which also tells apps apart).
  */
+/** Directories shared by unrelated work (/, the temp and home directories): a lookup never walks up into them. */
+export function sharedDirs(): Set<string> {
+  const dirs = ['/', os.tmpdir(), os.homedir(), '/tmp', '/var/tmp'];
+  const real = (d: string) => {
+    try {
+      return realpathSync(d);
+    } catch {
+      return d;
+    }
+  };
+  return new Set([...dirs, ...dirs.map(real)].map((d) => path.resolve(d)));
+}
+
 export function discoverControlPath(cwd = logicalCwd(), env: NodeJS.ProcessEnv = process.env): string {
   const sockets = liveSockets(env);
+  const shared = sharedDirs();
   // Up from the directory as the user named it, then up from the physical one (a master started from there).
   const chains = [path.resolve(cwd), process.cwd()].map((start) => {
     const dirs: string[] = [];
     for (let dir = start; ; dir = path.dirname(dir)) {
-      dirs.push(dir);
+      if (dir === start || !shared.has(dir)) dirs.push(dir);
       if (dir === path.dirname(dir)) return dirs;
     }
   });
   for (const dir of [...new Set(chains.flat())]) {
-    const prefixes = dirKeys(dir).map((k) => `${k}-`);
-    const live = sockets.filter((s) => prefixes.some((p) => path.basename(s.file).startsWith(p)));
+    const live = mastersStartedFrom(dir, sockets);
     if (live.length > 1) {
       throw new SuperviseError(
         'ERR_CONTROL',
@@ -114,6 +128,15 @@ export function discoverControlPath(cwd = logicalCwd(), env: NodeJS.ProcessEnv =
     'ERR_CONTROL',
     `no supervise master was started from ${cwd} or above it (pass --control <path> to name its socket${hint})`,
   );
+}
+
+/** The live masters started from `dir` (by its name as given, or as it resolves). */
+export function mastersStartedFrom(
+  dir: string,
+  sockets: { pid: number; file: string }[],
+): { pid: number; file: string }[] {
+  const prefixes = dirKeys(dir).map((k) => `${k}-`);
+  return sockets.filter((s) => prefixes.some((p) => path.basename(s.file).startsWith(p)));
 }
 
 /** The sockets of live masters in `dir`; those of dead ones (SIGKILLed, so they could not clean up) are removed. */

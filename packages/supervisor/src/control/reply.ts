@@ -1,5 +1,7 @@
 import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
+import type { OptionInEffect } from '../config/effective.js';
 import type { LogEntry } from '../observe/log-buffer.js';
+import type { BakeStatus } from '../rollout/canary.js';
 
 /**
  * What the master answers on the control socket, one JSON object per line (request.ts has the asks): each
@@ -33,6 +35,8 @@ export type StatusReply = {
   ok: true;
   master: MasterStatus;
   workers: WorkerStatus[];
+  /** During a canary's bake: its figures beside the old generation's, and the limits they are judged by. */
+  canary?: BakeStatus;
 };
 
 /**
@@ -56,8 +60,41 @@ export type StopReply = { ok: true; stopping: true; pid: number } | { ok: true; 
 
 export type ScaleReply = { ok: true; from: number; to: number };
 
-/** The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). */
-export type LogsReply = { ok: true; entry: LogEntry } | { ok: true; lines: number } | { ok: true; following: true };
+/**
+ * The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). With
+ * reopen, the one line that names the log files reopened (none without --log-file).
+ */
+export type LogsReply =
+  | { ok: true; entry: LogEntry }
+  | { ok: true; lines: number }
+  | { ok: true; following: true }
+  | { ok: true; reopened: string[] };
+
+/** The worker a debugging command acted on, and the inspector's URL (null: closed) or the file written. */
+export type InspectReply = { ok: true; pid: number; slot: number; url: string | null };
+export type DebugFileReply = { ok: true; pid: number; slot: number; path: string };
+
+/** `config`: the options in effect, each with its origin (flag, file, default, scale), and the PM2 keys ignored. */
+export type ConfigReply = {
+  ok: true;
+  /** The master that answered; null when the CLI computed the options without one. */
+  master: { pid: number; cwd: string } | null;
+  file: string | null;
+  app: string | null;
+  ignored: string[];
+  options: OptionInEffect[];
+};
+
+/** How an upgrade ended: the new master serves (this one drains and exits), or it failed and this one goes on. */
+export type UpgradeReply = {
+  ok: true;
+  upgrade:
+    | { outcome: 'done'; from: number; to: number; node: string; draining: number }
+    | { outcome: 'failed'; from: number; error: string };
+};
+
+/** `signal`: the signal relayed, and to how many workers (those that run the SDK's engine). */
+export type SignalReply = { ok: true; signal: NodeJS.Signals; workers: number };
 
 export type ErrorReply = {
   ok: false;
@@ -72,6 +109,12 @@ export interface ControlReplies {
   stop: StopReply;
   scale: ScaleReply;
   logs: LogsReply;
+  config: ConfigReply;
+  inspect: InspectReply;
+  'heap-snapshot': DebugFileReply;
+  report: DebugFileReply;
+  upgrade: UpgradeReply;
+  signal: SignalReply;
 }
 
 export type ControlCommand = keyof ControlReplies;

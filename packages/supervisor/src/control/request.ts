@@ -1,5 +1,5 @@
 import { SuperviseError } from '../errors.js';
-import { parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from './args.js';
+import { parseLineCount, parseScaleSpec, parseSignalName, SCALE_SPEC_USAGE, SIGNAL_NAME_USAGE } from './args.js';
 import type { ControlCommand, ReplyOf } from './reply.js';
 
 /**
@@ -28,9 +28,34 @@ const boolean = (v: unknown): boolean | Refused => (typeof v === 'boolean' ? v :
 const scaleSpec = (v: unknown): string | Refused =>
   parseScaleSpec(v) ? String(v).trim() : new Refused(`must be ${SCALE_SPEC_USAGE}`);
 
+/** An absolute path to a node binary (the master checks that it runs). */
+const nodePath = (v: unknown): string | Refused =>
+  typeof v === 'string' && v.startsWith('/') && v.length <= 4096 && !v.includes('\0')
+    ? v
+    : new Refused('must be an absolute path to a node binary');
+
 /** On the wire a JSON number only (the CLI checks -n's digits with the same parser). */
 const lineCount = (v: unknown): number | Refused =>
   (typeof v === 'number' ? parseLineCount(v) : null) ?? new Refused('must be a whole number from 0 to 100000');
+
+/** A worker: its pid, or its slot (0, 1, ...); a JSON number or its digits. */
+const workerRef = (v: unknown): number | Refused => {
+  const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : new Refused('must be a pid or a slot');
+};
+
+const port = (v: unknown): number | Refused =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535
+    ? v
+    : new Refused('must be a port from 0 to 65535');
+
+/** An absolute directory: the master resolves nothing against its own working directory. */
+const absoluteDir = (v: unknown): string | Refused =>
+  typeof v === 'string' && v.startsWith('/') && !v.includes('\0') ? v : new Refused('must be an absolute path');
+
+/** A signal's name, with or without SIG, any case ("usr2", "SIGUSR2"); the workers hear it as SIGUSR2. */
+const signalName = (v: unknown): NodeJS.Signals | Refused =>
+  parseSignalName(v) ?? new Refused(`must be ${SIGNAL_NAME_USAGE}`);
 
 type Fields = Record<string, Field<unknown, boolean>>;
 
@@ -38,11 +63,27 @@ type Fields = Record<string, Field<unknown, boolean>>;
 const REQUESTS = {
   status: {},
   /** progress: a `{ok, progress}` line per replaced worker before the final answer (reload-progress.ts). */
-  reload: { waitDrained: optional(boolean), progress: optional(boolean) },
+  /** canary: bake a canary for this rollout (true) or not (false), whatever --canary says. */
+  reload: { waitDrained: optional(boolean), progress: optional(boolean), canary: optional(boolean) },
   stop: {},
   scale: { target: required(scaleSpec) },
-  /** The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes. */
-  logs: { lines: optional(lineCount), follow: optional(boolean) },
+  /**
+   * The last `lines` lines the master has seen; with `follow`, every later one too, until the client closes.
+   * With `reopen`, none: the --log-file is reopened at its path instead (as SIGUSR1 does).
+   */
+  logs: { lines: optional(lineCount), follow: optional(boolean), reopen: optional(boolean) },
+  /** The options in effect and where each came from. */
+  config: {},
+  /** Opens the inspector of one worker on 127.0.0.1:port (0 or none: a free port); with close, closes it. */
+  inspect: { target: required(workerRef), port: optional(port), close: optional(boolean) },
+  /** A heap snapshot of one worker, written into dir (default: the master's choice, os.tmpdir()). */
+  'heap-snapshot': { target: required(workerRef), dir: optional(absoluteDir) },
+  /** Node's diagnostic report of one worker (JSON), written into dir. */
+  report: { target: required(workerRef), dir: optional(absoluteDir) },
+  /** A new master takes over the listening sockets (master/upgrade.ts); `node`: the binary it runs on. */
+  upgrade: { node: optional(nodePath) },
+  /** Relayed to every worker over IPC, as the SDK's onSignal() event (no process signal is sent). */
+  signal: { name: required(signalName) },
 } satisfies Record<ControlCommand, Fields>;
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never;

@@ -17,10 +17,13 @@ import {
 import { type ControlRequest, type ControlRequests, parseControlRequest } from './request.js';
 import { SuperviseError } from '../errors.js';
 import { logBuffer } from '../observe/log-buffer.js';
+import { reopenLogFiles } from '../observe/log-route.js';
 import { rssBytes } from '../observe/memory.js';
 import type { Supervisor } from '../master/supervisor.js';
 import { resolvedNow } from '../config/logical-cwd.js';
+import { configReply } from './config-reply.js';
 import { followRollout, workersOf } from './reload-progress.js';
+import { debugFile, inspectWorker } from './debug-worker.js';
 
 /**
  * The control socket: newline-delimited JSON over a Unix socket, one request per connection. Access control is
@@ -219,7 +222,7 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     // The rollout is over once every slot has a new ready worker; the old ones may still be draining.
     let drainedMs: number | undefined;
     try {
-      summary = await supervisor.reload('control');
+      summary = await supervisor.reload('control', { canary: request.canary });
       if (request.waitDrained === true && summary.draining > 0) {
         const t0 = Date.now();
         await supervisor.drained();
@@ -237,9 +240,25 @@ const HANDLERS: { [C in ControlCommand]: Handler<C> } = {
     await supervisor.scale(target);
     return { ok: true, from: before, to: target };
   },
-  logs: async (request, { socket, send }) => {
+  config: async (_request, { supervisor }) => configReply(supervisor),
+  signal: async (request, { supervisor }) => ({
+    ok: true,
+    signal: request.name,
+    workers: supervisor.forwardSignal(request.name),
+  }),
+  logs: async (request, { supervisor, socket, send }) => {
+    if (request.reopen === true) return reopenLogs(supervisor);
     streamLogs(socket, send, request.lines ?? DEFAULT_LOG_LINES, request.follow === true);
     return null;
+  },
+  inspect: async (request, { supervisor }) => inspectWorker(supervisor, request),
+  'heap-snapshot': async (request, { supervisor }) => debugFile(supervisor, request),
+  report: async (request, { supervisor }) => debugFile(supervisor, request),
+  upgrade: async (request, { supervisor }) => {
+    if (supervisor.phase !== 'running')
+      throw new SuperviseError('ERR_CONTROL', `cannot upgrade while ${supervisor.phase}`);
+    const { upgrade } = await import('../master/upgrade/upgrade.js');
+    return { ok: true, upgrade: await upgrade(request.node) };
   },
   stop: async (_request, { supervisor, send }) => {
     // The master exits right after 'stopped': the last line is best effort, the closed socket is the answer.
@@ -288,6 +307,15 @@ function streamLogs(socket: net.Socket, send: (body: LogsReply) => void, lines: 
   socket.once('end', () => socket.end());
 }
 
+function reopenLogs(supervisor: Supervisor): LogsReply {
+  const reopened = reopenLogFiles();
+  supervisor.log.info(
+    { event: 'log.reopened', paths: reopened },
+    `log file reopened: ${reopened.join(', ') || 'none'}`,
+  );
+  return { ok: true, reopened };
+}
+
 async function status(supervisor: Supervisor): Promise<StatusReply> {
   const workers = supervisor.status();
   const rss = await Promise.all(workers.map((w) => rssBytes(w.pid)));
@@ -309,5 +337,6 @@ async function status(supervisor: Supervisor): Promise<StatusReply> {
       node: process.version,
     },
     workers: workers.map((w, i) => ({ ...w, rssBytes: rss[i] ?? null })),
+    ...(supervisor.canaries.current ? { canary: supervisor.canaries.current.status() } : {}),
   };
 }

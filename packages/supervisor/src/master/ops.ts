@@ -5,6 +5,7 @@ import { logBuffer } from '../observe/log-buffer.js';
 import { writePidFile } from '../control/pid-file.js';
 import type { Supervisor } from './supervisor.js';
 import { attachSystemd, systemdNotifier } from './systemd-notify.js';
+import { upgradeHandedOver } from './upgrade/upgrade.js';
 
 export interface Operations {
   /** The control socket's path, or null when there is none. */
@@ -15,6 +16,11 @@ export interface Operations {
   started(): void;
   /** Closes the socket and the health endpoint, removes the pid file. Also done at process exit. */
   close(): Promise<void>;
+  /**
+   * The same, at once, for an upgrade's new master to take them over: connections already open (the client
+   * waiting for the upgrade's answer) are served to their end.
+   */
+  release(): void;
 }
 
 export interface OperationsOptions {
@@ -76,11 +82,17 @@ export async function startOperations(supervisor: Supervisor, opts: OperationsOp
       'NOTIFY_SOCKET is set but systemd-notify is not on PATH: systemd is not told READY/RELOADING/STOPPING',
     );
   }
-  const ready = notify ? attachSystemd(supervisor, notify) : () => {};
+  const ready = notify ? attachSystemd(supervisor, notify, upgradeHandedOver) : () => {};
   return {
     controlPath: control?.path ?? null,
     healthPort: health?.port ?? null,
     started: ready,
+    release: () => {
+      void control?.close();
+      void health?.close();
+      onExit();
+      process.off('exit', onExit);
+    },
     close: async () => {
       await Promise.all([control?.close(), health?.close()]);
       onExit();

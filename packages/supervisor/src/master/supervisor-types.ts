@@ -1,6 +1,9 @@
+import type { EventEmitter } from 'node:events';
+
 import type { SuperviseError } from '../errors.js';
 import type { SupervisorOptions } from '../config/options.js';
 import type { RolloutResult } from '../rollout/policy.js';
+import type { CanaryReport } from '../rollout/canary.js';
 import type { ExitInfo, LoadView } from '../worker/worker-process.js';
 import type { WorkerState } from '../worker/state.js';
 
@@ -30,8 +33,10 @@ export interface WorkerInfo {
  * A rollout's result; a failure also carries its one-line cause and the failed worker's last lines.
  * `invalid-config`: the config file, re-read for the reload, was refused (`configError` says why); nothing rolled.
  */
-export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure' | 'outcome'> & {
+export type RolloutSummary = Omit<RolloutResult<WorkerInfo>, 'failure' | 'outcome' | 'canary'> & {
   outcome: RolloutResult<WorkerInfo>['outcome'] | 'invalid-config';
+  /** How the canary's bake ended, when the rollout had one. */
+  canary?: CanaryReport;
   trigger: string;
   /** `worker` is null when the replacement's process could not be started (the error says why). */
   failure?: { slot: number; worker: WorkerInfo | null; error: unknown; cause: string | null; lines: string[] };
@@ -54,3 +59,6 @@ export interface SupervisorEvents {
   stopping: [];
   stopped: [number];
 }
+
+/** The master's emit, as the modules that run its steps (lifecycle, rollout, stop) call it. */
+export type EmitSupervisorEvent = EventEmitter<SupervisorEvents>['emit'];

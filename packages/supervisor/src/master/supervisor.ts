@@ -1,49 +1,31 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 
-import { BootBreaker, backoffDelay } from '../restart/backoff.js';
-import { fatalBootFailure, logBootFailure } from '../restart/boot-failure.js';
-import { BootOutput } from '../restart/boot-output.js';
-import { describeCause, typescriptHint } from '../restart/crash-cause.js';
 import { SuperviseError } from '../errors.js';
 import { checkScaleTarget } from '../config/option-parse.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { type RawOptions, resolveOptions, type SupervisorOptions } from '../config/options.js';
 import { type Balancer, balanceSharedSocket } from '../accept/balance.js';
 import { startRecycler } from '../restart/recycle.js';
-import { DrainSet, RolloutQueue, runRollout } from '../rollout/policy.js';
-import { logDrained, logMasterReady, logRolloutEnd, mergeTriggers, rolloutSummary } from '../rollout/report.js';
+import { DrainSet, RolloutQueue } from '../rollout/policy.js';
+import { logMasterReady } from '../rollout/report.js';
 import { setupCluster } from '../worker/cluster-setup.js';
 import { startWatchdog } from '../restart/watchdog.js';
 import { relaySocketIoAdapter } from '../worker/socketio-relay.js';
 import type { StickyListener } from '../sticky/listener.js';
 import { reachableUrls, servingBySlot } from '../sticky/serving.js';
-import { exitReport, logCrash } from '../observe/exit-report.js';
-import { type ExitInfo, type OutputStream, WorkerProcess } from '../worker/worker-process.js';
+import type { WorkerProcess } from '../worker/worker-process.js';
 import { StopReport } from './stop-report.js';
-import { workerEnv } from '../worker/env.js';
-import { forkWorker } from '../worker/spawn.js';
-import { readyRule } from '../worker/ready-rule.js';
-import { logWorker } from '../worker/log.js';
 import { plural } from '../observe/text.js';
-import { reloadOptions, type SourceLimits } from '../config/reconfigure.js';
-import { resolvedNow } from '../config/logical-cwd.js';
+import type { SourceLimits } from '../config/reconfigure.js';
 import { Replacer } from '../rollout/replacement.js';
+import { Canaries } from '../rollout/canary.js';
 import { WorkerInputs } from './worker-inputs.js';
-import {
-  cancelRestart,
-  finishFilling,
-  newSlot,
-  resizeSlots,
-  restartIn,
-  type Slot,
-  slotRolloutHost,
-  startFilling,
-  vacate,
-  workerInfo,
-} from './slot.js';
+import { WorkerLifecycle } from './lifecycle.js';
+import { runMasterRollout } from './rollout-run.js';
+import { runMasterStop } from './stop-run.js';
+import { newSlot, resizeSlots } from './slot.js';
 import type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
-import type { WorkerState } from '../worker/state.js';
 
 export type { Phase, RolloutSummary, SupervisorEvents, WorkerInfo } from './supervisor-types.js';
 
@@ -56,16 +38,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly log: Logger;
   phase: Phase = 'idle';
   generation = 0;
-  private slots: Slot[] = [];
-  private readonly workers = new Set<WorkerProcess>();
-  private readonly breaker: BootBreaker;
+  /** The slots and their workers outside a rollout: forks, fills, crash restarts, exits. */
+  private readonly life: WorkerLifecycle;
   private readonly rollouts = new RolloutQueue<RolloutSummary>(() => this.runRollout());
   private readonly triggers: string[] = [];
   /** Every old worker on its way out after a rollout or a replacement: the draining bound counts these. */
   private readonly drains = new DrainSet();
   private startWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   private fatalError: SuperviseError | null = null;
-  private readonly bootOutput = new BootOutput((w) => this.causeOf(w));
   private stopPromise: Promise<number> | null = null;
   private readonly stopReport = new StopReport();
   /** Settles when the boot ends (every worker ready, or a stop began): a restart asked for during boot waits. */
@@ -81,6 +61,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private sticky: StickyListener | null = null;
   /** --accept shared: the keep-alive balancer (its count of moved connections, for /metrics), else null. */
   balancer: Balancer | null = null;
+  /** Health-gated rollouts: the bake in progress, the verdicts, the next rollout's --canary override. */
+  readonly canaries = new Canaries();
 
   constructor(
     readonly options: SupervisorOptions,
@@ -88,7 +70,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   ) {
     super();
     this.log = logger ?? createLogger(options.logLevel, options.logFormat);
-    this.breaker = new BootBreaker(options.crashLimit, options.crashWindowMs);
+    this.life = new WorkerLifecycle({
+      options,
+      log: this.log,
+      inputs: this.inputs,
+      stopReport: this.stopReport,
+      phase: () => this.phase,
+      generation: () => this.generation,
+      sticky: () => this.sticky,
+      fatal: () => this.fatalError,
+      emit: this.emit.bind(this),
+      filled: () => this.checkStarted(),
+      die: (err, cause) => this.die(err, cause),
+    });
   }
 
   /** Forks every slot and resolves once all are ready; rejects (after stopping) when they cannot boot. */
@@ -102,7 +96,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // The master's own accept path is loaded only for --sticky: the other modes never touch a connection.
     this.sticky = o.sticky
       ? await (await import('../sticky/listener.js')).createSticky(o, {
-          serving: () => servingBySlot(this.slots, this.workers),
+          serving: () => servingBySlot(this.life.slots, this.life.workers),
           log: this.log,
           waitMs: o.readyTimeoutMs,
         })
@@ -116,8 +110,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const started = Date.now();
     const ready = new Promise<void>((resolve, reject) => (this.startWaiter = { resolve, reject }));
     this.booting = new Promise<void>((resolve) => (this.bootEnded = resolve));
-    this.slots = Array.from({ length: o.workers }, (_, index) => newSlot(index));
-    for (const slot of this.slots) this.fill(slot);
+    this.life.slots = Array.from({ length: o.workers }, (_, index) => newSlot(index));
+    for (const slot of this.life.slots) void this.life.fill(slot);
     try {
       await ready;
       // The app cannot be reached (--sticky: the port is taken, or the app ignores PORT): a fatal error.
@@ -134,7 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     startRecycler(this);
     this.balancer = balanceSharedSocket(this);
     // Where the app can be reached, as its workers listen: what a new user looks for first.
-    const urls = reachableUrls([...this.workers], this.sticky);
+    const urls = reachableUrls([...this.life.workers], this.sticky);
     const durationMs = Date.now() - started;
     logMasterReady(this.log, {
       workers: o.workers,
@@ -151,8 +145,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * Rolling restart. Requests made while one runs are merged into a single follow-up, whose result they all
    * receive. Never rejects: a failed rollout resolves with outcome 'rolled-back'.
    */
-  reload(trigger = 'api'): Promise<RolloutSummary> {
+  reload(trigger = 'api', { canary }: { canary?: boolean } = {}): Promise<RolloutSummary> {
     this.triggers.push(trigger);
+    if (canary !== undefined) this.canaries.overrideNext(canary);
     if (this.rollouts.busy) {
       this.log.info({ event: 'rollout.queued', trigger }, `restart requested (${trigger}) during a rollout: queued`);
     }
@@ -177,12 +172,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** The draining bound in force: --max-draining, else the number of workers. */
   get maxDraining(): number {
-    return this.options.maxDraining ?? this.slots.length;
+    return this.options.maxDraining ?? this.life.slots.length;
   }
 
-  /** Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. */
-  stop(): Promise<number> {
-    this.stopPromise ??= this.runStop();
+  /**
+   * Graceful stop: every worker drains in parallel. Resolves with the exit code the master should use. `rollout`:
+   * the service goes on elsewhere (an upgrade's new master), so WebSockets hear 1012 rather than 1001.
+   */
+  stop(reason: 'stop' | 'rollout' = 'stop'): Promise<number> {
+    this.stopPromise ??= this.runStop(reason);
     return this.stopPromise;
   }
 
@@ -191,8 +189,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * master's last line says so, as every exit of the master does.
    */
   forceStop(exitCode?: number): void {
-    this.log.warn({ event: 'master.force-stop', workers: this.workers.size }, 'forced stop: killing every worker');
-    for (const w of this.workers) void w.kill();
+    this.log.warn({ event: 'master.force-stop', workers: this.life.workers.size }, 'forced stop: killing every worker');
+    for (const w of this.life.workers) void w.kill();
     if (exitCode === undefined) return;
     this.phase = 'stopped';
     this.log.warn(
@@ -206,27 +204,32 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.phase !== 'running') throw new SuperviseError('ERR_CONTROL', `cannot scale while ${this.phase}`);
     checkScaleTarget(target);
     await this.rollouts.idle();
-    await resizeSlots(this.slots, target, {
+    await resizeSlots(this.life.slots, target, {
       log: this.log,
       options: this.options,
-      fill: (slot) => this.fill(slot),
+      fill: (slot) => this.life.fill(slot),
       drains: this.drains,
     });
   }
 
-  /** Forwards a signal the master does not own to every worker (the SDK's onSignal()). */
-  forwardSignal(signal: NodeJS.Signals): void {
-    this.log.info({ event: 'signal.forward', signal }, `forwarding ${signal} to the workers`);
-    for (const w of this.workers) w.forwardSignal(signal);
+  /** `supervise signal`: relays a signal to every worker (the SDK's onSignal()); how many run the SDK to hear it. */
+  forwardSignal(signal: NodeJS.Signals): number {
+    let heard = 0;
+    for (const w of this.life.workers) if (w.forwardSignal(signal)) heard++;
+    this.log.info(
+      { event: 'signal.forward', signal, workers: heard },
+      `relayed ${signal} to ${plural(heard, 'worker')} (the SDK's onSignal())`,
+    );
+    return heard;
   }
 
   /** Every live worker, serving or not, ordered by slot. */
   status(): WorkerInfo[] {
-    return [...this.workers].map((w) => this.info(w)).sort((a, b) => a.slot - b.slot || a.id - b.id);
+    return [...this.life.workers].map((w) => this.info(w)).sort((a, b) => a.slot - b.slot || a.id - b.id);
   }
 
   get readyCount(): number {
-    return this.slots.filter((s) => s.current?.state === 'ready').length;
+    return this.life.slots.filter((s) => s.current?.state === 'ready').length;
   }
 
   get rolloutRunning(): boolean {
@@ -246,7 +249,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Live worker processes; for the recycler and the watchdog. */
   liveWorkers(): WorkerProcess[] {
-    return [...this.workers];
+    return [...this.life.workers];
   }
 
   /**
@@ -260,135 +263,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private readonly replacer = new Replacer({
-    fork: (slot) => this.fork(slot, this.generation),
+    fork: (slot) => this.life.fork(slot, this.generation),
     readyTimeoutMs: () => this.options.readyTimeoutMs,
     running: () => this.phase === 'running',
     drains: this.drains,
     maxDraining: () => this.maxDraining,
     log: () => this.log,
-    restartLater: (slot) => this.scheduleRestart(slot),
-    slots: () => this.slots,
+    restartLater: (slot) => this.life.scheduleRestart(slot),
+    slots: () => this.life.slots,
     rolloutBusy: () => this.rollouts.busy,
     rolloutIdle: () => this.rollouts.idle(),
   });
 
-  // ---- slots, forks and restarts ----
-
-  /**
-   * Starts a worker process; rejects with a WorkerFailure ('spawn') when the process could not be started at
-   * all: then there is no worker, and the caller treats it as a boot failure.
-   */
-  private async fork(slot: number, generation: number): Promise<WorkerProcess> {
-    const o = this.options;
-    const env = workerEnv(o, slot, generation, this.sticky?.workerEnv(), this.inputs.env);
-    const timeouts = { drainTimeoutMs: o.drainTimeoutMs, killTimeoutMs: o.killTimeoutMs };
-    // cluster.fork runs synchronously inside forkWorker, under the workers' node (inputs.fork sets it).
-    const w = await this.inputs.fork(
-      o.cwd,
-      async () => new WorkerProcess(slot, generation, await forkWorker(env, o.cwd), timeouts),
-    );
-    const s = this.slots[slot];
-    w.readyRule = readyRule(o, slot, s?.current?.listeningOn ?? s?.listening ?? [], env.PORT ?? process.env.PORT);
-    this.bootOutput.forked(w);
-    this.workers.add(w);
-    this.sticky?.watch(w);
-    logWorker(this.log, w);
-    this.emit('worker:forked', this.info(w));
-    w.on('state', (_from: WorkerState, to: WorkerState) => {
-      if (to === 'ready') this.bootOutput.ready(w);
-      if (to === 'ready' || to === 'draining') this.emit(`worker:${to}`, this.info(w));
-    });
-    w.on('line', (stream: OutputStream, line: string) =>
-      this.emit('worker:output', { slot: w.slot, pid: w.pid }, stream, line),
-    );
-    w.on('self-drain', () => this.onSelfDrain(w));
-    w.on('exit', (info: ExitInfo) => this.onExit(w, info));
-    return w;
-  }
-
-  /** Starts a worker for an empty slot outside a rollout: first start, crash restart, scale up, self-drain. */
-  private async fill(slot: Slot): Promise<void> {
-    if (this.phase === 'stopping' || this.phase === 'stopped') return;
-    if (!this.slots.includes(slot)) return;
-    let w: WorkerProcess;
-    try {
-      w = await this.fork(slot.index, this.generation);
-    } catch (err) {
-      return this.onBootFailure(slot, null, err);
-    }
-    startFilling(slot, w);
-    return w.waitReady(this.options.readyTimeoutMs).then(
-      async () => {
-        this.breaker.reset();
-        // A stop, or a scale-down that removed the slot: the worker's own drain follows.
-        if (this.phase === 'stopping' || !this.slots.includes(slot)) return void finishFilling(slot, w, false);
-        // A rollout filled the slot meanwhile: this one is surplus.
-        if (finishFilling(slot, w, true) === 'surplus') await w.drain('scale');
-        else this.checkStarted();
-      },
-      async (err: unknown) => {
-        finishFilling(slot, w, false);
-        await w.end();
-        this.onBootFailure(slot, w, err);
-      },
-    );
-  }
-
   private checkStarted(): void {
-    if (this.phase === 'starting' && this.slots.every((s) => s.current?.state === 'ready')) {
+    if (this.phase === 'starting' && this.life.slots.every((s) => s.current?.state === 'ready')) {
       this.startWaiter?.resolve();
       this.startWaiter = null;
     }
-  }
-
-  /** A worker that failed before it was ready, or (w null) a process that could not be started at all. */
-  private onBootFailure(slot: Slot, w: WorkerProcess | null, err: unknown): void {
-    if (this.phase === 'stopping' || this.phase === 'stopped') return;
-    const cause = w ? this.causeOf(w) : null;
-    const repeated = w ? this.bootOutput.failed(w, cause) : false;
-    const full = logBootFailure(this.log, slot.index, w?.pid ?? null, err, cause, repeated);
-    const fatal = fatalBootFailure(err, full, w?.lastLines ?? [], this.breaker, this.options.crashWindowMs);
-    if (fatal) this.die(fatal, cause);
-    else this.scheduleRestart(slot);
-  }
-
-  private scheduleRestart(slot: Slot): void {
-    if (this.phase === 'stopping' || this.phase === 'stopped' || slot.restartTimer) return;
-    const o = this.options;
-    const delay = backoffDelay(slot.attempt++, o.restartDelayMs, o.restartDelayMaxMs);
-    slot.restarts++;
-    this.log.info(
-      { event: 'worker.restart-scheduled', slot: slot.index, delayMs: delay, attempt: slot.attempt },
-      `restarting slot ${slot.index} in ${delay} ms`,
-    );
-    restartIn(slot, delay, () => void this.fill(slot));
-  }
-
-  private onSelfDrain(w: WorkerProcess): void {
-    const slot = this.slots.find((s) => s.current === w);
-    if (!slot || this.phase !== 'running') return;
-    vacate(slot, w);
-    slot.restarts++;
-    void this.fill(slot);
-  }
-
-  private onExit(w: WorkerProcess, info: ExitInfo): void {
-    this.workers.delete(w);
-    // A worker stopped while booting (not for a fatal error: that one was said) shows what it printed.
-    this.bootOutput.exited(w, this.phase === 'stopping' && !this.fatalError);
-    if (this.phase === 'stopping') this.stopReport.exit(w, info);
-    const report = exitReport(w, info, this.options.killTimeoutMs);
-    this.log[report.level](report.fields, report.message);
-    this.emit('worker:exit', this.info(w), info);
-
-    const slot = this.slots.find((s) => s.current === w);
-    if (slot && w.readyAt !== null && w.listeningOn.length > 0) slot.listening = [...w.listeningOn];
-    if (!slot || !vacate(slot, w)) return;
-    if (info.intended || this.phase !== 'running') return;
-    const uptime = w.readyAt ? Date.now() - w.readyAt : 0;
-    if (uptime >= this.options.stableUptimeMs) slot.attempt = 0;
-    logCrash(this.log, w, info, uptime);
-    this.scheduleRestart(slot);
   }
 
   /**
@@ -412,116 +303,66 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.fatalError;
   }
 
-  // ---- rollouts ----
+  // ---- rollouts and the stop: their steps live in rollout-run.ts and stop-run.ts ----
 
-  private async runRollout(): Promise<RolloutSummary> {
-    await this.replacer.idle();
-    if (this.phase === 'starting') {
-      // The code may have changed since the first workers were forked: roll once they are all up.
-      this.log.info({ event: 'rollout.deferred' }, 'restart requested during boot: it runs once every worker is ready');
-      await this.booting;
-    }
-    const trigger = mergeTriggers(this.triggers.splice(0));
-    const notRun = { generation: this.generation, replaced: 0, durationMs: 0, draining: this.drains.count, trigger };
-    if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
-    const refused = await this.reloadOptions();
-    if (this.phase !== 'running') return { ...notRun, outcome: 'aborted' };
-    if (refused !== null) return { ...notRun, outcome: 'invalid-config', configError: refused };
-    const generation = ++this.generation;
-    this.log.info(
-      { event: 'rollout.start', generation, trigger, workers: this.slots.length },
-      `rollout ${generation} started (${trigger})`,
-    );
-    this.emit('rollout:start', { generation, trigger });
-
-    const host = slotRolloutHost({
-      slots: () => this.slots,
-      fork: (slot, gen) => this.fork(slot, gen),
-      readyTimeoutMs: this.options.readyTimeoutMs,
-      promoted: () => this.breaker.reset(),
-      aborted: () => this.phase !== 'running',
-    });
-    const result = await runRollout(host, {
-      generation,
-      surge: this.options.surge,
-      maxDraining: this.maxDraining,
-      drains: this.drains,
-    });
-    const summary = rolloutSummary(
-      result,
-      trigger,
-      (w) => this.info(w),
-      (w) => this.causeOf(w),
-    );
-    const cause = summary.failure?.cause ?? null;
-    if (result.failure?.worker) this.bootOutput.failed(result.failure.worker, cause);
-    logRolloutEnd(this.log, { result, trigger, workers: this.slots.length, cause });
-    this.emit(result.failure ? 'rollout:rolled-back' : 'rollout:done', summary);
-    if (result.draining > 0) logDrained(this.log, this.drains.idle(), generation, Date.now() - result.durationMs);
-    return summary;
-  }
-
-  /**
-   * Before a rollout: re-reads the options (with a config file) and what they name (.env files, --node); returns
-   * why they were refused (nothing changes then), or null.
-   */
-  private reloadOptions(): Promise<string | null> {
-    return reloadOptions({
-      source: this.optionsSource,
-      signal: this.stopping.signal,
-      inputs: this.inputs,
+  private runRollout(): Promise<RolloutSummary> {
+    return runMasterRollout({
       options: this.options,
       log: this.log,
-      slots: () => this.slots.length,
+      life: this.life,
+      drains: this.drains,
+      inputs: this.inputs,
+      optionsSource: this.optionsSource,
+      stopSignal: this.stopping.signal,
+      phase: () => this.phase,
+      generation: () => this.generation,
+      nextGeneration: () => ++this.generation,
+      maxDraining: () => this.maxDraining,
+      takeTriggers: () => this.triggers.splice(0),
+      replacerIdle: () => this.replacer.idle(),
+      booting: () => this.booting,
       scale: (n) => this.scale(n),
-      changed: (keys) => this.emit('options:changed', keys),
+      canaryGate: (host, generation) => this.canaries.gate(host, generation, this),
+      canaryChoice: (trigger) => this.canaries.choose(this.options, trigger),
+      emit: this.emit.bind(this),
     });
   }
 
-  // ---- stop ----
-
-  private async runStop(): Promise<number> {
-    const wasStarting = this.phase === 'starting';
-    this.phase = 'stopping';
-    this.stopping.abort();
-    this.bootEnded?.();
-    this.emit('stopping');
-    this.sticky?.close();
-    for (const slot of this.slots) cancelRestart(slot);
-    const started = Date.now();
-    this.log.info(
-      { event: 'master.stopping', workers: this.workers.size },
-      `stopping: draining ${plural(this.workers.size, 'worker')}`,
+  private runStop(reason: 'stop' | 'rollout'): Promise<number> {
+    const m = this;
+    return runMasterStop(
+      {
+        log: this.log,
+        get slots() {
+          return m.life.slots;
+        },
+        workers: this.life.workers,
+        get sticky() {
+          return m.sticky;
+        },
+        stopReport: this.stopReport,
+        get fatalError() {
+          return m.fatalError;
+        },
+        phase: () => this.phase,
+        setPhase: (phase) => (this.phase = phase),
+        abortWaits: () => {
+          this.stopping.abort();
+          this.bootEnded?.();
+        },
+        rolloutsIdle: () => this.rollouts.idle(),
+        rejectStart: (err) => {
+          this.startWaiter?.reject(err);
+          this.startWaiter = null;
+        },
+        emit: this.emit.bind(this),
+      },
+      reason,
     );
-    // A rollout in progress sees the phase and stops at its next step; new workers it started drain too.
-    while (this.workers.size > 0) {
-      await Promise.all([...this.workers].map((w) => w.drain('stop')));
-      await this.rollouts.idle();
-    }
-    await this.rollouts.idle();
-    // A stop during the boot forced nothing that had served.
-    const code = this.stopReport.code(this.fatalError?.exitCode ?? null, wasStarting);
-    this.phase = 'stopped';
-    // start() is still waiting for its workers: it settles now, after the stop, rather than never.
-    if (this.startWaiter) {
-      this.startWaiter.reject(new SuperviseError('ERR_STOPPED', 'stopped before every worker was ready'));
-      this.startWaiter = null;
-    }
-    this.stopReport.logStopped(this.log, code, Date.now() - started);
-    this.emit('stopped', code);
-    return code;
-  }
-
-  /** The one-line cause of a worker's failure: its first error line and the app's file:line (or a hint). */
-  private causeOf(w: WorkerProcess): string | null {
-    const lines = w.lastLines;
-    // Stacks name the release (real paths), not the logical `current` the options hold.
-    const cwd = resolvedNow(this.options.cwd) ?? this.options.cwd;
-    return typescriptHint(this.options.script, this.options.nodeArgs, lines) ?? describeCause(lines, cwd);
   }
 
   private info(w: WorkerProcess): WorkerInfo {
-    return workerInfo(w, this.slots[w.slot]?.restarts ?? 0);
+    return this.life.info(w);
   }
 }
 

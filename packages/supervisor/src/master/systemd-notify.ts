@@ -51,10 +51,11 @@ function monotonicUsec(): string {
 }
 
 /**
- * READY after each rollout, RELOADING during one, STOPPING at the stop. The supervisor has no event for the
- * end of start(), so the caller calls the returned function once start() resolves.
+ * READY after each rollout, RELOADING during one, STOPPING at the stop (not once `handedOver()`: an upgrade's
+ * new master is the service then). The supervisor has no event for the end of start(), so the caller calls the
+ * returned function once start() resolves.
  */
-export function attachSystemd(supervisor: Supervisor, notify: Notify): () => void {
+export function attachSystemd(supervisor: Supervisor, notify: Notify, handedOver: () => boolean): () => void {
   const status = () =>
     `${supervisor.readyCount}/${supervisor.options.workers} workers ready, generation ${supervisor.generation}`;
   const ready = () => void notify({ READY: '1', MAINPID: String(process.pid), STATUS: status() });
@@ -68,6 +69,8 @@ export function attachSystemd(supervisor: Supervisor, notify: Notify): () => voi
     'rollout:rolled-back',
     (s) => void notify({ READY: '1', STATUS: `${status()}; rollout ${s.generation} rolled back` }),
   );
-  supervisor.once('stopping', () => void notify({ STOPPING: '1', STATUS: 'stopping: draining workers' }));
+  supervisor.once('stopping', () => {
+    if (!handedOver()) void notify({ STOPPING: '1', STATUS: 'stopping: draining workers' });
+  });
   return ready;
 }

@@ -1,7 +1,7 @@
 import { resolvedNow } from '../config/logical-cwd.js';
 import type { SupervisorOptions } from '../config/options.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
-import { readEnvFiles } from '../worker/env-file.js';
+import { readEnvFiles } from '../worker/env/env-file.js';
 import { checkNode, checkSerialization, withExecPath } from '../worker/node-binary.js';
 
 /**

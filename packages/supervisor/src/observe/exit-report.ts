@@ -1,4 +1,4 @@
-import type { DrainStats } from '@supervise/worker-sdk/protocol';
+import { DRAIN_KIND_NAMES, DRAIN_KINDS, type DrainKindCounts } from '@supervise/worker-sdk/protocol';
 
 import type { Logger } from './logger.js';
 import { plural } from './text.js';
@@ -59,13 +59,13 @@ function exitLine(
   return { level: info.intended ? 'info' : 'warn', message: `worker ${w.pid} exited with ${how}` };
 }
 
-export function describeForced(kinds: DrainStats['forcedKinds']): string {
-  const parts = Object.entries(kinds)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${n} ${k === 'upgraded' ? 'upgraded (not WebSocket)' : k}`);
+export function describeForced(kinds: DrainKindCounts): string {
+  const forced = DRAIN_KIND_NAMES.filter((k) => kinds[k] > 0);
+  const parts = forced.map((k) => `${kinds[k]} ${DRAIN_KINDS[k].label}`);
   // The engine closes WebSockets, event streams and HTTP/2 sessions itself; a raw protocol only the app knows.
-  const hint =
-    kinds.upgraded > 0 || kinds.raw > 0 ? '; close raw protocol connections in an onDrain hook (worker SDK)' : '';
+  const hint = forced.some((k) => DRAIN_KINDS[k].appCloses)
+    ? '; close raw protocol connections in an onDrain hook (worker SDK)'
+    : '';
   return `, forced at the deadline: ${parts.join(', ')}${hint}`;
 }
 

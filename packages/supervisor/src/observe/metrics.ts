@@ -1,12 +1,13 @@
+import { DRAIN_KIND_NAMES } from '@supervise/worker-sdk/protocol';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { balancesSharedSocket } from '../accept/balance.js';
 import type { Supervisor, WorkerInfo } from '../master/supervisor.js';
 import type { ExitInfo } from '../worker/worker-process.js';
 import type { WorkerState } from '../worker/state.js';
+import { registerOutcomeMetrics } from './outcome-metrics.js';
 
 const STATES: readonly WorkerState[] = ['starting', 'ready', 'draining', 'exited'];
-const FORCED_KINDS = ['http', 'websocket', 'upgraded', 'http2', 'raw'] as const;
 /** How long a scrape waits for a worker's own metrics: a busy worker answers late, a hung one never. */
 const APP_METRICS_TIMEOUT_MS = 1_000;
 
@@ -157,7 +158,7 @@ export class MasterMetrics {
       labelNames: ['kind'],
       registers,
     });
-    for (const kind of FORCED_KINDS) forced.inc({ kind }, 0);
+    for (const kind of DRAIN_KIND_NAMES) forced.inc({ kind }, 0);
     const killed = new Counter({
       name: 'supervise_workers_killed_total',
       help: 'Workers SIGKILLed (kill timeout, hung, failed boot).',
@@ -169,13 +170,14 @@ export class MasterMetrics {
       if (info.killed) killed.inc();
       if (info.stats) {
         drainSeconds.observe(info.stats.durationMs / 1000);
-        for (const kind of FORCED_KINDS)
+        for (const kind of DRAIN_KIND_NAMES)
           if (info.stats.forcedKinds[kind] > 0) forced.inc({ kind }, info.stats.forcedKinds[kind]);
       }
       this.countRequests(w);
       this.requests.last.delete(w.id);
     });
 
+    registerOutcomeMetrics(this.registry, supervisor);
     const requests = this.requests;
     const self = this;
     new Counter({

@@ -1,5 +1,4 @@
 import { writeSync } from 'node:fs';
-import { Writable } from 'node:stream';
 
 /**
  * The master's own stdout and stderr, written line by line so that losing either never kills the master: a
@@ -46,17 +45,6 @@ function lose(fd: Fd, code: string): void {
   if (state[fd].gone) return;
   state[fd].gone = true;
   writeOut(fd === 1 ? 2 : 1, `supervise: ${NAMES[fd]} is gone (${code}); its output is dropped from now on\n`);
-}
-
-/** A log destination (pino, pino-pretty) on fd 1 or 2 that follows the same rules; it writes synchronously. */
-export function lineDestination(fd: Fd): Writable {
-  return new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _encoding, done) {
-      writeOut(fd, typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      done();
-    },
-  });
 }
 
 /**

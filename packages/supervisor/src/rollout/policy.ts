@@ -13,6 +13,10 @@
  *   rollout; it is killed, every worker not yet replaced keeps serving, and the old workers already draining
  *   finish their drain. A replacement is promoted only while it is alive and ready: one that was ready and
  *   died while the rest of its batch booted fails the rollout too (its old worker was never retired).
+ * - Canary (`canary` > 0): the first slots' replacements first serve beside every old worker, as extra
+ *   workers, until the host's bake says whether they do as well. Worse: they drain (they served: their
+ *   requests finish) and the rollout rolls back with no old worker touched. Otherwise they take their slots
+ *   and the rest rolls at the normal pace.
  * - Coalescing (RolloutQueue): a request during a rollout queues exactly one follow-up.
  */
 
@@ -67,6 +71,11 @@ export interface RolloutHost<W> {
   discard(worker: W): Promise<void>;
   /** True once a stop began: the rollout ends at the next step. */
   aborted(): boolean;
+  /**
+   * Judges ready canaries serving beside the old workers: `failure` null to go on, else why to roll back;
+   * `report` is carried in the result as is.
+   */
+  bake?(canaries: W[]): Promise<{ failure: Error | null; report: unknown }>;
 }
 
 export type RolloutOutcome = 'done' | 'rolled-back' | 'aborted';
@@ -81,6 +90,8 @@ export interface RolloutResult<W = unknown> {
   draining: number;
   /** `worker` is null when the replacement's process could not be started. */
   failure?: { slot: number; worker: W | null; error: unknown };
+  /** The bake's report (host.bake), when the rollout had a canary. */
+  canary?: unknown;
 }
 
 export interface RolloutOptions {
@@ -89,11 +100,61 @@ export interface RolloutOptions {
   /** At most this many old workers drain at once. */
   maxDraining: number;
   drains: DrainSet;
+  /** Canary workers baked before the rest (needs host.bake); 0 or absent: none. */
+  canary?: number;
+}
+
+type Failure<W> = NonNullable<RolloutResult<W>['failure']>;
+
+/**
+ * The canary phase: `slots`' replacements start as extra workers, bake, then take their slots. Resolves with
+ * how many were promoted, or how it ended otherwise (every canary drained or discarded then).
+ */
+async function canaryPhase<W>(
+  host: RolloutHost<W>,
+  bake: NonNullable<RolloutHost<W>['bake']>,
+  slots: number[],
+  opts: RolloutOptions,
+): Promise<{ promoted: number; report?: unknown } | { failure?: Failure<W>; aborted?: true; report?: unknown }> {
+  const started = await Promise.allSettled(slots.map(async (slot) => host.start(slot, opts.generation)));
+  const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const give = async (end: { failure?: Failure<W>; aborted?: true; report?: unknown }, served = false) => {
+    // Canaries that served hold requests: they drain, counted like any old worker's drain. The others go.
+    if (served) for (const w of workers) opts.drains.add(host.retire(w));
+    else await Promise.all(workers.map((w) => host.discard(w)));
+    return end;
+  };
+  const notStarted = started.findIndex((s) => s.status === 'rejected');
+  if (notStarted !== -1) {
+    const error = (started[notStarted] as PromiseRejectedResult).reason as unknown;
+    return give({ failure: { slot: slots[notStarted]!, worker: null, error } });
+  }
+  const ready = await Promise.allSettled(workers.map((w) => host.waitReady(w)));
+  const failed = ready.findIndex((r) => r.status === 'rejected');
+  if (failed !== -1) {
+    const error = (ready[failed] as PromiseRejectedResult).reason as unknown;
+    return give({ failure: { slot: slots[failed]!, worker: workers[failed]!, error } });
+  }
+  if (host.aborted()) return give({ aborted: true });
+  const { failure, report } = await bake(workers);
+  if (host.aborted()) return give({ aborted: true, report }, true);
+  if (failure) return give({ failure: { slot: slots[0]!, worker: workers[0]!, error: failure }, report }, true);
+  for (const [k, w] of workers.entries()) {
+    const lost = host.lost(w);
+    if (lost) return give({ failure: { slot: slots[k]!, worker: w, error: lost }, report }, true);
+  }
+  for (const [k, w] of workers.entries()) {
+    const old = host.current(slots[k]!);
+    host.promote(slots[k]!, w);
+    if (old) opts.drains.add(host.retire(old));
+  }
+  return { promoted: workers.length, report };
 }
 
 export async function runRollout<W>(host: RolloutHost<W>, opts: RolloutOptions): Promise<RolloutResult<W>> {
   const started = Date.now();
   const { drains } = opts;
+  let canary: unknown;
   const result = (outcome: RolloutOutcome, replaced: number, failure?: RolloutResult<W>['failure']) => ({
     generation: opts.generation,
     outcome,
@@ -101,12 +162,21 @@ export async function runRollout<W>(host: RolloutHost<W>, opts: RolloutOptions):
     durationMs: Date.now() - started,
     draining: drains.count,
     ...(failure ? { failure } : {}),
+    ...(canary === undefined ? {} : { canary }),
   });
 
-  const slots = host.slots();
+  let slots = host.slots();
+  let replaced = 0;
+  if (opts.canary && opts.canary > 0 && host.bake && slots.length > 0) {
+    const phase = await canaryPhase(host, host.bake.bind(host), slots.slice(0, opts.canary), opts);
+    canary = phase.report;
+    if ('promoted' in phase) replaced = phase.promoted;
+    else if (phase.aborted) return result('aborted', 0);
+    else return result('rolled-back', 0, phase.failure);
+    slots = slots.slice(opts.canary);
+  }
   // A batch retires as many old workers as it starts new ones: it must fit under the draining bound.
   const batchSize = Math.max(1, Math.min(opts.surge, opts.maxDraining));
-  let replaced = 0;
   for (let i = 0; i < slots.length; i += batchSize) {
     const slice = slots.slice(i, i + batchSize);
     await drains.room(opts.maxDraining, slice.length);

@@ -5,6 +5,7 @@ import type { RolloutSummary, WorkerInfo } from '../master/supervisor-types.js';
 import type { WorkerProcess } from '../worker/worker-process.js';
 import { stillDraining } from '../observe/text.js';
 import { WorkerFailure } from '../worker/state.js';
+import { CanaryFailure, type CanaryReport } from './canary.js';
 
 /**
  * The triggers of the requests one rollout serves, once each. A watch trigger lists its files after a colon:
@@ -79,8 +80,8 @@ export function logRolloutEnd(
   const { worker, error, slot } = result.failure;
   const why = error instanceof WorkerFailure ? error.reason : 'failed';
   const message = error instanceof Error ? error.message : String(error);
-  // No worker: its process could not be started, and the message says why.
-  const lines = worker?.lastLines ?? [];
+  // No worker: its process could not be started, and the message says why. A canary's verdict says it all.
+  const lines = error instanceof CanaryFailure ? [] : (worker?.lastLines ?? []);
   log.error(
     { ...base, ...(worker ? { failedPid: worker.pid } : {}), failedSlot: slot, reason: why, cause, lastLines: lines },
     `rollout ${generation} rolled back after ${result.durationMs} ms: ${message}${cause ? `: ${cause}` : ''}; ` +
@@ -107,7 +108,8 @@ export function rolloutSummary(
   info: (w: WorkerProcess) => WorkerInfo,
   causeOf: (w: WorkerProcess) => string | null,
 ): RolloutSummary {
-  const { failure, ...rest } = result;
+  const { failure, canary: report, ...fields } = result;
+  const rest = { ...fields, ...(report === undefined ? {} : { canary: report as CanaryReport }) };
   if (!failure) return { ...rest, trigger };
   return {
     ...rest,

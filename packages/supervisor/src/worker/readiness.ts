@@ -1,5 +1,21 @@
 import { WorkerFailure, type WorkerState } from './state.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { EventEmitter } from 'node:events';
+import type { Worker } from 'node:cluster';
+
+import type { ExitInfo, WorkerProcessEvents } from './worker-events.js';
+
+/** What readiness reads of a worker: a WorkerProcess, named by its shape so that this module does not import it. */
+type WorkerProcess = EventEmitter<WorkerProcessEvents> & {
+  readonly pid: number;
+  readonly state: WorkerState;
+  readonly lastLines: string[];
+  readonly listened: readonly ListenedAddress[];
+  readonly manualReady: boolean;
+  readonly readyRule: ReadyRule | null;
+  readonly protocolError: string | null;
+  readonly exitInfo: ExitInfo | null;
+  readonly worker: Worker;
+};
 
 /**
  * When a worker is ready: when the app says so (the SDK's ready()), or else when its main server listens. Node

@@ -2,11 +2,14 @@ import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 
 import {
+  type DebugAnswer,
+  type DebugRequest,
   type DrainReason,
   type DrainStats,
   isWorkerMessage,
   type MasterMessage,
   type MessageBody,
+  type Outcomes,
   receiveMessages,
   Requests,
   sendMessage,
@@ -17,65 +20,21 @@ import {
 
 import { listenUrl } from '../observe/text.js';
 import { type LoadView, LoadRates } from './load.js';
-import { OutputLines, type OutputStream } from './output-lines.js';
+import { OutputLines } from './output-lines.js';
+import type { ExitInfo, WorkerProcessEvents, WorkerTimeouts } from './worker-events.js';
 import { type ListenedAddress, lostSinceReady, type ReadyRule, ruleMet, waitReady } from './readiness.js';
 import { transition, type WorkerFailure, type WorkerState } from './state.js';
 
 type Address = Parameters<typeof listenUrl>[0];
 
-export interface WorkerTimeouts {
-  drainTimeoutMs: number;
-  killTimeoutMs: number;
-}
-
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  /** The master asked it to leave (drain, kill), as opposed to a crash. */
-  intended: boolean;
-  /** The master had to SIGKILL it. */
-  killed: boolean;
-  /** What the worker's drain reported in its ack, when it sent one. */
-  stats: DrainStats | null;
-  /** Why the master drained it (null: it was killed, or it left by itself). */
-  reason: DrainReason | null;
-  /** It had been ready (served), as opposed to failing or being stopped at boot. */
-  served: boolean;
-  /**
-   * Asked to leave, it died on its own before its drain was done: no ack, not killed by the master, and a
-   * non-zero code or a signal the master did not send (a handler that threw while it drained).
-   */
-  died: boolean;
-}
-
 export type { LoadView } from './load.js';
 export type { OutputStream } from './output-lines.js';
 
-/** What a WorkerProcess emits, with each event's arguments. */
-export interface WorkerProcessEvents {
-  state: [from: WorkerState, to: WorkerState];
-  line: [stream: OutputStream, line: string];
-  heartbeat: [];
-  /** The worker started a drain the master did not ask for. */
-  'self-drain': [];
-  /** Its drain began: its servers no longer accept. */
-  closed: [];
-  /** A server of it could not listen (the app handled the error itself). */
-  'listen-error': [message: string];
-  /** Its SDK speaks another protocol version (the message says which). */
-  'protocol-mismatch': [message: string];
-  /** Its answer to a connection the master handed over (--sticky). */
-  'connection-ack': [id: number, accepted: boolean, rest: string | undefined];
-  exit: [info: ExitInfo];
-}
+export type { ExitInfo, WorkerProcessEvents, WorkerTimeouts } from './worker-events.js';
 
 /**
- * One worker process, master side: fork, readiness, drain, kill, and its state. Node's cluster forgets a
- * worker as soon as it is disconnected; this object is our own reference until the process has exited.
- *
- * Events: 'state' (from, to), 'line' (stream, line), 'heartbeat', 'self-drain' (the worker started a drain
- * the master did not ask for), 'closed' (its drain began: its servers no longer accept), 'listen-error' (message:
- * a server of it could not listen), 'exit' (ExitInfo).
+ * One worker process, master side: fork, readiness, drain, kill, and its state (events: WorkerProcessEvents).
+ * Node's cluster forgets a worker once it is disconnected; this is our own reference until the process exits.
  */
 export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   readonly worker: Worker;
@@ -94,9 +53,12 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** Upgraded connections (WebSockets) it holds, which nothing can move (the same reports). */
   upgraded: number | null = null;
   lastHeartbeat: number | null = null;
+  /** What its requests came to, from its last heartbeat (null: none yet, or its engine does not count). */
+  outcomes: Outcomes | null = null;
   /** From the heartbeats; null until two have arrived (the rates need an interval). */
   private readonly rates = new LoadRates();
   private readonly metricsRequests = new Requests<unknown[] | null>(null);
+  private readonly debugRequests = new Requests<DebugAnswer>({ ok: false, error: 'the worker did not answer' });
   /**
    * The directory the worker runs in (a release, where the logical cwd led at the fork): the master's resolution
    * at the fork, replaced by the worker's own answer in its hello.
@@ -301,9 +263,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     if (this.drainsItself && this.state === 'ready') this.send({ type: 'shed', count });
   }
 
-  /** Relays a signal the master does not own; the SDK turns it into an onSignal() event. */
-  forwardSignal(signal: NodeJS.Signals): void {
-    if (this.drainsItself) this.send({ type: 'signal', signal });
+  /** Relays a signal over IPC; the SDK turns it into an onSignal() event. False: no SDK engine here to hear it. */
+  forwardSignal(signal: NodeJS.Signals): boolean {
+    if (!this.drainsItself || this.state === 'exited') return false;
+    this.send({ type: 'signal', signal });
+    return true;
   }
 
   private signal(sig: NodeJS.Signals): void {
@@ -348,6 +312,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'heartbeat':
         this.requests = msg.requests;
         this.inFlight = msg.inFlight;
+        if (msg.outcomes) this.outcomes = msg.outcomes;
         if (msg.load) this.rates.beat(msg.requests, msg.load);
         this.emit('heartbeat');
         break;
@@ -357,6 +322,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         break;
       case 'metrics':
         this.metricsRequests.answer(msg.id, msg.metrics);
+        break;
+      case 'debug':
+        this.debugRequests.answer(msg.id, msg.answer);
         break;
       case 'draining':
         if (this.state === 'starting' || this.state === 'ready') {
@@ -388,6 +356,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   appMetrics(timeoutMs: number): Promise<unknown[] | null> {
     if (!this.drainsItself || !this.worker.isConnected()) return Promise.resolve(null);
     return this.metricsRequests.send<MasterMessage>(this.worker, { type: 'metrics' }, { timeoutMs });
+  }
+
+  /** A debugging action in this worker (debug.ts of the SDK); a worker that cannot answer in time: not ok. */
+  debug(request: DebugRequest, timeoutMs: number): Promise<DebugAnswer> {
+    return this.debugRequests.send<MasterMessage>(this.worker, { type: 'debug', request }, { timeoutMs });
   }
 
   private setState(to: WorkerState): void {

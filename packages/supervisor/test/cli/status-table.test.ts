@@ -47,6 +47,7 @@ describe('status table', () => {
           release: '/srv/app/releases/42',
           node: 'v22.12.0',
           rssBytes: 40 * 1024 * 1024,
+          load: null,
         },
         {
           id: 2,
@@ -62,6 +63,7 @@ describe('status table', () => {
           release: '/srv/app/releases/41',
           node: null,
           rssBytes: null,
+          load: null,
         },
       ],
     };

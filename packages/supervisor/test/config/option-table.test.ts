@@ -38,7 +38,20 @@ describe('the option table: one entry per option', () => {
   it('keeps the reload rules the master had before the table held them', () => {
     const restart = OPTION_KEYS.filter((k) => OPTIONS[k].reload === 'restart' && !Object.hasOwn(FOLDED, k));
     expect(new Set(restart)).toEqual(
-      new Set(['control', 'pidFile', 'healthPort', 'healthHost', 'logFormat', 'accept', 'sticky', 'ipcSerialization']),
+      new Set([
+        'control',
+        'pidFile',
+        'healthPort',
+        'healthHost',
+        'logFormat',
+        'accept',
+        'sticky',
+        'ipcSerialization',
+        'logFile',
+        'logMaxSize',
+        'logMaxAgeMs',
+        'logKeep',
+      ]),
     );
     expect(new Set(WATCH_OPTIONS)).toEqual(new Set(['watch', 'ignore', 'watchDebounceMs', 'watchPoll']));
     const fork = OPTION_KEYS.filter((k) => OPTIONS[k].reload === 'fork');

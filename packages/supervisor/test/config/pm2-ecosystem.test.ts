@@ -47,10 +47,18 @@ describe('PM2 ecosystem files', () => {
       cwd: '/srv/app',
     });
     expect(app!.ignored).toEqual([
-      "env_production: PM2's --env environments are not read; put the values in env",
+      'env_production: not selected (--env production selects it)',
       "wait_ready: supervise waits for the app's 'listening' (or the SDK's ready()); process.send('ready') is not read",
       'something_else: not a supervise option',
     ]);
+  });
+
+  it('--env production: env_production over env; a block the app lacks is refused', () => {
+    const file = { apps: [{ script: 'a.js', env: { A: 1, B: 'env' }, env_production: { B: 'prod' } }] };
+    const [app] = ecosystemApps(file, '/x', 'production');
+    expect(app!.raw.env).toEqual({ A: '1', B: 'prod' });
+    expect(app!.ignored).toEqual([]);
+    expect(() => ecosystemApps(file, '/x', 'staging')).toThrow(/env_staging .* only env_production/);
   });
 
   it('instances: 0 and "max" are every core, -1 all but one; fork mode is named', () => {
@@ -67,6 +75,30 @@ describe('PM2 ecosystem files', () => {
     expect(apps[1]!.raw.workers).toBe(Math.max(1, os.availableParallelism() - 1));
     expect(apps[1]!.ignored).toEqual(['exec_mode fork: supervise always runs node:cluster workers']);
     expect(apps.map((a) => a.name)).toEqual(['a', 'b']);
+  });
+
+  it('out_file, error_file and log_file become the one --log-file: log_file, else out_file, else error_file', () => {
+    const [all, outErr, errOnly, off] = ecosystemApps(
+      {
+        apps: [
+          { script: 'a.js', log_file: 'logs/all.log', out_file: 'logs/out.log', error_file: 'logs/err.log' },
+          { script: 'b.js', out_file: '/var/log/out.log', error_file: '/var/log/err.log' },
+          { script: 'c.js', error_file: 'err.log' },
+          { script: 'd.js', out_file: '/dev/null', error_file: '/dev/null' },
+        ],
+      },
+      '/srv',
+    );
+    expect(all!.raw.logFile).toBe('/srv/logs/all.log');
+    expect(all!.ignored.map((l) => l.split(':')[0])).toEqual(['out_file', 'error_file']);
+    expect(outErr!.raw.logFile).toBe('/var/log/out.log');
+    expect(outErr!.ignored).toEqual([
+      'error_file: supervise writes one --log-file (taken from log_file, else out_file); stderr lines are in it, marked "stream":"stderr"',
+    ]);
+    expect(errOnly!.raw.logFile).toBe('/srv/err.log');
+    expect(errOnly!.ignored).toEqual([]);
+    expect(off!.raw.logFile).toBeUndefined();
+    expect(off!.ignored).toEqual([]);
   });
 
   it('sizes as PM2 reads them', () => {

@@ -57,6 +57,7 @@ class FakeMaster {
   readyCount = 2;
   rolloutRunning = false;
   acceptMode = 'shared';
+  canaries = { current: null };
   log = { info: () => {} };
   scaled: number[] = [];
   status() {
@@ -120,6 +121,28 @@ describe('the control API over a real socket, against a fake master', () => {
   });
 
   it('lists every command the request parser knows', () => {
-    expect(CONTROL_COMMANDS).toEqual(['status', 'reload', 'stop', 'scale', 'logs']);
+    expect(CONTROL_COMMANDS).toEqual([
+      'status',
+      'reload',
+      'stop',
+      'scale',
+      'logs',
+      'config',
+      'inspect',
+      'heap-snapshot',
+      'report',
+      'upgrade',
+      'signal',
+    ]);
+  });
+
+  it('upgrade: a relative --node is refused by the parser; a master the CLI did not start refuses in one line', async () => {
+    const file = await serve(new FakeMaster());
+    expect(await ask(file, { cmd: 'upgrade', node: 'bin/node' })).toEqual([
+      { ok: false, code: 'ERR_USAGE', error: 'bad request: upgrade: node must be an absolute path to a node binary' },
+    ]);
+    expect(await ask(file, { cmd: 'upgrade' })).toEqual([
+      { ok: false, code: 'ERR_CONTROL', error: 'upgrade needs a master started by the supervise CLI' },
+    ]);
   });
 });

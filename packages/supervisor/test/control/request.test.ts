@@ -32,6 +32,29 @@ describe('parseControlRequest: one declared shape per command', () => {
     expect(refused('{"cmd":"reload","waitDrained":"yes"}')).toMatch(/waitDrained must be true or false/);
   });
 
+  it('the commands for one worker: a pid or slot, a port, an absolute directory', () => {
+    expect(parseControlRequest('{"cmd":"inspect","target":"1","port":0}')).toEqual({
+      cmd: 'inspect',
+      target: 1,
+      port: 0,
+    });
+    expect(parseControlRequest('{"cmd":"inspect","target":4711,"close":true}')).toEqual({
+      cmd: 'inspect',
+      target: 4711,
+      close: true,
+    });
+    expect(parseControlRequest('{"cmd":"report","target":0,"dir":"/var/tmp"}')).toEqual({
+      cmd: 'report',
+      target: 0,
+      dir: '/var/tmp',
+    });
+    expect(refused('{"cmd":"inspect","target":-1}')).toBe('bad request: inspect: target must be a pid or a slot');
+    expect(refused('{"cmd":"inspect","target":"x"}')).toMatch(/target must be a pid or a slot/);
+    expect(refused('{"cmd":"inspect","target":1,"port":70000}')).toMatch(/port must be a port from 0 to 65535/);
+    expect(refused('{"cmd":"heap-snapshot","target":1,"dir":"tmp"}')).toMatch(/dir must be an absolute path/);
+    expect(refused('{"cmd":"report"}')).toBe('bad request: report: target is required');
+  });
+
   it('treats prototype keys as the unknown fields they are', () => {
     expect(refused('{"cmd":"status","__proto__":{"cmd":"stop"}}')).toMatch(/unknown field "__proto__"/);
     expect(refused('{"cmd":"status","constructor":1}')).toMatch(/unknown field "constructor"/);

@@ -11,6 +11,7 @@ const exit = (over: Partial<ExitInfo>): ExitInfo => ({
   stats: null,
   reason: null,
   served: true,
+  died: false,
   ...over,
 });
 

@@ -240,3 +240,46 @@ describe('RolloutQueue', () => {
     expect(await q.request()).toBe(2);
   });
 });
+
+describe('runRollout with a canary', () => {
+  it('bakes the canary beside every old worker, then promotes it and rolls the rest', async () => {
+    const { host, log, maxServing } = fakeHost(3, undefined, () => new Promise(() => {}));
+    const baked: string[][] = [];
+    host.bake = async (ws) => {
+      baked.push(ws.map((w) => `${w.id}:${w.state}`));
+      log.push('bake');
+      return { failure: null, report: 'pass' };
+    };
+    const r = await runRollout(host, { ...opts(1), canary: 1 });
+    expect(r).toMatchObject({ outcome: 'done', replaced: 3, canary: 'pass' });
+    expect(baked).toEqual([['new0:ready']]);
+    expect(log.slice(0, 4)).toEqual(['start new0@0', 'bake', 'promote new0@0', 'retire old0']);
+    expect(maxServing()).toBe(4);
+  });
+
+  it('rolls back a canary the bake fails: it drains, and no old worker is touched', async () => {
+    const { host, log, current } = fakeHost(3);
+    host.bake = async () => ({ failure: new Error('canary failed on errors'), report: 'fail' });
+    const r = await runRollout(host, { ...opts(1), canary: 2 });
+    expect(r).toMatchObject({ outcome: 'rolled-back', replaced: 0, canary: 'fail' });
+    expect(String(r.failure?.error)).toBe('Error: canary failed on errors');
+    expect(log).toEqual(['start new0@0', 'start new1@1', 'retire new0', 'retire new1']);
+    expect([...current.values()].map((w) => `${w.id}:${w.state}`)).toEqual(['old0:ready', 'old1:ready', 'old2:ready']);
+  });
+
+  it('discards a canary that never became ready, without a bake', async () => {
+    const { host, log } = fakeHost(2, async (w) => {
+      w.state = 'died';
+      throw new Error('boom at boot');
+    });
+    let baked = false;
+    host.bake = async () => {
+      baked = true;
+      return { failure: null, report: null };
+    };
+    const r = await runRollout(host, { ...opts(1), canary: 1 });
+    expect(r.outcome).toBe('rolled-back');
+    expect(baked).toBe(false);
+    expect(log).toEqual(['start new0@0', 'discard new0']);
+  });
+});

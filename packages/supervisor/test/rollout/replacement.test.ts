@@ -50,7 +50,7 @@ function fakeHost(slotCount: number) {
     error: (_o: unknown, msg: string) => logs.push(`error ${msg}`),
   };
   const host: ReplacementHost = {
-    fork: () => {
+    fork: async () => {
       const f = fakeWorker(1000 + forked.length);
       forked.push(f);
       return f.w;

@@ -4,17 +4,10 @@ import type { Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-/**
- * What one accepted connection is, as far as a drain cares:
- * - `http`: HTTP/1.x, closed when its last response ends (or by the idle rule);
- * - `http2`: an HTTP/2 session, closed with a two-step GOAWAY (see http2.ts);
- * - `raw`: a plain `net` server's socket, whose protocol only the app knows.
- * An `http` connection whose parser is gone has been upgraded (WebSocket): only the app can close it cleanly.
- */
-export type ConnectionKind = 'http' | 'http2' | 'raw';
+import type { ConnectionKind, DrainKind } from '../drain-kinds.js';
 
-/** What a drain reports as forced: a connection's kind, with upgraded HTTP/1 sockets told apart. */
-export type ForcedKind = 'http' | 'websocket' | 'upgraded' | 'http2' | 'raw';
+/** The kinds (what one accepted connection is, as far as a drain cares) are the table in drain-kinds.ts. */
+export type { ConnectionKind } from '../drain-kinds.js';
 
 export type CloseCause = 'finished' | 'idle' | 'long-lived' | 'forced';
 
@@ -25,6 +18,8 @@ export interface Connection {
   kind: ConnectionKind;
   /** Responses started on this connection and not yet finished, in order (HTTP/1.1 pipelining). */
   pending: ServerResponse[];
+  /** performance.now() at each pending response's request start, in the same order (0 when not counting). */
+  starts: number[];
   /** performance.now() of the last accept or finished response. */
   lastActive: number;
   /** socket.bytesRead when the idle timer was set: more since means a request is arriving. */
@@ -54,6 +49,7 @@ export function newConnection(socket: Socket, server: Server): Connection {
     server,
     kind: kindOf(server),
     pending: [],
+    starts: [],
     lastActive: performance.now(),
     bytesRead: 0,
     session: null,
@@ -127,7 +123,7 @@ export function idleCloseDelay(lastActive: number, now: number, graceMs: number)
 }
 
 /** How a drain reports a connection it had to destroy. */
-export function forcedKind(conn: Connection): ForcedKind {
+export function forcedKind(conn: Connection): DrainKind {
   if (conn.websocket) return 'websocket';
   if (isUpgraded(conn)) return 'upgraded';
   return conn.kind;
@@ -171,4 +167,19 @@ export function kindOf(server: Server): ConnectionKind {
   const name = server.constructor?.name;
   if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
   return 'raw';
+}
+
+type SocketWithParent = Socket & { _parent?: Socket | null };
+
+/** Finds the connection of a socket, moving a TLS connection from its TCP socket to the TLS socket. */
+export function lookupConnection(conns: Map<Socket, Connection>, socket: Socket): Connection | undefined {
+  const direct = conns.get(socket);
+  if (direct) return direct;
+  const parent = (socket as SocketWithParent)._parent;
+  const conn = parent ? conns.get(parent) : undefined;
+  if (!conn) return undefined;
+  conns.delete(parent as Socket);
+  conn.socket = socket;
+  conns.set(socket, conn);
+  return conn;
 }

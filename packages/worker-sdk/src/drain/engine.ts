@@ -8,13 +8,16 @@ import type { DrainStats } from '../protocol.js';
 import {
   CLOSE_GOING_AWAY,
   type Connection,
+  type ConnectionKind,
   forcedKind,
   type IdleRule,
   isUpgraded,
   kindOf,
   lastUnsent,
+  lookupConnection,
   newConnection,
 } from './connections.js';
+import { OutcomeCounter } from './outcomes.js';
 import { closeSessionGracefully, SessionMatcher } from './http2.js';
 import { IdleCloser } from './idle.js';
 import { LongLivedCloser } from './long-lived.js';
@@ -47,8 +50,6 @@ export const DEFAULT_IDLE_RULE: IdleRule = 'keep-alive';
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_CLOSE_WAIT_MS = 2000;
 
-type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
-
 /**
  * The rule every path that closes a connection keeps (drain, idle rule, balancer, deadline): a request that
  * reaches the app gets its response on the wire, or it never reaches the app. A client can resend a request
@@ -65,6 +66,8 @@ type SocketWithParent = net.Socket & { _parent?: net.Socket | null };
 export class DrainEngine {
   requestsTotal = 0;
   inFlight = 0;
+  /** What the requests came to (status classes, resets, latency); null when counting is off. */
+  outcomes: OutcomeCounter | null = new OutcomeCounter();
 
   private readonly servers = new Set<net.Server>();
   private readonly conns = new Map<net.Socket, Connection>();
@@ -187,7 +190,7 @@ export class DrainEngine {
     // ALPN decides what the connection is: on an allowHTTP1 server, anything but h2 is served by node:http.
     if (conn.kind === 'http2' && socket.alpnProtocol !== 'h2') {
       conn.kind = 'http';
-      if (this.isDraining) this.beginDrain(conn);
+      if (this.isDraining) this.beginDrain[conn.kind](conn);
       return;
     }
     this.adoptSession(conn);
@@ -215,6 +218,7 @@ export class DrainEngine {
     // The rule (see above): a request whose answer can no longer be written never reaches the app.
     if (unanswerable(socket, conn.pending) && keepFromApp(request, server)) return;
     conn.pending.push(response);
+    conn.starts.push(this.outcomes ? performance.now() : 0);
     this.inFlight++;
     if (!this.isDraining) lastIfMoving(conn, response);
     if (this.isDraining) {
@@ -234,16 +238,20 @@ export class DrainEngine {
     const { response, socket } = message as { response: http.ServerResponse; socket: net.Socket };
     const conn = this.conns.get(socket);
     if (!conn) return;
+    let startedAt: number;
     if (conn.pending[0] === response) {
       conn.pending.shift();
+      startedAt = conn.starts.shift() ?? 0;
     } else {
       const i = conn.pending.indexOf(response);
       if (i === -1) return;
       conn.pending.splice(i, 1);
+      startedAt = conn.starts.splice(i, 1)[0] ?? 0;
     }
     this.inFlight--;
     this.requestsTotal++;
     conn.lastActive = performance.now();
+    this.outcomes?.finished(response.statusCode, conn.lastActive - startedAt);
     if (this.isDraining) {
       this.stats.requestsCompleted++;
       if (conn.pending.length > 0) return;
@@ -255,17 +263,8 @@ export class DrainEngine {
     }
   };
 
-  /** Finds the connection of a socket, moving a TLS connection from its TCP socket to the TLS socket. */
   private lookup(socket: net.Socket): Connection | undefined {
-    const direct = this.conns.get(socket);
-    if (direct) return direct;
-    const parent = (socket as SocketWithParent)._parent;
-    const conn = parent ? this.conns.get(parent) : undefined;
-    if (!conn) return undefined;
-    this.conns.delete(parent as net.Socket);
-    conn.socket = socket;
-    this.conns.set(socket, conn);
-    return conn;
+    return lookupConnection(this.conns, socket);
   }
 
   private accept(socket: net.Socket, server: net.Server): Connection {
@@ -273,7 +272,7 @@ export class DrainEngine {
     this.conns.set(socket, conn);
     socket.once('close', () => this.forget(conn));
     if (conn.kind === 'http2') this.adoptSession(conn);
-    if (this.isDraining) this.beginDrain(conn);
+    if (this.isDraining) this.beginDrain[conn.kind](conn);
     return conn;
   }
 
@@ -281,7 +280,10 @@ export class DrainEngine {
     if (this.conns.get(conn.socket) !== conn) return;
     this.conns.delete(conn.socket);
     this.inFlight -= conn.pending.length;
+    // Requests that reached the app and whose answer never finished: a reset, as their clients saw it.
+    if (conn.pending.length > 0) this.outcomes?.reset(conn.pending.length);
     conn.pending.length = 0;
+    conn.starts.length = 0;
     // Closed while the idle rule waited for it: node's own keep-alive timer, or the client, closed it idle.
     const waitingIdle = conn.idleTimer !== null;
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
@@ -305,7 +307,7 @@ export class DrainEngine {
     );
 
     for (const server of this.servers) this.stopAccepting(server);
-    for (const conn of this.conns.values()) this.beginDrain(conn);
+    for (const conn of this.conns.values()) this.beginDrain[conn.kind](conn);
     // Idle sockets get their FIN (the idle rule's immediates, queued above) before any response says
     // `Connection: close`: a client moves the next request of a closing connection to one of its idle ones,
     // and that one must already be known closed, not closing in the same instant.
@@ -350,17 +352,21 @@ export class DrainEngine {
     else server.once('listening', close);
   }
 
-  private beginDrain(conn: Connection): void {
-    if (conn.kind === 'http') {
+  /** The drain's first step for each kind a server accepts (drain-kinds.ts): a new kind does not compile without. */
+  private readonly beginDrain: Record<ConnectionKind, (conn: Connection) => void> = {
+    http: (conn) => {
       // A WebSocket gets its close frame once the drain hooks had their turn (runDrain); another upgraded
       // socket speaks a protocol only the app knows: its drain hooks close it, or the deadline does.
       if (isUpgraded(conn)) return;
       // Busy connections get `Connection: close` from the marking pass (runDrain) and onRequestStart.
       if (conn.pending.length === 0) this.idle.schedule(conn);
-    } else if (conn.kind === 'http2' && conn.session) {
-      closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
-    }
-  }
+    },
+    http2: (conn) => {
+      if (conn.session) closeSessionGracefully(conn.session, conn.socket, this.closeWaitMs);
+    },
+    // Only the app knows the protocol: its drain hooks close the socket, or the deadline does.
+    raw: () => {},
+  };
 
   private waitForConnections(deadlineAt: number): Promise<boolean> {
     if (this.conns.size === 0) return Promise.resolve(true);

@@ -1,3 +1,4 @@
+import { DRAIN_KINDS, zeroCounts } from '../drain-kinds.js';
 import type { DrainStats } from '../protocol.js';
 import type { Connection } from './connections.js';
 
@@ -7,7 +8,7 @@ export function emptyStats(): DrainStats {
     closedIdle: 0,
     closedLongLived: 0,
     forced: 0,
-    forcedKinds: { http: 0, websocket: 0, upgraded: 0, http2: 0, raw: 0 },
+    forcedKinds: zeroCounts(),
     requestsCompleted: 0,
     hookFailures: 0,
     durationMs: 0,
@@ -27,7 +28,7 @@ export function countClosed(stats: DrainStats, conn: Connection, waitingIdle: bo
     case 'forced':
       break;
     default:
-      if (conn.kind !== 'http' || conn.upgraded) stats.closedLongLived++;
+      if (DRAIN_KINDS[conn.kind].longLived || conn.upgraded) stats.closedLongLived++;
       // Closed while the idle rule waited for it: node's own keep-alive timer, or the client, closed it idle.
       else if (waitingIdle) stats.closedIdle++;
       else stats.finished++;
