@@ -1,9 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { example, fixture, freePort, killAll, runCli, supervise, tempDir } from '../../helpers/supervise.js';
+import {
+  CLI,
+  example,
+  fixture,
+  freePort,
+  killAll,
+  ROOT,
+  runCli,
+  supervise,
+  tempDir,
+  trackPid,
+  waitGone,
+} from '../../helpers/supervise.js';
 
 afterEach(() => killAll());
 
@@ -35,14 +48,63 @@ describe('the master and the commands load only what they use', () => {
       expect(r.code).toBe(args[0] === '--version' ? 0 : 5);
       expect(p.loaded()).not.toContain('cluster');
       expect(p.loaded()).not.toContain('http');
+      // commander's executable subcommands (none here) would load it, and net, dgram with it.
+      expect(p.loaded()).not.toContain('child_process');
     }
+  });
+
+  it('--version does not load the control client: no node:crypto (the socket names)', async () => {
+    const p = probe();
+    expect((await runCli(['--version'], { env: p.env })).code).toBe(0);
+    // node:net it may load: a piped stdout is a net.Socket.
+    expect(p.loaded()).not.toContain('crypto');
   });
 
   it('a master without --health-port does not load node:http; with one it does', async () => {
     const plain = await masterLoads([]);
     expect(plain).toContain('cluster');
     expect(plain).not.toContain('http');
+    // Its JSON log is json-logger's, not pino's (which loads node:worker_threads for its transports).
+    expect(plain).not.toContain('worker_threads');
+    // Its control socket's name is hashed without node:crypto (control/sha256.ts).
+    expect(plain).not.toContain('crypto');
     const health = await masterLoads(['--health-port', '0']);
     expect(health).toContain('http');
+  });
+
+  it('the bundle requires only node built-ins and its externals, which resolve from it; --version is the package version', async () => {
+    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
+    const source = readFileSync(bundle, 'utf8');
+    const loaded = [...source.matchAll(/\b(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1] as string);
+    const packages = [...new Set(loaded.filter((id) => !isBuiltin(id)))].sort();
+    // Besides node's built-ins, only the three dependencies left out of the file on purpose (a terminal, a
+    // health port, --watch), resolved at run time from the bundle's folder; nothing relative, which would be
+    // a module esbuild did not take in, looked for beside the bundle, one folder below where tsc put it.
+    expect(packages.filter((id) => id.startsWith('.') || id.startsWith('/'))).toEqual([]);
+    expect(packages).toEqual(['chokidar', 'pino-pretty', 'prom-client']);
+    const from = createRequire(bundle);
+    for (const id of packages) expect(() => from.resolve(id), id).not.toThrow();
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'packages/supervisor/package.json'), 'utf8')) as {
+      version: string;
+    };
+    const version = await runCli(['--version']);
+    expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('supervise upgrade starts the new master from the bin (process.argv[1]), not from the bundle', async () => {
+    const dir = tempDir('supervise-lean-upgrade-');
+    const env = { PORT: String(await freePort()), HOST: '127.0.0.1', XDG_RUNTIME_DIR: path.join(dir, 'run') };
+    const s = supervise([example('http-basic/server.js'), '-w', '1'], { cwd: dir, env });
+    await s.ready();
+    const run = await runCli(['upgrade'], { cwd: dir, env });
+    expect(run.code, `${run.stdout}${run.stderr}`).toBe(0);
+    const to = Number(/master (\d+) \(node/.exec(run.stdout)?.[1]);
+    trackPid(to);
+    expect((await s.waitEvent('upgrade.start')).cli).toBe(CLI);
+    const argv = readFileSync(`/proc/${to}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain(CLI);
+    const stop = await runCli(['stop'], { cwd: dir, env });
+    expect(stop.code, stop.stderr).toBe(0);
+    await waitGone([s.pid, to], 15_000);
   });
 });

@@ -1,287 +1,12 @@
-import path from 'node:path';
-
 import type { Command } from 'commander';
 
-import { findConfigFile, loadConfigFile } from '../config/config-file.js';
-import { sendRequest } from '../control/client.js';
-import { findMaster, foundElsewhere } from '../control/lookup.js';
-import { liveSockets } from '../control/paths.js';
-import { DEFAULT_LOG_LINES, MAX_LOG_LINES, parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from '../control/args.js';
-import type { ReloadProgress } from '../control/reload-progress.js';
-import type { ControlCommand, ReplyOf, StatusReply } from '../control/reply.js';
-import type { RequestOf } from '../control/request.js';
-import { type ErrorCode, EXIT, SuperviseError } from '../errors.js';
-import { parseDuration } from '../config/option-parse.js';
-import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
-import { writeOut } from '../observe/stdio.js';
-import { formatDuration, formatStatus, formatTable } from './status-table.js';
-import { plural, stillDraining } from '../observe/text.js';
+import { EXIT } from '../errors.js';
 
 /**
- * The client side of the control socket: `supervise status|reload|stop|scale|logs|top|list`. The master is found by
- * --control, else by the config file's `control`, else as the one master started from this directory.
+ * The control commands as the CLI shows them (`supervise status|reload|upgrade|stop|scale|logs|top|list`): names,
+ * options and help. What each one does is in control-actions.ts, loaded when one runs.
  */
-
-export interface GlobalOpts {
-  control?: string;
-  /** --app: the master of this app, where several were started from one directory. */
-  app?: string;
-  config?: string;
-  json?: boolean;
-}
-
-/** The commands that change something: found above this directory, they say which master they act on. */
-const CHANGES = new Set(['stop', 'reload', 'scale']);
-
-export async function controlPathFor(opts: GlobalOpts, cmd?: string): Promise<string> {
-  if (opts.control) return opts.control;
-  const file = findConfigFile(opts.config);
-  if (file) {
-    const raw = await loadConfigFile(file);
-    if (typeof raw.control === 'string') return raw.control;
-  }
-  const changes = cmd !== undefined && CHANGES.has(cmd);
-  const found = await findMaster(opts.app, { named: changes });
-  const note = changes ? foundElsewhere(cmd, found) : null;
-  if (note) writeOut(2, `supervise: ${note}\n`);
-  return found.file;
-}
-
-/** Sends one request; a refusal from the master becomes a one-line error (exit 2 for bad input, 5 otherwise). */
-export async function request<C extends ControlCommand>(
-  opts: GlobalOpts,
-  req: RequestOf<C>,
-  onReply: (body: ReplyOf<C>) => void = () => {},
-): Promise<[ReplyOf<C>, ...ReplyOf<C>[]]> {
-  const file = await controlPathFor(opts, req.cmd);
-  const replies: ReplyOf<C>[] = [];
-  await sendRequest<C>(file, req, (body) => {
-    if (body.ok === false) {
-      const code: ErrorCode = body.code === 'ERR_USAGE' || body.code === 'ERR_NO_WORKER' ? body.code : 'ERR_CONTROL';
-      // The master's message may already name the command (`scale: ...`): say it once.
-      const error = String(body.error);
-      throw new SuperviseError(code, error.startsWith(`${req.cmd}:`) ? error : `${req.cmd}: ${error}`);
-    }
-    replies.push(body);
-    onReply(body);
-  });
-  const [first, ...rest] = replies;
-  if (first === undefined)
-    throw new SuperviseError('ERR_CONTROL', `${req.cmd}: the master closed the connection without an answer`);
-  return [first, ...rest];
-}
-
-/**
- * With --json, a failure is JSON on stdout too (`{"ok":false,"code":...,"error":...}`, and the exit code): a
- * script that parses the output gets an answer it can read either way.
- */
-export function withJsonErrors(fn: (cmd: Command) => Promise<void>): (cmd: Command) => Promise<void> {
-  return async (cmd) => {
-    try {
-      await fn(cmd);
-    } catch (err) {
-      if (!optsOf(cmd).json || !(err instanceof SuperviseError)) throw err;
-      writeOut(1, `${JSON.stringify({ ok: false, code: err.code, error: err.message })}\n`);
-      process.exitCode = err.exitCode;
-    }
-  };
-}
-
-export function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T {
-  return cmd.optsWithGlobals<GlobalOpts & T>();
-}
-
-async function status(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd);
-  const [reply] = await request(opts, { cmd: 'status' });
-  process.stdout.write(opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply));
-}
-
-/** One line per replaced worker while `reload` waits (stderr with --json, which keeps stdout one object). */
-function printProgress(p: ReloadProgress, json: boolean): void {
-  const line =
-    p.event === 'ready'
-      ? `slot ${p.slot}: worker ${p.pid} ready (generation ${p.generation}${p.node ? `, node ${p.node}` : ''}${p.release ? `, ${p.release}` : ''})`
-      : `slot ${p.slot}: old worker ${p.pid} ${p.killed ? 'killed at the kill timeout' : 'drained and exited'}`;
-  writeOut(json ? 2 : 1, `${line}\n`);
-}
-
-async function reload(cmd: Command): Promise<void> {
-  const opts = optsOf<{ waitDrained?: boolean; timeout?: string; canary?: boolean }>(cmd);
-  const timeoutMs = opts.timeout === undefined ? null : parseDuration(opts.timeout, '--timeout', { allowZero: false });
-  const timer =
-    timeoutMs === null
-      ? null
-      : setTimeout(() => {
-          writeOut(
-            2,
-            `supervise: reload: no result within ${opts.timeout} (the rollout goes on in the master; \`supervise status\` shows it)\n`,
-          );
-          process.exit(EXIT.timeout);
-        }, timeoutMs);
-  const replies = await request(
-    opts,
-    {
-      cmd: 'reload',
-      waitDrained: opts.waitDrained === true,
-      progress: true,
-      ...(opts.canary === undefined ? {} : { canary: opts.canary }),
-    },
-    (body) => {
-      if ('progress' in body) printProgress(body.progress, opts.json === true);
-    },
-  ).finally(() => timer && clearTimeout(timer));
-  const reply = replies.find((body) => 'rollout' in body);
-  if (!reply || !('rollout' in reply))
-    throw new SuperviseError('ERR_CONTROL', 'reload: the master closed the connection without a result');
-  const r = reply.rollout;
-  if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-  if (r.canary && r.outcome === 'rolled-back' && r.canary.result === 'fail') {
-    process.stderr.write(
-      `supervise: rollout ${r.generation} rolled back: ${r.canary.line}; the old workers keep serving\n`,
-    );
-    process.exitCode = EXIT.canary;
-    return;
-  }
-  if (r.canary && !opts.json && r.outcome === 'done')
-    writeOut(r.canary.result === 'pass' ? 1 : 2, `${r.canary.line}\n`);
-  if (r.outcome === 'done') {
-    if (!opts.json) {
-      const left =
-        r.drainedMs !== undefined
-          ? `; the old workers drained and exited in ${r.drainedMs} ms`
-          : r.draining > 0
-            ? `; ${stillDraining(r.draining)} (--wait-drained waits for them)`
-            : '';
-      const releases = [...new Set((r.workers ?? []).map((w) => w.release).filter((d) => d !== null))];
-      process.stdout.write(
-        `rollout ${r.generation} done: ${r.replaced} workers replaced in ${r.durationMs} ms${left}\n` +
-          (releases.length ? `serving from ${releases.join(', ')}\n` : ''),
-      );
-    }
-    return;
-  }
-  if (r.outcome === 'invalid-config') {
-    process.stderr.write(
-      `supervise: reload refused, nothing was restarted: ${r.configError ?? 'invalid configuration'}\n`,
-    );
-    process.exitCode = EXIT.usage;
-    return;
-  }
-  const why =
-    r.outcome === 'rolled-back'
-      ? `rolled back after ${r.replaced} replaced: ${r.failure ? `${r.failure.pid === null ? `slot ${r.failure.slot}` : `worker ${r.failure.pid} (slot ${r.failure.slot})`}: ${r.failure.error}${r.failure.cause ? `: ${r.failure.cause}` : ''}` : 'a new worker failed'}; the old workers keep serving`
-      : 'aborted: the master is stopping';
-  process.stderr.write(`supervise: rollout ${r.generation} ${why}\n`);
-  process.exitCode = 1;
-}
-
-/** `supervise upgrade`: exits 0 once the new master serves, 1 when it failed (the old one goes on serving). */
-async function upgrade(cmd: Command): Promise<void> {
-  const opts = optsOf<{ node?: string }>(cmd);
-  const node = opts.node === undefined ? undefined : path.resolve(opts.node);
-  const [reply] = await request(opts, { cmd: 'upgrade', ...(node === undefined ? {} : { node }) });
-  const u = reply.upgrade;
-  if (opts.json) process.stdout.write(`${JSON.stringify(u)}\n`);
-  if (u.outcome === 'done') {
-    if (!opts.json)
-      process.stdout.write(
-        `upgraded: master ${u.to} (node ${u.node}) serves now; master ${u.from} drains ${plural(u.draining, 'worker')} and exits\n`,
-      );
-    return;
-  }
-  process.stderr.write(`supervise: upgrade failed: ${u.error}; master ${u.from} keeps serving\n`);
-  process.exitCode = 1;
-}
-
-async function stop(cmd: Command): Promise<void> {
-  let pid: number | undefined;
-  let code: number | null = null;
-  await request(optsOf(cmd), { cmd: 'stop' }, (body) => {
-    if ('stopping' in body) pid = body.pid;
-    else code = body.exitCode;
-  });
-  process.stdout.write(`master ${String(pid)} stopped${code === null ? '' : ` with exit code ${code}`}\n`);
-  if (code !== null && code !== 0) process.exitCode = 1;
-}
-
-async function scale(spec: string, cmd: Command): Promise<void> {
-  if (!parseScaleSpec(spec))
-    throw new SuperviseError('ERR_USAGE', `scale: expected ${SCALE_SPEC_USAGE}, got "${spec}"`);
-  const [reply] = await request(optsOf(cmd), { cmd: 'scale', target: spec.trim() });
-  process.stdout.write(`scaled from ${reply.from} to ${reply.to} workers\n`);
-}
-
-async function logs(cmd: Command): Promise<void> {
-  const opts = optsOf<{ lines?: string; follow?: boolean; reopen?: boolean }>(cmd);
-  if (opts.reopen) {
-    const [reply] = await request(opts, { cmd: 'logs', reopen: true });
-    const paths = 'reopened' in reply ? reply.reopened : [];
-    process.stdout.write(paths.length ? `reopened ${paths.join(', ')}\n` : 'the master writes no --log-file\n');
-    return;
-  }
-  const spec = opts.lines ?? String(DEFAULT_LOG_LINES);
-  const lines = parseLineCount(spec);
-  if (lines === null)
-    throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to ${MAX_LOG_LINES}, got "${spec}"`);
-  const print = (entry: LogEntry) => writeOut(1, `${opts.json ? JSON.stringify(entry) : formatEntry(entry)}\n`);
-  await request(opts, { cmd: 'logs', lines, follow: opts.follow === true }, (body) => {
-    if ('entry' in body) print(body.entry);
-  });
-}
-
-async function top(cmd: Command): Promise<void> {
-  const opts = optsOf<{ interval?: string }>(cmd);
-  const interval =
-    opts.interval === undefined ? 1000 : parseDuration(opts.interval, '--interval', { allowZero: false });
-  const { runTop } = await import('./top.js');
-  await runTop(async () => (await request(opts, { cmd: 'status' }))[0], interval);
-}
-
-/** Asks one master for its status, bounded: a master that hangs must not hang `supervise list`. */
-async function statusOf(file: string, timeoutMs = 2000): Promise<StatusReply | null> {
-  let reply: StatusReply | null = null;
-  const asked = sendRequest(file, { cmd: 'status' }, (body) => {
-    if (body.ok === true) reply = body;
-  }).catch(() => {});
-  await Promise.race([asked, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-  return reply;
-}
-
-async function list(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd);
-  const masters = await Promise.all(liveSockets().map(async (s) => ({ ...s, status: await statusOf(s.file) })));
-  if (opts.json) {
-    const rows = masters.map((m) => ({
-      pid: m.pid,
-      control: m.file,
-      ...(m.status ? { master: m.status.master } : { error: 'no answer' }),
-    }));
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    return;
-  }
-  if (masters.length === 0) {
-    process.stdout.write('no supervise master is running for this user\n');
-    return;
-  }
-  const rows = [
-    ['PID', 'DIRECTORY', 'SCRIPT', 'WORKERS', 'UPTIME', 'STATE'],
-    ...masters.map((m) => {
-      const s = m.status?.master;
-      return s
-        ? [
-            String(m.pid),
-            s.cwd,
-            path.relative(s.cwd, s.script) || s.script,
-            `${s.ready}/${s.workers}`,
-            formatDuration(s.uptimeMs),
-            s.phase,
-          ]
-        : [String(m.pid), '?', '?', '?', '?', 'no answer'];
-    }),
-  ];
-  process.stdout.write(`${formatTable(rows)}\n`);
-}
+const actions = () => import('./control-actions.js');
 
 export function addControlCommands(program: Command): void {
   const socketHelp = 'control socket of the master (default: the one started from this directory)';
@@ -292,7 +17,7 @@ export function addControlCommands(program: Command): void {
     .option('--control <path>', socketHelp)
     .option('--app <name>', appHelp)
     .option('--json', 'print the status as JSON')
-    .action((_opts: unknown, cmd: Command) => withJsonErrors(status)(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).status(cmd));
   program
     .command('reload')
     .description('rolling restart; returns once every slot has a new ready worker, exits 1 if it rolled back')
@@ -303,7 +28,7 @@ export function addControlCommands(program: Command): void {
     .option('--no-canary', 'no canary for this rollout')
     .option('--timeout <duration>', `give up waiting after this long, exit ${EXIT.timeout} (the rollout goes on)`)
     .option('--json', 'print the rollout summary as JSON')
-    .action((_opts: unknown, cmd: Command) => withJsonErrors(reload)(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).reload(cmd));
   program
     .command('upgrade')
     .description(
@@ -312,32 +37,32 @@ export function addControlCommands(program: Command): void {
     .option('--node <path>', 'the node binary the new master runs on (default: node on PATH)')
     .option('--control <path>', socketHelp)
     .option('--json', 'print the outcome as JSON')
-    .action((_opts: unknown, cmd: Command) => withJsonErrors(upgrade)(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).upgrade(cmd));
   program
     .command('stop')
     .description('graceful stop; waits until the master has exited')
     .option('--control <path>', socketHelp)
     .option('--app <name>', appHelp)
-    .action((_opts: unknown, cmd: Command) => stop(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).stop(cmd));
   program
     .command('scale')
     .description('set the number of workers: n, +n, -n or max')
     .argument('<n>', 'a count, +n / -n relative to the current one, or max (one per core)')
     .option('--control <path>', socketHelp)
     .option('--app <name>', appHelp)
-    .action((spec: string, _opts: unknown, cmd: Command) => scale(spec, cmd));
+    .action(async (spec: string, _opts: unknown, cmd: Command) => (await actions()).scale(spec, cmd));
   program
     .command('list')
     .description("this user's running masters: pid, directory, script, workers, uptime")
     .option('--json', 'print the list as JSON')
-    .action((_opts: unknown, cmd: Command) => withJsonErrors(list)(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).list(cmd));
   program
     .command('top')
     .description('a live view of the workers: CPU, memory, requests/s, in flight, event loop; q quits')
     .option('--interval <ms>', 'refresh interval (default 1000)')
     .option('--control <path>', socketHelp)
     .option('--app <name>', appHelp)
-    .action((_opts: unknown, cmd: Command) => top(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).top(cmd));
   // Parsed by systemd-command.ts (it takes a run's arguments); registered here for --help and `help systemd`.
   program
     .command('systemd')
@@ -372,5 +97,5 @@ export function addControlCommands(program: Command): void {
     .option('--control <path>', socketHelp)
     .option('--app <name>', appHelp)
     .option('--json', 'one JSON object per line')
-    .action((_opts: unknown, cmd: Command) => logs(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).logs(cmd));
 }

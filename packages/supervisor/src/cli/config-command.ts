@@ -5,7 +5,7 @@ import { originsOf, optionsInEffect, type Origin } from '../config/effective.js'
 import type { ConfigReply } from '../control/reply.js';
 import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
-import { request } from './commands.js';
+import { request } from './control-actions.js';
 import { buildProgram, prepare } from './program.js';
 import { formatTable } from './status-table.js';
 

@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { SuperviseError } from '../errors.js';
-import { optsOf, request, withJsonErrors } from './commands.js';
 
 /**
  * `supervise inspect|heap-snapshot|report <pid|slot>`: debugging one worker of a running master, over the control
  * socket, without a restart (control/debug-worker.ts on the master's side, the SDK's debug.ts in the worker).
+ * The control client (control-actions.ts) loads when one of them runs, as for the other control commands.
  */
+const client = () => import('./control-actions.js');
 
 /** A pid or a slot: digits only; anything else is a usage error here, before the master is asked. */
 function workerRef(cmd: string, text: string): number {
@@ -26,6 +27,7 @@ function portOf(text: string | undefined): number | undefined {
 }
 
 async function inspect(target: string, cmd: Command): Promise<void> {
+  const { optsOf, request } = await client();
   const opts = optsOf<{ port?: string; close?: boolean }>(cmd);
   const [reply] = await request(opts, {
     cmd: 'inspect',
@@ -42,6 +44,7 @@ async function inspect(target: string, cmd: Command): Promise<void> {
 }
 
 async function debugFile(kind: 'heap-snapshot' | 'report', target: string, cmd: Command): Promise<void> {
+  const { optsOf, request } = await client();
   const opts = optsOf<{ dir?: string }>(cmd);
   const dir = opts.dir === undefined ? undefined : path.resolve(opts.dir);
   const [reply] = await request(opts, { cmd: kind, target: workerRef(kind, target), ...(dir ? { dir } : {}) });
@@ -59,7 +62,9 @@ export function addDebugCommands(program: Command): void {
     .option('--close', 'close the inspector instead')
     .option('--control <path>', socketHelp)
     .option('--json', 'print the answer as JSON')
-    .action((ref: string, _opts: unknown, cmd: Command) => withJsonErrors((c) => inspect(ref, c))(cmd));
+    .action(async (ref: string, _opts: unknown, cmd: Command) =>
+      (await client()).withJsonErrors((c) => inspect(ref, c))(cmd),
+    );
   for (const [kind, what] of [
     ['heap-snapshot', 'write a heap snapshot of one worker (for Chrome DevTools) and print its path'],
     ['report', "write Node's diagnostic report of one worker (JSON) and print its path"],
@@ -71,6 +76,8 @@ export function addDebugCommands(program: Command): void {
       .option('--dir <path>', "where to write it (default: the system's temporary directory)")
       .option('--control <path>', socketHelp)
       .option('--json', 'print the answer as JSON')
-      .action((ref: string, _opts: unknown, cmd: Command) => withJsonErrors((c) => debugFile(kind, ref, c))(cmd));
+      .action(async (ref: string, _opts: unknown, cmd: Command) =>
+        (await client()).withJsonErrors((c) => debugFile(kind, ref, c))(cmd),
+      );
   }
 }

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { parseSignalName, SIGNAL_NAME_USAGE } from '../control/args.js';
 import { SuperviseError } from '../errors.js';
 import { plural } from '../observe/text.js';
-import { optsOf, request, withJsonErrors } from './commands.js';
+
+const client = () => import('./control-actions.js');
 
 /**
  * `supervise signal <name>`: PM2's `sendSignal`. The master relays the signal to its workers over IPC, where the
@@ -11,6 +12,7 @@ import { optsOf, request, withJsonErrors } from './commands.js';
  * file, USR2 upgrades it), as with nginx and gunicorn.
  */
 async function signal(name: string, cmd: Command): Promise<void> {
+  const { optsOf, request } = await client();
   const opts = optsOf(cmd);
   const parsed = parseSignalName(name);
   if (!parsed) throw new SuperviseError('ERR_USAGE', `signal: expected ${SIGNAL_NAME_USAGE}, got "${name}"`);
@@ -30,5 +32,7 @@ export function addSignalCommand(program: Command): void {
     .option('--control <path>', 'control socket of the master (default: the one started from this directory)')
     .option('--app <name>', 'the master of this app, where several were started from one directory')
     .option('--json', 'print the answer as JSON')
-    .action((name: string, _opts: unknown, cmd: Command) => withJsonErrors((c) => signal(name, c))(cmd));
+    .action(async (name: string, _opts: unknown, cmd: Command) =>
+      (await client()).withJsonErrors((c) => signal(name, c))(cmd),
+    );
 }

@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { SuperviseError } from '../errors.js';
 import { mergeEnv, noEnvBlock } from './env-select.js';
 import { logicalCwd } from './logical-cwd.js';
-import { syntaxPosition } from './syntax-position.js';
 import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { Check } from './option-types.js';
@@ -205,6 +204,8 @@ async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     // A JS file that does not parse: `file:line:column: message`, as a compiler says it.
     if (err instanceof SyntaxError && !file.endsWith('.json')) {
+      // Loaded here only: it needs node:child_process, which every command would load with this file.
+      const { syntaxPosition } = await import('./syntax-position.js');
       const at = await syntaxPosition(file);
       if (at) throw new SuperviseError('ERR_CONFIG', oneLine(`${at}: syntax error: ${err.message}`));
     }

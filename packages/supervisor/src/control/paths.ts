@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,6 +6,7 @@ import path from 'node:path';
 import { SuperviseError } from '../errors.js';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { isProcessAlive } from './process-alive.js';
+import { sha256Hex } from './sha256.js';
 
 /**
  * Where control sockets live and how a client finds its master's: one socket per master, named after the
@@ -31,7 +31,7 @@ export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
  * switches `current`, a client run from it still finds the master started from it.
  */
 function dirKey(dir: string): string {
-  return createHash('sha256').update(dir).digest('hex').slice(0, 12);
+  return sha256Hex(dir).slice(0, 12);
 }
 
 /** The keys a client tries for one directory: its path as given, and where it resolves to (the physical name). */

@@ -1,0 +1,72 @@
+// Bundles the CLI (src/cli/main.ts and everything it loads) into one CommonJS file, dist/bundle/cli.cjs, which the
+// bin (dist/cli.js) requires. Why: node's ES module loader resolves, reads and links every file on its own, and
+// that per-file cost is most of what `supervise status`, `--version` and the master's start spend before they do
+// anything; one CommonJS file is read and compiled once, lazily.
+//
+// The bundle sits two levels below the package, as dist/cli/main.js does, so the URLs the code builds from
+// import.meta.url (../../package.json, ../cli.js, require() of the worker SDK) resolve to the same files.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { build } from 'esbuild';
+
+const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+// src/require-cjs.ts loads CommonJS packages with require() rather than import (its comment says why). In the bundle
+// those packages are part of the file: turn `requireCjs('x')` into `require('x')`, which esbuild bundles.
+const bundleRequireCjs = {
+  name: 'bundle-require-cjs',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace(/\brequireCjs\((\s*'[^']+')/g, 'require($1'),
+      loader: 'ts',
+    }));
+  },
+};
+
+// Two requires of the bundled dependencies that every command would pay for and none uses: commander loads
+// node:child_process (and with it net, dgram and more) for executable subcommands, which supervise has none of;
+// pino loads its transport machinery (thread-stream, a worker thread per transport), which the master's logger,
+// writing synchronously to a file descriptor, does not use. Both stay reachable: the first is loaded on use,
+// the second throws a clear error if a transport is ever asked for.
+const trimDependencies = {
+  name: 'trim-dependencies',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]commander[/\\]lib[/\\]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const lazy = source.replace(
+        "const childProcess = require('node:child_process');",
+        "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+      );
+      if (lazy === source) throw new Error(`bundle: commander's require of node:child_process not found in ${args.path}`);
+      return { contents: lazy, loader: 'js' };
+    });
+    b.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) =>
+      /[/\\]pino[/\\](lib[/\\])?[^/\\]+\.js$/.test(args.importer) ? { path: 'pino-transport', namespace: 'stub' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents:
+        "module.exports = function transport() { throw new Error('pino transports are not part of the supervise bundle'); };",
+      loader: 'js',
+    }));
+  },
+};
+
+await build({
+  entryPoints: [path.join(pkg, 'src/cli/main.ts')],
+  outfile: path.join(pkg, 'dist/bundle/cli.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // Loaded only by the options that need them (a terminal, a health port, --watch): they stay out of the file.
+  external: ['pino-pretty', 'prom-client', 'chokidar'],
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Readable stacks: no minification (so the code keeps its names) and a source map for
+  // `node --enable-source-maps`. Not keepNames: its helper redefines the name of every function at load.
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  plugins: [bundleRequireCjs, trimDependencies],
+});
