@@ -80,7 +80,7 @@ const REQUESTS = {
   'heap-snapshot': { target: required(workerRef), dir: optional(absoluteDir) },
   /** Node's diagnostic report of one worker (JSON), written into dir. */
   report: { target: required(workerRef), dir: optional(absoluteDir) },
-  /** A new master takes over the listening sockets (master/upgrade.ts); `node`: the binary it runs on. */
+  /** A new master takes over the listening sockets (master/upgrade/); `node`: the binary it runs on. */
   upgrade: { node: optional(nodePath) },
   /** Relayed to every worker over IPC, as the SDK's onSignal() event (no process signal is sent). */
   signal: { name: required(signalName) },

@@ -49,7 +49,7 @@ export const MASTER_SIGNALS = [
 /**
  * reload: a rolling restart, coalesced with any running one. stop: a graceful stop; a second stop signal during the
  * stop kills every worker and exits with the shell's code for that signal (EXIT.sigint, EXIT.sigterm). reopen: the
- * log file is opened again at its path. upgrade: a new master takes over (master/upgrade.ts).
+ * log file is opened again at its path. upgrade: a new master takes over (master/upgrade/).
  */
 export function installSignals(supervisor: Supervisor): void {
   let stopping = false;
