@@ -4,7 +4,7 @@ import path from 'node:path';
 import { logicalCwd } from '../config/logical-cwd.js';
 import { SuperviseError } from '../errors.js';
 import { sendRequest } from './client.js';
-import { liveSockets, mastersStartedFrom, sharedDirs } from './paths.js';
+import { liveSockets, mastersStartedFrom, upwardDirs } from './paths.js';
 
 /**
  * Which master a control command acts on, when no --control names it. The masters started from this directory
@@ -80,16 +80,8 @@ export async function findMaster(
   { named = false, cwd = logicalCwd() }: { named?: boolean; cwd?: string } = {},
 ): Promise<FoundMaster> {
   const sockets = liveSockets();
-  const shared = sharedDirs();
   const starts = [path.resolve(cwd), process.cwd()];
-  const chains = starts.map((start) => {
-    const dirs: string[] = [];
-    for (let dir = start; ; dir = path.dirname(dir)) {
-      if (dir === start || !shared.has(dir)) dirs.push(dir);
-      if (dir === path.dirname(dir)) return dirs;
-    }
-  });
-  for (const dir of [...new Set(chains.flat())]) {
+  for (const dir of upwardDirs(starts)) {
     const live = mastersStartedFrom(dir, sockets);
     if (live.length === 0) continue;
     const here = starts.includes(dir) || starts.map(realOr).includes(realOr(dir));

@@ -85,10 +85,22 @@ export function liveSockets(env: NodeJS.ProcessEnv = process.env): { pid: number
 }
 
 /**
- * The socket of the one master started from `cwd` or, as git finds its repository, from the nearest directory
- * above it that has one: `supervise status` works from anywhere inside the project. It never walks up into a
- * shared directory (lookup.ts: the CLI's lookup, which also tells apps apart).
+ * The directories a command looks in for its master: up from each start (the directory as the user named it,
+ * then the physical one, where a master may have been started), nearest first, without the shared ones above a
+ * start (/, the temporary directory, home), where a master of someone else's project may run.
  */
+export function upwardDirs(starts: string[]): string[] {
+  const shared = sharedDirs();
+  const chains = starts.map((start) => {
+    const dirs: string[] = [];
+    for (let dir = start; ; dir = path.dirname(dir)) {
+      if (dir === start || !shared.has(dir)) dirs.push(dir);
+      if (dir === path.dirname(dir)) return dirs;
+    }
+  });
+  return [...new Set(chains.flat())];
+}
+
 /** Directories shared by unrelated work (/, the temp and home directories): a lookup never walks up into them. */
 export function sharedDirs(): Set<string> {
   const dirs = ['/', os.tmpdir(), os.homedir(), '/tmp', '/var/tmp'];
@@ -102,18 +114,14 @@ export function sharedDirs(): Set<string> {
   return new Set([...dirs, ...dirs.map(real)].map((d) => path.resolve(d)));
 }
 
+/**
+ * The socket of the one master started from `cwd` or, as git finds its repository, from the nearest directory
+ * above it that has one: `supervise status` works from anywhere inside the project. It never walks up into a
+ * shared directory (lookup.ts: the CLI's lookup, which also tells apps apart).
+ */
 export function discoverControlPath(cwd = logicalCwd(), env: NodeJS.ProcessEnv = process.env): string {
   const sockets = liveSockets(env);
-  const shared = sharedDirs();
-  // Up from the directory as the user named it, then up from the physical one (a master started from there).
-  const chains = [path.resolve(cwd), process.cwd()].map((start) => {
-    const dirs: string[] = [];
-    for (let dir = start; ; dir = path.dirname(dir)) {
-      if (dir === start || !shared.has(dir)) dirs.push(dir);
-      if (dir === path.dirname(dir)) return dirs;
-    }
-  });
-  for (const dir of [...new Set(chains.flat())]) {
+  for (const dir of upwardDirs([path.resolve(cwd), process.cwd()])) {
     const live = mastersStartedFrom(dir, sockets);
     if (live.length > 1) {
       throw new SuperviseError(
