@@ -10,17 +10,7 @@ import {
   ignoreMatcher,
   watchLimitError,
 } from '../../src/master/watch.js';
-
-const DEFAULTS = [
-  '**/node_modules/**',
-  '**/.git/**',
-  '**/*.log',
-  '**/logs/**',
-  '**/dist/**',
-  '**/build/**',
-  '**/.*.swp',
-  '**/*~',
-];
+import { DEFAULT_IGNORE } from '../../src/config/entries/master.js';
 
 describe('globToRegExp', () => {
   it('keeps * and ? within one segment and lets ** span several', () => {
@@ -45,7 +35,7 @@ describe('globToRegExp', () => {
 describe('ignoreMatcher', () => {
   const root = path.resolve('/srv/app');
   const at = (...p: string[]) => path.join(root, ...p);
-  const ignored = ignoreMatcher([...DEFAULTS, 'tmp/**', '*.sqlite', 'cache', '/var/shared/**'], [root], root, [
+  const ignored = ignoreMatcher([...DEFAULT_IGNORE, 'tmp/**', '*.sqlite', 'cache', '/var/shared/**'], [root], root, [
     at('app.pid'),
   ]);
 
@@ -78,7 +68,7 @@ describe('ignoreMatcher', () => {
 
   it('does not ignore a project that lives under a directory named like a default (build, dist)', () => {
     const under = path.resolve('/home/me/build/app');
-    const m = ignoreMatcher(DEFAULTS, [under], path.resolve('/home/me'));
+    const m = ignoreMatcher(DEFAULT_IGNORE, [under], path.resolve('/home/me'));
     expect(m(path.join(under, 'server.js'))).toBe(false);
     expect(m(path.join(under, 'dist/x.js'))).toBe(true);
   });

@@ -5,7 +5,7 @@ import { LOG_LEVELS, parseCount, stringList, usage } from '../option-parse.js';
 import type { LogFormat, LogLevel, OptionTable } from '../option-types.js';
 
 /** What the file watcher skips whatever --ignore adds. */
-const DEFAULT_IGNORE = [
+export const DEFAULT_IGNORE = [
   '**/node_modules/**',
   '**/.git/**',
   '**/*.log',
