@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
 import { CLI, freePort, isAlive, killAll, runCli, tempDir, trackPid, waitGone } from '../../helpers/supervise.js';
-import { masterInDir } from '../../helpers/master-in-dir.js';
+import { masterInDir, upgradeDone } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -68,10 +68,7 @@ describe('supervise upgrade: a new master that fails leaves the old one serving'
 
     // Fixed: the next upgrade goes through.
     rmSync(path.join(dir, 'broken'));
-    const again = await ctl(['upgrade']);
-    expect(again.code, again.stderr).toBe(0);
-    trackPid(Number(/master (\d+) \(node/.exec(again.stdout)?.[1]));
-    await waitGone([before.master.pid, ...before.workers.map((w) => w.pid)], 15_000);
+    await upgradeDone(ctl, before, { goneMs: 15_000 });
     const ok2 = traffic.result.ok;
     await until(() => traffic.result.ok > ok2 + 100, 10_000, 'load on the new master');
     const result = await traffic.stop();

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
 import { node22 } from '../../helpers/node22.js';
-import { killAll, trackPid, waitGone } from '../../helpers/supervise.js';
-import { masterInDir } from '../../helpers/master-in-dir.js';
+import { killAll } from '../../helpers/supervise.js';
+import { masterInDir, upgradeDone } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -38,11 +38,8 @@ describe('supervise upgrade --node: the master itself moves to another Node', ()
 
       const traffic = load(port, { connections: 8, maxMs: 30_000, maxRequests: 100_000 });
       await until(() => traffic.result.ok > 100, 10_000, 'load to warm up');
-      const run = await ctl(['upgrade', '--node', bin]);
-      expect(run.code, run.stderr).toBe(0);
+      const { run } = await upgradeDone(ctl, before, { args: ['--node', bin], goneMs: 15_000 });
       expect(run.stdout).toContain(`(node ${version})`);
-      trackPid(Number(/master (\d+) \(node/.exec(run.stdout)?.[1]));
-      await waitGone([before.master.pid, ...before.workers.map((w) => w.pid)], 15_000);
       const ok = traffic.result.ok;
       await until(() => traffic.result.ok > ok + 100, 10_000, 'load on the new master');
       const result = await traffic.stop();

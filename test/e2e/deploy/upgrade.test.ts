@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { load, until } from '../../helpers/http.js';
 import { WsUser } from '../../helpers/long-lived.js';
-import { example, killAll, trackPid, waitGone } from '../../helpers/supervise.js';
-import { masterInDir } from '../../helpers/master-in-dir.js';
+import { example, killAll } from '../../helpers/supervise.js';
+import { masterInDir, upgradeDone } from '../../helpers/master-in-dir.js';
 
 afterEach(() => killAll());
 
@@ -59,13 +59,8 @@ async function upgradesUnderLoad(
   let before = await status();
   for (let i = 0; i < times; i++) {
     const oldPids = new Set(before.workers.map((w) => w.pid));
-    const run = await ctl(['upgrade']);
-    expect(run.code, `${run.stdout}${run.stderr}`).toBe(0);
-    const to = Number(/master (\d+) \(node/.exec(run.stdout)?.[1]);
-    trackPid(to);
-    expect(to).not.toBe(before.master.pid);
     // The old master and every one of its workers drain and exit.
-    await waitGone([before.master.pid, ...oldPids], 20_000);
+    const { to } = await upgradeDone(ctl, before, { goneMs: 20_000 });
     // The WebSocket was closed as a restart closes it (1012), and its client is back, on a new worker.
     await bounded(ws.movedFrom(oldPids), 15_000, 'the WebSocket client back on a new worker');
     const closed = ws.visits.filter((v) => v.close && oldPids.has(v.pid));
