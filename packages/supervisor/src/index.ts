@@ -14,13 +14,12 @@ export type { HealthReport } from './observe/health.js';
 export { defaultControlPath, discoverControlPath } from './control/paths.js';
 export { sendRequest } from './control/client.js';
 export type { ReplyLine } from './control/client.js';
+export type { MasterStatus, RolloutReply, StatusReply, WorkerStatus } from './control/reply.js';
 export type {
+  ControlApi,
   ControlCommand,
   ControlReplies,
-  MasterStatus,
+  ControlRequest,
   ReplyOf,
-  RolloutReply,
-  StatusReply,
-  WorkerStatus,
-} from './control/reply.js';
-export type { ControlApi, ControlRequest, RequestOf } from './control/request.js';
+  RequestOf,
+} from './control/api.js';

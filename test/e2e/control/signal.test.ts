@@ -28,6 +28,12 @@ describe('supervise signal', () => {
     expect(JSON.parse(json.stdout)).toEqual({ ok: true, signal: 'SIGUSR2', workers: 2 });
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
     expect(s.events('worker.exit')).toEqual([]);
+
+    // Every command of the control API takes --json, stop included: how the stop ended, as one object.
+    const stop = await runCli(['stop', '--json', '--control', sock]);
+    expect(stop.code).toBe(0);
+    expect(JSON.parse(stop.stdout)).toEqual({ ok: true, stopped: true, pid: s.pid, exitCode: 0 });
+    expect((await s.waitExit()).code).toBe(0);
   });
 
   it('a name that is no signal is one line and exit 2, before any master is asked', async () => {

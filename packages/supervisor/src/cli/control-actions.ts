@@ -6,20 +6,31 @@ import { findConfigFile, loadConfigFile } from '../config/config-file.js';
 import { sendRequest } from '../control/client.js';
 import { findMaster, foundElsewhere } from '../control/lookup.js';
 import { liveSockets } from '../control/paths.js';
-import { DEFAULT_LOG_LINES, MAX_LOG_LINES, parseLineCount, parseScaleSpec, SCALE_SPEC_USAGE } from '../control/args.js';
-import type { ReloadProgress } from '../control/reload-progress.js';
-import type { ControlCommand, ReplyOf, StatusReply } from '../control/reply.js';
-import type { RequestOf } from '../control/request.js';
+import { DEFAULT_LOG_LINES } from '../control/args.js';
+import type { ReloadProgress } from '../control/handlers/reload-progress.js';
+import {
+  CONTROL_API,
+  type CliPrints,
+  type ControlCommand,
+  type OwnActionCommand,
+  type ReplyOf,
+  type RequestOf,
+} from '../control/api.js';
+import type { Field, Fields } from '../control/fields.js';
+import { requireCjs } from '../require-cjs.js';
+import type { StatusReply } from '../control/reply.js';
 import { type ErrorCode, EXIT, SuperviseError } from '../errors.js';
 import { parseDuration } from '../config/option-parse.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
 import { writeOut } from '../observe/stdio.js';
-import { formatDuration, formatStatus, formatTable } from './status-table.js';
+import { formatDuration, formatTable } from './status-table.js';
 import { plural, stillDraining } from '../observe/text.js';
 
+const { Option } = requireCjs('commander') as typeof import('commander');
+
 /**
- * What the control commands do (`supervise status|reload|upgrade|stop|scale|logs|top|list`, and the requests of
- * inspect, signal and config), loaded by cli/commands.ts only when one of them runs: --version, --help and a master
+ * What the control commands do (the control API's, cli/api-commands.ts, and `list`, `top` and the request of
+ * `config`), loaded only when one of them runs: --version, --help and a master
  * need none of it. The master is found by --control, else by the config file's `control`, else as the one master
  * started from this directory (control/lookup.ts).
  */
@@ -93,10 +104,44 @@ export function optsOf<T extends object = object>(cmd: Command): GlobalOpts & T 
   return cmd.optsWithGlobals<GlobalOpts & T>();
 }
 
-async function statusNow(cmd: Command): Promise<void> {
-  const opts = optsOf(cmd);
-  const [reply] = await request(opts, { cmd: 'status' });
-  process.stdout.write(opts.json ? `${JSON.stringify(reply, null, 2)}\n` : formatStatus(reply));
+/** What the user typed for a field, as the request carries it; one usage line when it cannot. */
+function fromUser<T>(cmd: ControlCommand, field: Field<T, boolean>, value: unknown, flag: string | null): T {
+  const wire = typeof value === 'string' && field.fromText ? field.fromText(value) : value;
+  const parsed = field.parse(wire);
+  if (parsed !== null) return parsed;
+  const got = typeof value === 'string' ? `, got "${value}"` : '';
+  throw new SuperviseError(
+    'ERR_USAGE',
+    flag === null ? `${cmd}: expected ${field.usage}${got}` : `${cmd}: ${flag} expects ${field.usage}${got}`,
+  );
+}
+
+/**
+ * The action of a command whose entry has `print` (control/api.ts): the request its arguments and flags make,
+ * each checked with its field's parser, and the answer as the entry prints it (or as JSON).
+ */
+async function sendAndPrintNow<C extends ControlCommand>(name: C, positional: string[], cmd: Command): Promise<void> {
+  const entry = CONTROL_API[name];
+  const cli = entry.cli as CliPrints<Fields, ReplyOf<C>>;
+  const fields: Fields = entry.fields;
+  const opts = optsOf<Record<string, unknown>>(cmd);
+  const req: Record<string, unknown> = { cmd: name };
+  (cli.args ?? []).forEach(([field, _shown], i) => {
+    req[field] = fromUser(name, fields[field] as Field<unknown, boolean>, positional[i], null);
+  });
+  const flags: Record<string, string | undefined> = cli.flags ?? {};
+  for (const [field, text] of Object.entries(flags)) {
+    if (text === undefined) continue;
+    // The flag's value as commander parsed it, under commander's name for it (--wait-drained: waitDrained).
+    const option = new Option(text);
+    const given = opts[option.attributeName()];
+    const shown = option.short ?? option.long ?? field;
+    if (given !== undefined) req[field] = fromUser(name, fields[field] as Field<unknown, boolean>, given, shown);
+  }
+  // Every field went through its parser: the object is the command's request.
+  const [reply] = await request(opts, req as RequestOf<C>);
+  const text = opts.json ? JSON.stringify(reply, null, cli.indentJson ? 2 : undefined) : cli.print(reply);
+  writeOut(1, text.endsWith('\n') ? text : `${text}\n`);
 }
 
 /** One line per replaced worker while `reload` waits (stderr with --json, which keeps stdout one object). */
@@ -196,25 +241,21 @@ async function upgradeNow(cmd: Command): Promise<void> {
   process.exitCode = 1;
 }
 
-export async function stop(cmd: Command): Promise<void> {
+async function stopNow(cmd: Command): Promise<void> {
+  const opts = optsOf(cmd);
   let pid: number | undefined;
   let code: number | null = null;
-  await request(optsOf(cmd), { cmd: 'stop' }, (body) => {
+  await request(opts, { cmd: 'stop' }, (body) => {
     if ('stopping' in body) pid = body.pid;
     else code = body.exitCode;
   });
-  process.stdout.write(`master ${String(pid)} stopped${code === null ? '' : ` with exit code ${code}`}\n`);
+  // exitCode null: the master was gone before it could say how it ended (its last line is best effort).
+  if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, stopped: true, pid, exitCode: code })}\n`);
+  else process.stdout.write(`master ${String(pid)} stopped${code === null ? '' : ` with exit code ${code}`}\n`);
   if (code !== null && code !== 0) process.exitCode = 1;
 }
 
-export async function scale(spec: string, cmd: Command): Promise<void> {
-  if (!parseScaleSpec(spec))
-    throw new SuperviseError('ERR_USAGE', `scale: expected ${SCALE_SPEC_USAGE}, got "${spec}"`);
-  const [reply] = await request(optsOf(cmd), { cmd: 'scale', target: spec.trim() });
-  process.stdout.write(`scaled from ${reply.from} to ${reply.to} workers\n`);
-}
-
-export async function logs(cmd: Command): Promise<void> {
+async function logs(cmd: Command): Promise<void> {
   const opts = optsOf<{ lines?: string; follow?: boolean; reopen?: boolean }>(cmd);
   if (opts.reopen) {
     const [reply] = await request(opts, { cmd: 'logs', reopen: true });
@@ -222,10 +263,8 @@ export async function logs(cmd: Command): Promise<void> {
     process.stdout.write(paths.length ? `reopened ${paths.join(', ')}\n` : 'the master writes no --log-file\n');
     return;
   }
-  const spec = opts.lines ?? String(DEFAULT_LOG_LINES);
-  const lines = parseLineCount(spec);
-  if (lines === null)
-    throw new SuperviseError('ERR_USAGE', `logs: -n expects a count from 0 to ${MAX_LOG_LINES}, got "${spec}"`);
+  const lines =
+    opts.lines === undefined ? DEFAULT_LOG_LINES : fromUser('logs', CONTROL_API.logs.fields.lines, opts.lines, '-n');
   const print = (entry: LogEntry) => writeOut(1, `${opts.json ? JSON.stringify(entry) : formatEntry(entry)}\n`);
   await request(opts, { cmd: 'logs', lines, follow: opts.follow === true }, (body) => {
     if ('entry' in body) print(body.entry);
@@ -286,7 +325,14 @@ async function listNow(cmd: Command): Promise<void> {
 }
 
 /** With --json, these print a failure as JSON on stdout too. */
-export const status = withJsonErrors(statusNow);
-export const reload = withJsonErrors(reloadNow);
-export const upgrade = withJsonErrors(upgradeNow);
+export const sendAndPrint = <C extends ControlCommand>(name: C, positional: string[], cmd: Command) =>
+  withJsonErrors((c) => sendAndPrintNow(name, positional, c))(cmd);
 export const list = withJsonErrors(listNow);
+
+/** The actions of the commands whose entry says their action is their own (control/api.ts). */
+export const OWN_ACTIONS: { [C in OwnActionCommand]: (cmd: Command) => Promise<void> } = {
+  reload: withJsonErrors(reloadNow),
+  upgrade: withJsonErrors(upgradeNow),
+  stop: withJsonErrors(stopNow),
+  logs,
+};

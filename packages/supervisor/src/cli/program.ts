@@ -3,9 +3,8 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
+import { addApiCommands } from './api-commands.js';
 import { addControlCommands } from './commands.js';
-import { addDebugCommands } from './debug-commands.js';
-import { addSignalCommand } from './signal-command.js';
 import { findConfigFile, type LoadedConfig, loadConfig, mergeOptions } from '../config/config-file.js';
 import { EXIT_CODES, SuperviseError } from '../errors.js';
 import { isEcosystemScript } from '../config/ecosystem-detect.js';
@@ -82,9 +81,8 @@ export function buildProgram(
     .showHelpAfterError(false)
     .allowExcessArguments(false)
     .action(async (script: string | undefined, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
+  addApiCommands(program);
   addControlCommands(program);
-  addDebugCommands(program);
-  addSignalCommand(program);
   // `supervise help status`: without it, "help" would be taken for the script.
   program.helpCommand('help [command]', 'show the help of a command');
   return program;

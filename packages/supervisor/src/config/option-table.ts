@@ -28,7 +28,7 @@ import type { FoldedOptions, OptionEntry, OptionKey, OptionTable, ReloadRule } f
 /**
  * Every option, once (as gunicorn's config.py has one class per setting): its flag and help for the CLI, its
  * check for a config file, its parser and default for resolveOptions, what a reload does with it, and its text
- * for docs/options.md (generated from this table: `pnpm docs:options`). The table's type asks for an entry per
+ * for docs/options.md (generated from this table: `pnpm docs:gen`). The table's type asks for an entry per
  * key of SupervisorOptions, with a parser of that key's type and a reload rule.
  */
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 
-import type { ControlCommand, ErrorReply, ReplyOf } from './reply.js';
-import type { RequestOf } from './request.js';
+import type { ControlCommand, ReplyOf, RequestOf } from './api.js';
+import type { ErrorReply } from './reply.js';
 import { SuperviseError } from '../errors.js';
 
 /** A line the master answers a command with: one of its replies, or a refusal. */

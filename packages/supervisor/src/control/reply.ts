@@ -4,11 +4,12 @@ import type { LogEntry } from '../observe/log-buffer.js';
 import type { BakeStatus } from '../rollout/canary.js';
 
 /**
- * What the master answers on the control socket, one JSON object per line (request.ts has the asks): each
- * command's reply lines, in ControlReplies. A command that streams (logs, stop) answers several lines.
+ * What the master answers on the control socket, one JSON object per line: the reply types of the commands
+ * whose answer has a shape of its own (api.ts ties each command to its reply). A command that streams (logs,
+ * stop) answers several lines.
  */
 
-import type { ReloadProgress, ReloadWorker } from './reload-progress.js';
+import type { ReloadProgress, ReloadWorker } from './handlers/reload-progress.js';
 
 export interface MasterStatus {
   pid: number;
@@ -58,8 +59,6 @@ export type ReloadReply = { ok: true; progress: ReloadProgress } | { ok: true; r
 /** First that the stop began, then (best effort: the master exits right after) how it ended. */
 export type StopReply = { ok: true; stopping: true; pid: number } | { ok: true; stopped: true; exitCode: number };
 
-export type ScaleReply = { ok: true; from: number; to: number };
-
 /**
  * The tail, an entry a line; then how many (without follow) or that the stream is open (with follow). With
  * reopen, the one line that names the log files reopened (none without --log-file).
@@ -93,33 +92,11 @@ export type UpgradeReply = {
     | { outcome: 'failed'; from: number; error: string };
 };
 
-/** `signal`: the signal relayed, and to how many workers (those that run the SDK's engine). */
-export type SignalReply = { ok: true; signal: NodeJS.Signals; workers: number };
-
 export type ErrorReply = {
   ok: false;
   code: string;
   error: string;
 };
-
-/** Every command, by name, with the lines it answers: the server's handlers and the client are typed by it. */
-export interface ControlReplies {
-  status: StatusReply;
-  reload: ReloadReply;
-  stop: StopReply;
-  scale: ScaleReply;
-  logs: LogsReply;
-  config: ConfigReply;
-  inspect: InspectReply;
-  'heap-snapshot': DebugFileReply;
-  report: DebugFileReply;
-  upgrade: UpgradeReply;
-  signal: SignalReply;
-}
-
-export type ControlCommand = keyof ControlReplies;
-
-export type ReplyOf<C extends ControlCommand> = ControlReplies[C];
 
 /** The one conversion from the API's rollout summary to the socket's. */
 export function rolloutReply(summary: RolloutSummary, drainedMs?: number): RolloutReply {

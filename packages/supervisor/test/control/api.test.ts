@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { type ReplyLine, sendRequest } from '../../src/control/client.js';
-import { type ControlCommand, rolloutReply } from '../../src/control/reply.js';
-import { CONTROL_COMMANDS, type RequestOf } from '../../src/control/request.js';
+import { rolloutReply } from '../../src/control/reply.js';
+import { CONTROL_COMMANDS, type ControlCommand, type RequestOf } from '../../src/control/api.js';
 import { type ControlServer, serveControl } from '../../src/control/server.js';
 import type { RolloutSummary, Supervisor, WorkerInfo } from '../../src/master/supervisor.js';
 import { WorkerFailure } from '../../src/worker/state.js';

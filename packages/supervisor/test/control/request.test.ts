@@ -48,8 +48,10 @@ describe('parseControlRequest: one declared shape per command', () => {
       target: 0,
       dir: '/var/tmp',
     });
-    expect(refused('{"cmd":"inspect","target":-1}')).toBe('bad request: inspect: target must be a pid or a slot');
-    expect(refused('{"cmd":"inspect","target":"x"}')).toMatch(/target must be a pid or a slot/);
+    expect(refused('{"cmd":"inspect","target":-1}')).toBe(
+      "bad request: inspect: target must be a worker's pid or slot",
+    );
+    expect(refused('{"cmd":"inspect","target":"x"}')).toMatch(/target must be a worker's pid or slot/);
     expect(refused('{"cmd":"inspect","target":1,"port":70000}')).toMatch(/port must be a port from 0 to 65535/);
     expect(refused('{"cmd":"heap-snapshot","target":1,"dir":"tmp"}')).toMatch(/dir must be an absolute path/);
     expect(refused('{"cmd":"report"}')).toBe('bad request: report: target is required');

@@ -3,11 +3,11 @@ import os from 'node:os';
 
 import type { DebugAnswer, DebugRequest } from '@supervise/worker-sdk/protocol';
 
-import { SuperviseError } from '../errors.js';
-import type { Supervisor } from '../master/supervisor.js';
-import type { WorkerProcess } from '../worker/worker-process.js';
-import type { DebugFileReply, InspectReply } from './reply.js';
-import type { RequestOf } from './request.js';
+import { SuperviseError } from '../../errors.js';
+import type { Supervisor } from '../../master/supervisor.js';
+import type { WorkerProcess } from '../../worker/worker-process.js';
+import type { DebugFileReply, InspectReply } from '../reply.js';
+import type { RequestOf } from '../api.js';
 
 /**
  * The control socket's commands for one worker (inspect, heap-snapshot, report): find it by pid or slot, ask it

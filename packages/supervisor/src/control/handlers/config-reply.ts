@@ -1,6 +1,6 @@
-import { effective, optionsInEffect } from '../config/effective.js';
-import type { Supervisor } from '../master/supervisor.js';
-import type { ConfigReply } from './reply.js';
+import { effective, optionsInEffect } from '../../config/effective.js';
+import type { Supervisor } from '../../master/supervisor.js';
+import type { ConfigReply } from '../reply.js';
 
 /** `config`: the options the master runs with now, each with where it came from (after scales and reloads). */
 export function configReply(supervisor: Supervisor): ConfigReply {

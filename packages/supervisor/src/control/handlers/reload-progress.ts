@@ -1,4 +1,4 @@
-import type { Supervisor, WorkerInfo } from '../master/supervisor.js';
+import type { Supervisor, WorkerInfo } from '../../master/supervisor.js';
 
 /**
  * `supervise reload` with progress: one line per worker as the rollout replaces it (a new one ready, an old one
