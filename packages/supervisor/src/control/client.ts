@@ -31,7 +31,7 @@ export function sendRequest<C extends ControlCommand>(
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         try {
-          // The master of this release answers with the types of reply.ts (both ends are this package).
+          // The master of this release answers with the types of api.ts (both ends are this package).
           const body: ReplyLine<C> = JSON.parse(line);
           onReply(body);
         } catch (err) {
