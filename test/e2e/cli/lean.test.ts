@@ -4,6 +4,8 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { until } from '../../helpers/http.js';
+
 import {
   CLI,
   example,
@@ -70,6 +72,19 @@ describe('the master and the commands load only what they use', () => {
     expect(plain).not.toContain('crypto');
     const health = await masterLoads(['--health-port', '0']);
     expect(health).toContain('http');
+  });
+
+  it('a worker of a plain http app loads neither TLS nor the inspector for the drain engine', async () => {
+    const out = path.join(tempDir('supervise-lean-worker-'), 'loaded.json');
+    const s = supervise([fixture('cli/heavy-builtins-app.cjs'), '-w', '1'], {
+      env: { PORT: String(await freePort()), HOST: '127.0.0.1', APP_LOADED_OUT: out },
+    });
+    await s.ready();
+    // Written once the app listens, that is once the engine has tracked its server.
+    const loaded = await until(() => readFileSync(out, 'utf8'), 10_000, "the app's list of loaded modules");
+    expect(JSON.parse(loaded)).toEqual([]);
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
   });
 
   it('the bundle requires only node built-ins and its externals, which resolve from it; --version is the package version', async () => {

@@ -1,10 +1,10 @@
 import dc from 'node:diagnostics_channel';
 import type http from 'node:http';
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 
 import type { DrainStats } from '../protocol.js';
+import { loadedBuiltin } from '../loaded-builtin.js';
 import {
   CLOSE_GOING_AWAY,
   type Connection,
@@ -116,7 +116,8 @@ export class DrainEngine {
     // Observers only: each of these events already has node's own listener, adding ours changes nothing.
     const kind = kindOf(server);
     if (kind === 'http2') server.on('session', this.sessions.onSession);
-    if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
+    const tlsModule = loadedBuiltin('tls');
+    if (tlsModule && server instanceof tlsModule.Server) server.on('secureConnection', this.onSecureConnection);
     if (kind === 'http') observeBesideTheApp(server, 'upgrade', this.onUpgrade);
     // A listen error the app handles itself (Express 5 hands it to the listen callback) would leave a worker
     // that never serves; one it does not handle crashes the worker, as before.
