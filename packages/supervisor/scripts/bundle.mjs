@@ -5,6 +5,8 @@
 //
 // The bundle sits two levels below the package, as dist/cli/main.js does, so the URLs the code builds from
 // import.meta.url (../../package.json, ../cli.js, require() of the worker SDK) resolve to the same files.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,3 +72,13 @@ await build({
   logLevel: 'warning',
   plugins: [bundleRequireCjs, trimDependencies],
 });
+
+// The code cache of the new bundle, made by a node of its own (code-cache.mjs says why); an old cache is removed
+// first, and a build whose cache cannot be made still works: the bin then compiles the bundle.
+const outfile = path.join(pkg, 'dist/bundle/cli.cjs');
+rmSync(`${outfile}.cache`, { force: true });
+try {
+  execFileSync(process.execPath, [path.join(pkg, 'scripts/code-cache.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+} catch (err) {
+  console.warn(`bundle: no code cache (${err instanceof Error ? err.message : String(err)})`);
+}

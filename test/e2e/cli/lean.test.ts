@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
@@ -90,7 +91,7 @@ describe('the master and the commands load only what they use', () => {
   it('the bundle requires only node built-ins and its externals, which resolve from it; --version is the package version', async () => {
     const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
     const source = readFileSync(bundle, 'utf8');
-    const loaded = [...source.matchAll(/\b(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1] as string);
+    const loaded = [...source.matchAll(/\b(?:require|import|importEsm)\("([^"]+)"\)/g)].map((m) => m[1] as string);
     const packages = [...new Set(loaded.filter((id) => !isBuiltin(id)))].sort();
     // Besides node's built-ins, only the three dependencies left out of the file on purpose (a terminal, a
     // health port, --watch), resolved at run time from the bundle's folder; nothing relative, which would be
@@ -104,6 +105,33 @@ describe('the master and the commands load only what they use', () => {
     };
     const version = await runCli(['--version']);
     expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('the bin loads the bundle with the code cache the build wrote, when this node made it', async () => {
+    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
+    const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
+    // The bin's own steps: its V8 flags first (V8 takes a cache only under the flags it was made with).
+    const probe = [
+      "import { setFlagsFromString } from 'node:v8'; setFlagsFromString('--no-opt');",
+      `const { loadBundle } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
+      `console.log(loadBundle(${JSON.stringify(bundle)}).cache);`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    // Another node (the suite's Node 24 run of a build made by Node 20) compiles the bundle, as without a cache.
+    expect(r.stdout.trim()).toBe(header.node === process.version ? 'accepted' : 'none');
+    // node maps the stacks of required files only: with --enable-source-maps the bundle is required.
+    const mapped = spawnSync(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        '--input-type=module',
+        '-e',
+        `${probe}\nconsole.log(Boolean((await import('node:module')).findSourceMap(${JSON.stringify(bundle)})));`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(mapped.stdout.trim().split('\n')).toEqual(['none', 'true']);
   });
 
   it('supervise upgrade starts the new master from the bin (process.argv[1]), not from the bundle', async () => {
