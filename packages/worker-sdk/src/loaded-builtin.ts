@@ -6,6 +6,12 @@ interface Builtins {
   tls: typeof tls;
 }
 
+// Literal requires, so that a bundler (the supervisor bundles this engine into one preload file) sees them.
+const load: { [K in keyof Builtins]: () => Builtins[K] } = {
+  https: () => require('node:https') as typeof https,
+  tls: () => require('node:tls') as typeof tls,
+};
+
 /**
  * A builtin module the engine only needs to recognise the objects of (`instanceof`), or null when nothing in
  * this process has loaded it yet: then none of its objects can exist. Requiring node:tls and node:https at the
@@ -15,5 +21,5 @@ interface Builtins {
 export function loadedBuiltin<K extends keyof Builtins>(name: K): Builtins[K] | null {
   const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList;
   if (Array.isArray(loaded) && !loaded.includes(`NativeModule ${name}`)) return null;
-  return require(`node:${name}`) as Builtins[K];
+  return load[name]();
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 
@@ -75,7 +75,7 @@ describe('the master and the commands load only what they use', () => {
     expect(health).toContain('http');
   });
 
-  it('a worker of a plain http app loads neither TLS nor the inspector for the drain engine', async () => {
+  it('a worker of a plain http app preloads the engine from one file, without TLS or the inspector', async () => {
     const out = path.join(tempDir('supervise-lean-worker-'), 'loaded.json');
     const s = supervise([fixture('cli/heavy-builtins-app.cjs'), '-w', '1'], {
       env: { PORT: String(await freePort()), HOST: '127.0.0.1', APP_LOADED_OUT: out },
@@ -84,6 +84,12 @@ describe('the master and the commands load only what they use', () => {
     // Written once the app listens, that is once the engine has tracked its server.
     const loaded = await until(() => readFileSync(out, 'utf8'), 10_000, "the app's list of loaded modules");
     expect(JSON.parse(loaded)).toEqual([]);
+    // The engine it preloads is one file (the master's private copy of dist/bundle/worker-preload.cjs).
+    const worker = s.events('worker.fork')[0]?.pid as number;
+    const argv = readFileSync(`/proc/${worker}/cmdline`, 'utf8').split('\0');
+    const preload = argv[argv.indexOf('--require') + 1] as string;
+    expect(path.basename(preload)).toBe('worker-preload.cjs');
+    expect(readdirSync(path.dirname(preload))).toEqual(['worker-preload.cjs']);
     s.signal('SIGTERM');
     expect((await s.waitExit()).code).toBe(0);
   });
