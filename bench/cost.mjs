@@ -233,7 +233,7 @@ export async function runCost(cfg, { logDir, say }) {
     }
   }
   if (pm2Note) say(pm2Note);
-  // Node 20 reads the NODE_EXTRA_CA_CERTS file at every process start (Node 22 and later only when TLS first
+  // Node 20 reads the NODE_EXTRA_CA_CERTS file at every process start (Node 24 only when TLS first
   // needs it): on a machine that sets it, every process pays that, bare node included. Both figures, both
   // contenders alike: the environment as it is, then without the variable.
   const certs = process.env.NODE_EXTRA_CA_CERTS;
