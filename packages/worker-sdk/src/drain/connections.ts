@@ -1,6 +1,7 @@
 import http, { type ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 import type { ConnectionKind, DrainKind } from '../drain-kinds.js';
 import { loadedBuiltin } from '../loaded-builtin.js';

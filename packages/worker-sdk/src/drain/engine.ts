@@ -1,6 +1,7 @@
 import dc from 'node:diagnostics_channel';
 import type http from 'node:http';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type tls from 'node:tls';
 
 import type { DrainStats } from '../protocol.js';

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 import { type Connection, idleCloseDelay, idleGraceFor, type IdleRule, isUpgraded } from './connections.js';
 
 /** An idle socket still open this close to the deadline is closed gently (FIN) rather than forced. */
