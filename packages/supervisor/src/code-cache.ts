@@ -1,5 +1,17 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, type Stats, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import module_, { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
@@ -17,7 +29,8 @@ import { IMPORT_HOOK } from './import-esm.js';
  * bundle is compiled as before.
  */
 
-export type CacheUse = 'accepted' | 'rejected' | 'none';
+/** 'node': node's own compile cache, in this user's private directory (see privateCompileCache). */
+export type CacheUse = 'accepted' | 'rejected' | 'none' | 'node';
 
 export interface LoadedBundle {
   readonly exports: unknown;
@@ -80,21 +93,26 @@ export function trustedCache(bundle: string, bundleStat: Stats): Buffer | undefi
   }
 }
 
-/** Requires the CommonJS bundle as node would, with its code cache when there is a trusted one. */
-export function loadBundle(bundle: string): LoadedBundle {
+/**
+ * Requires the CommonJS bundle as node would, with its code cache when there is a trusted one. `compileCache`
+ * false: never node's own (it stays on for the whole process once enabled).
+ */
+export function loadBundle(bundle: string, { compileCache = true }: { compileCache?: boolean } = {}): LoadedBundle {
   const file = path.resolve(bundle);
+  const bundleStat = statSync(file);
+  const cachedData = trustedCache(file, bundleStat);
   // node maps the stacks of required files only: with --enable-source-maps the bundle is required, as before.
-  if (process.sourceMapsEnabled) {
+  // Without a cache of this node's, node's own compile cache when it has one (Node 22.1 and later).
+  if (process.sourceMapsEnabled || (cachedData === undefined && compileCache && privateCompileCache())) {
     return {
       exports: createRequire(file)(file) as unknown,
-      cache: 'none',
+      cache: process.sourceMapsEnabled ? 'none' : 'node',
       produce: () => {
-        throw new Error('no code cache of a bundle loaded with --enable-source-maps');
+        throw new Error('no code cache of a required bundle');
       },
     };
   }
   const source = readFileSync(file, 'utf8');
-  const cachedData = trustedCache(file, statSync(file));
   const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, {
     filename: file,
     cachedData,
@@ -110,4 +128,33 @@ export function loadBundle(bundle: string): LoadedBundle {
     cache: cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted',
     produce: () => script.createCachedData(),
   };
+}
+
+/**
+ * A package installed from a registry was built by another node than the one that runs it, whose V8 rejects the
+ * build's cache. Node 22.1 and later keep their own compile cache (checked against the source's content), written
+ * at exit; here it lives in this user's private directory beside the control sockets, used only when that
+ * directory and the cache's own are this user's and closed to everyone else: whoever can write a cache runs code
+ * in every later supervise. Returns whether it is on.
+ */
+export function privateCompileCache(env: NodeJS.ProcessEnv = process.env): boolean {
+  const enable = (module_ as { enableCompileCache?: (dir: string) => { status: number } }).enableCompileCache;
+  if (typeof enable !== 'function' || typeof process.getuid !== 'function') return false;
+  const me = process.getuid();
+  const root = env.XDG_RUNTIME_DIR
+    ? path.join(env.XDG_RUNTIME_DIR, 'supervise')
+    : path.join(os.tmpdir(), `supervise-${me}`);
+  const dir = path.join(root, 'compile-cache');
+  try {
+    for (const d of [root, dir]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      const st = lstatSync(d);
+      if (!st.isDirectory() || st.uid !== me || (st.mode & 0o077) !== 0) return false;
+    }
+    // 1: enabled; 2: already enabled (NODE_COMPILE_CACHE, the user's own choice), both fine.
+    const { status } = enable(dir);
+    return status === 1 || status === 2;
+  } catch {
+    return false;
+  }
 }

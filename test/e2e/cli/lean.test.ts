@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import module_, { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,10 +122,18 @@ describe('the master and the commands load only what they use', () => {
       `const { loadBundle } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
       `console.log(loadBundle(${JSON.stringify(bundle)}).cache);`,
     ].join('\n');
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 20_000 });
+    const env = { ...process.env, XDG_RUNTIME_DIR: tempDir('supervise-lean-cache-') };
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env,
+    });
     expect(r.stderr).toBe('');
-    // Another node (the suite's Node 24 run of a build made by Node 20) compiles the bundle, as without a cache.
-    expect(r.stdout.trim()).toBe(header.node === process.version ? 'accepted' : 'none');
+    // Another node (the suite's Node 24 run of a build made by Node 20) uses node's own compile cache where
+    // there is one, else compiles the bundle as without a cache.
+    const other =
+      typeof (module_ as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? 'node' : 'none';
+    expect(r.stdout.trim()).toBe(header.node === process.version ? 'accepted' : other);
     // node maps the stacks of required files only: with --enable-source-maps the bundle is required.
     const mapped = spawnSync(
       process.execPath,
@@ -135,9 +143,33 @@ describe('the master and the commands load only what they use', () => {
         '-e',
         `${probe}\nconsole.log(Boolean((await import('node:module')).findSourceMap(${JSON.stringify(bundle)})));`,
       ],
-      { encoding: 'utf8', timeout: 20_000 },
+      { encoding: 'utf8', timeout: 20_000, env },
     );
     expect(mapped.stdout.trim().split('\n')).toEqual(['none', 'true']);
+  });
+
+  it("without a cache of this node's, node's own compile cache, in the user's private directory only", async (ctx) => {
+    if (typeof (module_ as { enableCompileCache?: unknown }).enableCompileCache !== 'function') {
+      console.log(`skipped: node ${process.version} has no module.enableCompileCache (Node 22.1 and later)`);
+      return ctx.skip();
+    }
+    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
+    const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
+    if (header.node === process.version) {
+      console.log(`skipped: the build's own cache is for this node (${process.version})`);
+      return ctx.skip();
+    }
+    const runtime = tempDir('supervise-lean-cc-');
+    const cacheDir = path.join(runtime, 'supervise', 'compile-cache');
+    expect((await runCli(['--version'], { env: { XDG_RUNTIME_DIR: runtime } })).code).toBe(0);
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(cacheDir).length).toBeGreaterThan(0);
+    // A directory others may enter is not used: whoever can write a cache runs code in every later supervise.
+    const open = tempDir('supervise-lean-cc-open-');
+    mkdirSync(path.join(open, 'supervise'), { mode: 0o755 });
+    chmodSync(path.join(open, 'supervise'), 0o755);
+    expect((await runCli(['--version'], { env: { XDG_RUNTIME_DIR: open } })).code).toBe(0);
+    expect(existsSync(path.join(open, 'supervise', 'compile-cache'))).toBe(false);
   });
 
   it('supervise upgrade starts the new master from the bin (process.argv[1]), not from the bundle', async () => {
