@@ -23,3 +23,9 @@ export function loadedBuiltin<K extends keyof Builtins>(name: K): Builtins[K] | 
   if (Array.isArray(loaded) && !loaded.includes(`NativeModule ${name}`)) return null;
   return load[name]();
 }
+
+/** A TLS server (https, HTTP/2 over TLS, tls.createServer): only if something loaded node:tls. */
+export function isTlsServer(server: object): boolean {
+  const tls = loadedBuiltin('tls');
+  return tls !== null && server instanceof tls.Server;
+}
