@@ -9,6 +9,8 @@
 //            parallel, each on its own port, until the last one accepts a connection; `pm2 start -i 4
 //            --wait-ready` in a fresh PM2_HOME (daemon included) until the command returns;
 //   version  `supervise --version`, `node -e 0`, `pm2 --version`.
+// The rounds run twice when the environment sets NODE_EXTRA_CA_CERTS: as it is, then without it (both contenders
+// alike), since Node 20 reads that file at every process start.
 // Figures are medians over the rounds; ratios are x bare node and x PM2. The CPU per request is measured by the
 // overhead section of pnpm bench (BENCH_ONLY=overhead), not here.
 import net from 'node:net';
@@ -149,17 +151,8 @@ async function versionRound(withPm2) {
   };
 }
 
-export async function runCost(cfg, { logDir, say }) {
-  let withPm2 = cfg.BENCH_COST_PM2 !== 'off';
-  let pm2Note = withPm2 ? null : 'PM2 left out (BENCH_COST_PM2=off)';
-  if (withPm2) {
-    const why = await pm2Available();
-    if (why) {
-      withPm2 = false;
-      pm2Note = `PM2 left out: ${why} (install the bench's dependencies: pnpm install in bench/)`;
-    }
-  }
-  if (pm2Note) say(pm2Note);
+/** One pass of every round, in the environment process.env holds now (children inherit it). */
+async function costPass(cfg, { logDir, say }, withPm2, envLabel) {
   const rounds = [];
   const N = cfg.BENCH_COST_ROUNDS;
   for (let i = 0; i < N; i++) {
@@ -178,7 +171,7 @@ export async function runCost(cfg, { logDir, say }) {
     Object.assign(r, { versionMs: v.superviseMs, bareVersionMs: v.bareMs, pm2VersionMs: v.pm2Ms });
     rounds.push(r);
     say(
-      `cost round ${i + 1}/${N}: RSS supervise ${round(r.superviseKb / 1024, 1)} MB, bare ${round(r.bareKb / 1024, 1)}, PM2 ${r.pm2Kb ? round(r.pm2Kb / 1024, 1) : '-'}; ` +
+      `cost round ${i + 1}/${N} (${envLabel}): RSS supervise ${round(r.superviseKb / 1024, 1)} MB, bare ${round(r.bareKb / 1024, 1)}, PM2 ${r.pm2Kb ? round(r.pm2Kb / 1024, 1) : '-'}; ` +
         `status ${r.statusMs ?? r.statusError} ms (PM2 ${r.pm2StatusMs ?? '-'}); -w 4 ready ${r.superviseStartMs} ms, bare x4 ${r.bareStartMs}, PM2 ${r.pm2StartMs ?? '-'}; ` +
         `--version ${r.versionMs} ms (node -e 0 ${r.bareVersionMs}, PM2 ${r.pm2VersionMs ?? '-'})`,
     );
@@ -216,7 +209,7 @@ export async function runCost(cfg, { logDir, say }) {
   ];
   const errors = rounds.map((r) => r.statusError).filter(Boolean);
   const text = [
-    `Cost of the master (examples/http-basic; medians of ${N} rounds; bare = an idle \`node -e 'setInterval(()=>{},1000)'\`, ` +
+    `Cost of the master, ${envLabel} (examples/http-basic; medians of ${N} rounds; bare = an idle \`node -e 'setInterval(()=>{},1000)'\`, ` +
       `four bare processes of the app started in parallel until each listens, \`node -e 0\`; PM2 = its daemon, ` +
       '`pm2 start -i 4 --wait-ready` from a fresh PM2_HOME, `pm2 status`, `pm2 --version`):',
     table(['measure', 'supervise', 'bare node', 'PM2', 'supervise vs bare', 'supervise vs PM2'], rows),
@@ -224,11 +217,55 @@ export async function runCost(cfg, { logDir, say }) {
       ['superviseKb', 'bareKb', 'superviseStartMs', 'bareStartMs', 'statusMs', 'versionMs']
         .map((k) => `${k} ${rounds.map((r) => r[k] ?? '-').join(' ')}`)
         .join('; '),
-    'CPU per request under supervise: the overhead section of pnpm bench (BENCH_ONLY=overhead pnpm bench).',
-    ...(pm2Note ? [pm2Note] : []),
     ...errors.map((e) => `error: ${e}`),
   ].join('\n');
   return { rounds, medians: m, text };
+}
+
+export async function runCost(cfg, { logDir, say }) {
+  let withPm2 = cfg.BENCH_COST_PM2 !== 'off';
+  let pm2Note = withPm2 ? null : 'PM2 left out (BENCH_COST_PM2=off)';
+  if (withPm2) {
+    const why = await pm2Available();
+    if (why) {
+      withPm2 = false;
+      pm2Note = `PM2 left out: ${why} (install the bench's dependencies: pnpm install in bench/)`;
+    }
+  }
+  if (pm2Note) say(pm2Note);
+  // Node 20 reads the NODE_EXTRA_CA_CERTS file at every process start (Node 24 only when TLS first
+  // needs it): on a machine that sets it, every process pays that, bare node included. Both figures, both
+  // contenders alike: the environment as it is, then without the variable.
+  const certs = process.env.NODE_EXTRA_CA_CERTS;
+  const passes = [];
+  passes.push(
+    await costPass(
+      cfg,
+      { logDir, say },
+      withPm2,
+      certs ? `NODE_EXTRA_CA_CERTS=${certs}` : 'NODE_EXTRA_CA_CERTS not set',
+    ),
+  );
+  if (certs !== undefined) {
+    delete process.env.NODE_EXTRA_CA_CERTS;
+    try {
+      passes.push(await costPass(cfg, { logDir, say }, withPm2, 'NODE_EXTRA_CA_CERTS unset'));
+    } finally {
+      process.env.NODE_EXTRA_CA_CERTS = certs;
+    }
+  }
+  const lines = passes.map((p) => p.text);
+  if (passes.length === 2) {
+    const [w, wo] = passes.map((p) => p.medians);
+    lines.push(
+      `NODE_EXTRA_CA_CERTS costs bare node ${round(w.bareVersionMs - wo.bareVersionMs, 0)} ms per process start ` +
+        `(node -e 0: ${w.bareVersionMs} ms with it, ${wo.bareVersionMs} without; four bare app processes in parallel: ` +
+        `${w.bareStartMs} vs ${wo.bareStartMs} ms).`,
+    );
+  }
+  lines.push('CPU per request under supervise: the overhead section of pnpm bench (BENCH_ONLY=overhead pnpm bench).');
+  if (pm2Note) lines.push(pm2Note);
+  return { rounds: passes[0].rounds, medians: passes[0].medians, passes, text: lines.join('\n\n') };
 }
 
 await runStandalone(import.meta.url, COST_DEFAULTS, 'cost', runCost);

@@ -5,6 +5,9 @@
 //
 // The bundle sits two levels below the package, as dist/cli/main.js does, so the URLs the code builds from
 // import.meta.url (../../package.json, ../cli.js, require() of the worker SDK) resolve to the same files.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,3 +73,25 @@ await build({
   logLevel: 'warning',
   plugins: [bundleRequireCjs, trimDependencies],
 });
+
+// The drain engine every worker preloads, in one file too: a worker then reads and compiles one file rather than
+// a dozen before the app's first line, and the master copies one file (worker/preload-copy.ts) at its start.
+await build({
+  entryPoints: [createRequire(path.join(pkg, 'package.json')).resolve('@supervise/worker-sdk/preload')],
+  outfile: path.join(pkg, 'dist/bundle/worker-preload.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
+// The code cache of the new bundle, made by a node of its own (code-cache.mjs says why); an old cache is removed
+// first, and a build whose cache cannot be made still works: the bin then compiles the bundle.
+const outfile = path.join(pkg, 'dist/bundle/cli.cjs');
+rmSync(`${outfile}.cache`, { force: true });
+try {
+  execFileSync(process.execPath, [path.join(pkg, 'scripts/code-cache.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+} catch (err) {
+  console.warn(`bundle: no code cache (${err instanceof Error ? err.message : String(err)})`);
+}

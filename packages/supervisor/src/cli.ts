@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The bin. It turns V8's optimizing compiler off (cli/optimizer.ts says why, and when a master turns it back on)
 // before any other code is compiled, then loads the CLI from one bundled CommonJS file (scripts/bundle.mjs says
-// why; `pnpm build` writes it): the ES module loader would otherwise resolve and link each of its files.
-import { createRequire } from 'node:module';
+// why; `pnpm build` writes it), with the code cache the build wrote beside it (code-cache.ts).
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
+import { loadBundle } from './code-cache.js';
+
 setFlagsFromString('--no-opt');
-const { main } = createRequire(import.meta.url)('./bundle/cli.cjs') as typeof import('./cli/main.js');
+const bundle = loadBundle(fileURLToPath(new URL('./bundle/cli.cjs', import.meta.url)));
+const { main } = bundle.exports as typeof import('./cli/main.js');
 await main(process.argv);

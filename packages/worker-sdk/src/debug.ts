@@ -1,4 +1,4 @@
-import inspector from 'node:inspector';
+import type inspector from 'node:inspector';
 import path from 'node:path';
 import v8 from 'node:v8';
 
@@ -23,6 +23,11 @@ export function attachDebug(): void {
   });
 }
 
+/** Loaded on use: node:inspector (and the worker_threads it loads) would cost every worker's boot. */
+function loadInspector(): typeof inspector {
+  return require('node:inspector') as typeof inspector;
+}
+
 /** Files are named after the worker and the moment, so two snapshots never overwrite each other. */
 function fileName(kind: string, ext: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -32,14 +37,16 @@ function fileName(kind: string, ext: string): string {
 export function runDebug(request: DebugRequest): DebugAnswer {
   try {
     switch (request.action) {
-      case 'inspect':
+      case 'inspect': {
+        const inspector = loadInspector();
         // Loopback only, whatever the request says: the inspector runs any code it is sent.
         if (!inspector.url()) inspector.open(request.port, '127.0.0.1', false);
         // A port in use does not throw: Node prints a line on stderr and leaves the inspector closed.
         if (!inspector.url()) return { ok: false, error: `cannot listen on 127.0.0.1:${request.port} (in use?)` };
         return { ok: true, url: inspector.url() ?? null };
+      }
       case 'inspect-close':
-        inspector.close();
+        loadInspector().close();
         return { ok: true, url: null };
       case 'heap-snapshot':
         return { ok: true, path: v8.writeHeapSnapshot(path.join(request.dir, fileName('heap', 'heapsnapshot'))) };

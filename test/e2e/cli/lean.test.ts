@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import module_, { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
+
+import { until } from '../../helpers/http.js';
 
 import {
   CLI,
@@ -72,10 +75,29 @@ describe('the master and the commands load only what they use', () => {
     expect(health).toContain('http');
   });
 
+  it('a worker of a plain http app preloads the engine from one file, without TLS or the inspector', async () => {
+    const out = path.join(tempDir('supervise-lean-worker-'), 'loaded.json');
+    const s = supervise([fixture('cli/heavy-builtins-app.cjs'), '-w', '1'], {
+      env: { PORT: String(await freePort()), HOST: '127.0.0.1', APP_LOADED_OUT: out },
+    });
+    await s.ready();
+    // Written once the app listens, that is once the engine has tracked its server.
+    const loaded = await until(() => readFileSync(out, 'utf8'), 10_000, "the app's list of loaded modules");
+    expect(JSON.parse(loaded)).toEqual([]);
+    // The engine it preloads is one file (the master's private copy of dist/bundle/worker-preload.cjs).
+    const worker = s.events('worker.fork')[0]?.pid as number;
+    const argv = readFileSync(`/proc/${worker}/cmdline`, 'utf8').split('\0');
+    const preload = argv[argv.indexOf('--require') + 1] as string;
+    expect(path.basename(preload)).toBe('worker-preload.cjs');
+    expect(readdirSync(path.dirname(preload))).toEqual(['worker-preload.cjs']);
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+  });
+
   it('the bundle requires only node built-ins and its externals, which resolve from it; --version is the package version', async () => {
     const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
     const source = readFileSync(bundle, 'utf8');
-    const loaded = [...source.matchAll(/\b(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1] as string);
+    const loaded = [...source.matchAll(/\b(?:require|import|importEsm)\("([^"]+)"\)/g)].map((m) => m[1] as string);
     const packages = [...new Set(loaded.filter((id) => !isBuiltin(id)))].sort();
     // Besides node's built-ins, only the three dependencies left out of the file on purpose (a terminal, a
     // health port, --watch), resolved at run time from the bundle's folder; nothing relative, which would be
@@ -89,6 +111,65 @@ describe('the master and the commands load only what they use', () => {
     };
     const version = await runCli(['--version']);
     expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('the bin loads the bundle with the code cache the build wrote, when this node made it', async () => {
+    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
+    const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
+    // The bin's own steps: its V8 flags first (V8 takes a cache only under the flags it was made with).
+    const probe = [
+      "import { setFlagsFromString } from 'node:v8'; setFlagsFromString('--no-opt');",
+      `const { loadBundle } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
+      `console.log(loadBundle(${JSON.stringify(bundle)}).cache);`,
+    ].join('\n');
+    const env = { ...process.env, XDG_RUNTIME_DIR: tempDir('supervise-lean-cache-') };
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env,
+    });
+    expect(r.stderr).toBe('');
+    // Another node (the suite's Node 24 run of a build made by Node 20) uses node's own compile cache where
+    // there is one, else compiles the bundle as without a cache.
+    const other =
+      typeof (module_ as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? 'node' : 'none';
+    expect(r.stdout.trim()).toBe(header.node === process.version ? 'accepted' : other);
+    // node maps the stacks of required files only: with --enable-source-maps the bundle is required.
+    const mapped = spawnSync(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        '--input-type=module',
+        '-e',
+        `${probe}\nconsole.log(Boolean((await import('node:module')).findSourceMap(${JSON.stringify(bundle)})));`,
+      ],
+      { encoding: 'utf8', timeout: 20_000, env },
+    );
+    expect(mapped.stdout.trim().split('\n')).toEqual(['none', 'true']);
+  });
+
+  it("without a cache of this node's, node's own compile cache, in the user's private directory only", async (ctx) => {
+    if (typeof (module_ as { enableCompileCache?: unknown }).enableCompileCache !== 'function') {
+      console.log(`skipped: node ${process.version} has no module.enableCompileCache (Node 22.1 and later)`);
+      return ctx.skip();
+    }
+    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
+    const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
+    if (header.node === process.version) {
+      console.log(`skipped: the build's own cache is for this node (${process.version})`);
+      return ctx.skip();
+    }
+    const runtime = tempDir('supervise-lean-cc-');
+    const cacheDir = path.join(runtime, 'supervise', 'compile-cache');
+    expect((await runCli(['--version'], { env: { XDG_RUNTIME_DIR: runtime } })).code).toBe(0);
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(cacheDir).length).toBeGreaterThan(0);
+    // A directory others may enter is not used: whoever can write a cache runs code in every later supervise.
+    const open = tempDir('supervise-lean-cc-open-');
+    mkdirSync(path.join(open, 'supervise'), { mode: 0o755 });
+    chmodSync(path.join(open, 'supervise'), 0o755);
+    expect((await runCli(['--version'], { env: { XDG_RUNTIME_DIR: open } })).code).toBe(0);
+    expect(existsSync(path.join(open, 'supervise', 'compile-cache'))).toBe(false);
   });
 
   it('supervise upgrade starts the new master from the bin (process.argv[1]), not from the bundle', async () => {

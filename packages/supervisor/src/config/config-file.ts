@@ -10,6 +10,7 @@ import { ecosystemApps, isEcosystem, pickApp } from './pm2-ecosystem.js';
 import { OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { Check } from './option-types.js';
 import type { OptionKey, RawOptions } from './options.js';
+import { importEsm } from '../import-esm.js';
 
 /**
  * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
@@ -193,7 +194,7 @@ async function readConfigValue(file: string): Promise<unknown> {
     throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
   // Past node's module caches: CJS by file name, ESM by URL.
   delete requireCache[file];
-  const mod = (await import(`${pathToFileURL(file).href}?v=${++loads}`)) as { default?: unknown };
+  const mod = await importEsm<{ default?: unknown }>(`${pathToFileURL(file).href}?v=${++loads}`);
   return mod.default ?? mod;
 }
 

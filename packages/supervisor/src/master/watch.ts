@@ -13,6 +13,7 @@ import { SuperviseError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { SupervisorOptions } from '../config/options.js';
 import type { Supervisor } from './supervisor.js';
+import { importEsm } from '../import-esm.js';
 
 // ---- ignore patterns ----
 
@@ -264,7 +265,7 @@ export class FileWatcher {
     }
     const started = Date.now();
     // Loaded here, so that a master without --watch does not carry chokidar.
-    const { watch } = await import('chokidar');
+    const { watch } = await importEsm<typeof import('chokidar')>('chokidar');
     this.collector = new ChangeCollector(o.watchDebounceMs, Math.max(10_000, o.watchDebounceMs * 10), (batch) =>
       this.onBatch(supervisor, batch),
     );

@@ -1,6 +1,7 @@
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { controlDir, ensurePrivateDir } from '../control/paths.js';
 import { isProcessAlive } from '../control/process-alive.js';
@@ -35,25 +36,41 @@ function copyJs(from: string, to: string): void {
   }
 }
 
+/**
+ * The engine in one file (scripts/bundle.mjs writes it beside the CLI's bundle): a worker compiles one file
+ * rather than a dozen, and the master copies one. Absent when the package was built by tsc alone.
+ */
+function bundledEngine(): string | null {
+  const file = fileURLToPath(new URL('../bundle/worker-preload.cjs', import.meta.url));
+  return existsSync(file) ? file : null;
+}
+
 /** The path to `--require` in every worker: the private copy, or the installed file when it cannot be copied. */
 export function preloadPath(): string {
-  const installed = createRequire(import.meta.url).resolve('@supervise/worker-sdk/preload');
+  const bundled = bundledEngine();
+  const installed = bundled ?? createRequire(import.meta.url).resolve('@supervise/worker-sdk/preload');
   if (copied) return copied;
   try {
     const dir = controlDir();
     ensurePrivateDir(dir);
     sweepStale(dir);
     const own = path.join(dir, `${PREFIX}${process.pid}`);
-    const pkg = path.dirname(path.dirname(installed));
     rmSync(own, { recursive: true, force: true });
-    // The package's own layout (worker-sdk/dist/...): stack traces and anything that looks for the engine by
-    // its path see the same names as in node_modules.
-    const copy = path.join(own, 'worker-sdk');
-    copyJs(path.dirname(installed), path.join(copy, 'dist'));
-    // package.json too: its "type" decides how node reads the .js files, wherever they sit.
-    copyFileSync(path.join(pkg, 'package.json'), path.join(copy, 'package.json'));
+    if (bundled) {
+      mkdirSync(own, { recursive: true });
+      copyFileSync(bundled, path.join(own, path.basename(bundled)));
+      copied = path.join(own, path.basename(bundled));
+    } else {
+      // The package's own layout (worker-sdk/dist/...): stack traces and anything that looks for the engine by
+      // its path see the same names as in node_modules.
+      const pkg = path.dirname(path.dirname(installed));
+      const copy = path.join(own, 'worker-sdk');
+      copyJs(path.dirname(installed), path.join(copy, 'dist'));
+      // package.json too: its "type" decides how node reads the .js files, wherever they sit.
+      copyFileSync(path.join(pkg, 'package.json'), path.join(copy, 'package.json'));
+      copied = path.join(copy, 'dist', path.basename(installed));
+    }
     process.once('exit', () => rmSync(own, { recursive: true, force: true }));
-    copied = path.join(copy, 'dist', path.basename(installed));
   } catch {
     // A read-only or foreign temp directory: the installed engine works as long as its release stays.
     return installed;

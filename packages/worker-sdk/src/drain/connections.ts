@@ -1,10 +1,10 @@
 import http, { type ServerResponse } from 'node:http';
-import https from 'node:https';
 import type { Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import type { ConnectionKind, DrainKind } from '../drain-kinds.js';
+import { loadedBuiltin } from '../loaded-builtin.js';
 
 /** The kinds (what one accepted connection is, as far as a drain cares) are the table in drain-kinds.ts. */
 export type { ConnectionKind } from '../drain-kinds.js';
@@ -163,7 +163,9 @@ export function isEventStream(response: {
 
 /** What kind of connections a server accepts. */
 export function kindOf(server: Server): ConnectionKind {
-  if (server instanceof http.Server || server instanceof https.Server) return 'http';
+  if (server instanceof http.Server) return 'http';
+  const https = loadedBuiltin('https');
+  if (https && server instanceof https.Server) return 'http';
   const name = server.constructor?.name;
   if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
   return 'raw';

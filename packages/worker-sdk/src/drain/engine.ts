@@ -2,9 +2,10 @@ import dc from 'node:diagnostics_channel';
 import type http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 
 import type { DrainStats } from '../protocol.js';
+import { isTlsServer } from '../loaded-builtin.js';
 import {
   CLOSE_GOING_AWAY,
   type Connection,
@@ -116,10 +117,9 @@ export class DrainEngine {
     // Observers only: each of these events already has node's own listener, adding ours changes nothing.
     const kind = kindOf(server);
     if (kind === 'http2') server.on('session', this.sessions.onSession);
-    if (server instanceof tls.Server) server.on('secureConnection', this.onSecureConnection);
+    if (isTlsServer(server)) server.on('secureConnection', this.onSecureConnection);
     if (kind === 'http') observeBesideTheApp(server, 'upgrade', this.onUpgrade);
-    // A listen error the app handles itself (Express 5 hands it to the listen callback) would leave a worker
-    // that never serves; one it does not handle crashes the worker, as before.
+    // A listen error the app handles (Express 5 hands it to listen's callback) would leave a worker not serving.
     observeBesideTheApp(server, 'error', (err: NodeJS.ErrnoException) => {
       if (err.syscall === 'listen' || err.syscall === 'bind') this.onListenError?.(err);
     });
@@ -184,7 +184,7 @@ export class DrainEngine {
     if (server && this.servers.has(server)) this.accept(socket, server);
   };
 
-  private readonly onSecureConnection = (socket: tls.TLSSocket): void => {
+  private readonly onSecureConnection = (socket: TLSSocket): void => {
     const conn = this.lookup(socket);
     if (!conn) return;
     // ALPN decides what the connection is: on an allowHTTP1 server, anything but h2 is served by node:http.

@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+
+import { loadedBuiltin } from '../loaded-builtin.js';
 
 /**
  * A GOAWAY frame (RFC 9113 6.8) with the highest stream id and NO_ERROR: a shutdown notice. It refuses no
@@ -22,7 +23,8 @@ type TcpHandle = { fd?: number; writeQueueSize?: number };
  * Returns whether the whole notice was written.
  */
 function writeShutdownNotice(socket: Socket): boolean {
-  if (socket instanceof TLSSocket || socket.destroyed || !socket.writable) return false;
+  const tls = loadedBuiltin('tls');
+  if ((tls && socket instanceof tls.TLSSocket) || socket.destroyed || !socket.writable) return false;
   const handle = (socket as Socket & { _handle?: TcpHandle | null })._handle;
   if (!handle || typeof handle.fd !== 'number' || handle.fd < 0 || handle.writeQueueSize !== 0) return false;
   try {

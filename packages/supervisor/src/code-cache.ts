@@ -1,0 +1,160 @@
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import module_, { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+import { IMPORT_HOOK } from './import-esm.js';
+
+/**
+ * The CLI's bundle, compiled with V8's code cache. Compiling the half-megabyte bundle is most of what every
+ * supervise command spends before its own code runs; `pnpm build` writes the bytecode of its start
+ * (scripts/code-cache.mjs) next to it, and the bin hands that to V8 rather than compiling again.
+ *
+ * V8 does not check a code cache against tampering, only against its version, its flags and the source's length:
+ * a cache is code. It is used only when it sits beside the bundle, has the bundle's owner, cannot be written by
+ * anyone else (so whoever could change it could change the bundle too), and records the size and mtime of the
+ * very bundle it was made from, by this node. Anything else, or a cache V8 rejects (another node, other V8 flags), and the
+ * bundle is compiled as before.
+ */
+
+/** 'node': node's own compile cache, in this user's private directory (see privateCompileCache). */
+export type CacheUse = 'accepted' | 'rejected' | 'none' | 'node';
+
+export interface LoadedBundle {
+  readonly exports: unknown;
+  /** Whether V8 took the cache: 'none' when there was no usable cache file. */
+  readonly cache: CacheUse;
+  /** The bytecode of every function compiled so far, for the build to write. */
+  produce(): Buffer;
+}
+
+/** Node's own module wrapper: the bundle sees the same five names as a required file. */
+const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAP_TAIL = '\n});';
+
+export const cacheFileOf = (bundle: string): string => `${bundle}.cache`;
+
+interface CacheHeader {
+  size: number;
+  mtimeMs: number;
+  /** The node that made it: V8 rejects a cache of another version anyway; this spares reading it. */
+  node: string;
+}
+
+/** Header line (the bundle it was made from), then V8's data. */
+export function writeCodeCache(bundle: string, data: Buffer): void {
+  const st = statSync(bundle);
+  const header: CacheHeader = { size: st.size, mtimeMs: st.mtimeMs, node: process.version };
+  writeFileSync(cacheFileOf(bundle), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), data]), {
+    mode: 0o644,
+  });
+}
+
+/** The cache's data when it may be trusted and belongs to this very bundle; else undefined. */
+export function trustedCache(bundle: string, bundleStat: Stats): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(cacheFileOf(bundle), 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== bundleStat.uid || (st.mode & 0o022) !== 0) return undefined;
+    const data = Buffer.allocUnsafe(st.size);
+    let read = 0;
+    while (read < st.size) {
+      const n = readSync(fd, data, read, st.size - read, read);
+      if (n === 0) return undefined;
+      read += n;
+    }
+    const eol = data.indexOf(10);
+    if (eol < 0) return undefined;
+    const header = JSON.parse(data.subarray(0, eol).toString('utf8')) as Partial<CacheHeader>;
+    if (header.size !== bundleStat.size || header.mtimeMs !== bundleStat.mtimeMs) return undefined;
+    if (header.node !== process.version) return undefined;
+    return data.subarray(eol + 1);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Requires the CommonJS bundle as node would, with its code cache when there is a trusted one. `compileCache`
+ * false: never node's own (it stays on for the whole process once enabled).
+ */
+export function loadBundle(bundle: string, { compileCache = true }: { compileCache?: boolean } = {}): LoadedBundle {
+  const file = path.resolve(bundle);
+  const bundleStat = statSync(file);
+  const cachedData = trustedCache(file, bundleStat);
+  // node maps the stacks of required files only: with --enable-source-maps the bundle is required, as before.
+  // Without a cache of this node's, node's own compile cache when it has one (Node 22.1 and later).
+  if (process.sourceMapsEnabled || (cachedData === undefined && compileCache && privateCompileCache())) {
+    return {
+      exports: createRequire(file)(file) as unknown,
+      cache: process.sourceMapsEnabled ? 'none' : 'node',
+      produce: () => {
+        throw new Error('no code cache of a required bundle');
+      },
+    };
+  }
+  const source = readFileSync(file, 'utf8');
+  const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, {
+    filename: file,
+    cachedData,
+  });
+  // The bundle's import() (an ESM config file, chokidar) goes through this module's: see import-esm.ts.
+  (globalThis as Record<symbol, unknown>)[IMPORT_HOOK] = (specifier: string) => import(specifier);
+  const module = { exports: {} as unknown, id: file, filename: file, loaded: false };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  module.loaded = true;
+  return {
+    exports: module.exports,
+    cache: cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted',
+    produce: () => script.createCachedData(),
+  };
+}
+
+/**
+ * A package installed from a registry was built by another node than the one that runs it, whose V8 rejects the
+ * build's cache. Node 22.1 and later keep their own compile cache (checked against the source's content), written
+ * at exit; here it lives in this user's private directory beside the control sockets, used only when that
+ * directory and the cache's own are this user's and closed to everyone else: whoever can write a cache runs code
+ * in every later supervise. Returns whether it is on.
+ */
+export function privateCompileCache(env: NodeJS.ProcessEnv = process.env): boolean {
+  const enable = (module_ as { enableCompileCache?: (dir: string) => { status: number } }).enableCompileCache;
+  if (typeof enable !== 'function' || typeof process.getuid !== 'function') return false;
+  const me = process.getuid();
+  const root = env.XDG_RUNTIME_DIR
+    ? path.join(env.XDG_RUNTIME_DIR, 'supervise')
+    : path.join(os.tmpdir(), `supervise-${me}`);
+  const dir = path.join(root, 'compile-cache');
+  try {
+    for (const d of [root, dir]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      const st = lstatSync(d);
+      if (!st.isDirectory() || st.uid !== me || (st.mode & 0o077) !== 0) return false;
+    }
+    // 1: enabled; 2: already enabled (NODE_COMPILE_CACHE, the user's own choice), both fine.
+    const { status } = enable(dir);
+    return status === 1 || status === 2;
+  } catch {
+    return false;
+  }
+}
