@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+import { SlowFirst } from './test/slow-first.js';
+
 // Node 20 reads the certificates NODE_EXTRA_CA_CERTS names when every process starts (later versions when TLS is
 // first used), and the suite starts thousands of node processes, none of which makes a TLS connection that needs
 // them: the suite's processes run without it. npm, which does need it, gets it back (test/helpers/node22.ts).
@@ -18,5 +20,6 @@ export default defineConfig({
     // time keep two cores busy, and every wait in them is bounded by events, not by how long something takes.
     poolOptions: { forks: { maxForks: 3, minForks: 1 } },
     reporters: ['default'],
+    sequence: { sequencer: SlowFirst },
   },
 });

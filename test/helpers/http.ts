@@ -1,7 +1,13 @@
 import http from 'node:http';
+import { createRequire } from 'node:module';
 
-import autocannon from 'autocannon';
-import { Pool } from 'undici';
+import type autocannonFn from 'autocannon';
+
+// Loading autocannon and undici costs more CPU than the rest of a test file's imports, in every file that imports
+// this module, and most of those files use neither: each is loaded when first used.
+const require = createRequire(import.meta.url);
+const autocannon: typeof autocannonFn = (options) => (require('autocannon') as typeof autocannonFn)(options);
+const undici = () => require('undici') as typeof import('undici');
 
 export interface Answer {
   status: number;
@@ -97,7 +103,7 @@ export function load(
 ) {
   const connections = opts.connections ?? 20;
   // from: the loopback source address, for tests where the client's address matters (--sticky).
-  const pool = new Pool(`http://127.0.0.1:${port}`, {
+  const pool = new (undici().Pool)(`http://127.0.0.1:${port}`, {
     connections,
     pipelining: 1,
     keepAliveTimeout: 30_000,

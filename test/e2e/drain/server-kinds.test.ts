@@ -79,8 +79,8 @@ describe('server kinds', () => {
     // The worker drains once its answers say `Connection: close` (bounded: 15 s, 3000 paced probes).
     expect(await untilDraining(probe)).toBe(true);
 
-    // A slow request keeps the draining worker alive while it opens its admin server.
-    keep.send('/slow');
+    // A held request keeps the draining worker alive while it opens its admin server, until the probes are done.
+    keep.send('/hold');
     main.send('/listen-admin');
     expect((await main.next())?.body).toBe(`/listen-admin ${pid}\n`);
     await s.waitFor((l) => l.msg === `admin listening ${pid}`);
@@ -94,7 +94,8 @@ describe('server kinds', () => {
       );
     }
     expect(answers.filter((a) => a === `admin ${pid}`)).toEqual([]);
-    expect((await keep.next())?.body).toBe(`/slow ${pid}\n`);
+    process.kill(pid, 'SIGWINCH');
+    expect((await keep.next())?.body).toBe(`/hold ${pid}\n`);
     keep.close();
     const exit = await s.waitEvent('worker.exit', (l) => l.pid === pid);
     expect(exit.drain).toMatchObject({ forced: 0 });

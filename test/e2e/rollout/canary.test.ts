@@ -3,7 +3,8 @@
  * in a file the test rewrites. Under a keep-alive load, the canary bakes beside the old workers; a release that
  * answers 500 to one request in five, or five times slower, is rolled back by itself (`supervise reload` exits
  * 6 with the verdict), the old workers untouched; a healthy one rolls out. Every wait is on a log line or an
- * answer; the bake ends on its request count (--canary-requests 200), its time limit is only a bound.
+ * answer; the bake ends on its request count (--canary-requests 200; for the slow release 100, the verdict's
+ * minimum), its time limit is only a bound.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -93,7 +94,14 @@ describe('canary rollouts', () => {
 
   it('rolls a release five times slower back on latency', async () => {
     // A limit of 1.5x: five times 40 ms stays above it even when a loaded machine adds tens of ms to both sides.
-    const { s, port, sock, set } = await startApp('good', ['--canary-max-p99-ratio', '1.5']);
+    // The bake ends at the verdict's minimum (--canary-min-requests, 100), not at the file's 200: every answer of
+    // this canary takes 200 ms, and more of them tell no more about a p99 five times the old one.
+    const { s, port, sock, set } = await startApp('good', [
+      '--canary-max-p99-ratio',
+      '1.5',
+      '--canary-requests',
+      '100',
+    ]);
     const old = s.servingPids();
     const traffic = load(port, { connections: 16, maxMs: 60_000 });
     set('slow');

@@ -122,7 +122,12 @@ describe('supervise --watch', () => {
 
   it('changes during a rollout queue exactly one follow-up, which picks up the last save', async () => {
     const dir = appDir();
-    const { s, port } = await start(dir, ['-w', '1', '--watch-debounce', '100'], { BOOT_DELAY: '1000' });
+    // The gate (outside the watched directory) is open for the first boot and closed for rollout 2, whose
+    // replacement then does not listen until every change below has been seen.
+    const gate = path.join(appDir(), 'gate');
+    fs.writeFileSync(gate, '');
+    const { s, port } = await start(dir, ['-w', '1', '--watch-debounce', '100'], { GATE_FILE: gate });
+    fs.rmSync(gate);
     fs.writeFileSync(path.join(dir, 'version.js'), versionSource('v2'));
     await next(s, 'rollout.start');
     const during = s.lines.length;
@@ -139,6 +144,7 @@ describe('supervise --watch', () => {
     );
     // All three arrived while rollout 2 was still running.
     expect(s.events('rollout.end')).toHaveLength(0);
+    fs.writeFileSync(gate, '');
 
     const second = await s.waitEvent('rollout.end', (l) => l.generation === 3, 15_000);
     expect(second.outcome).toBe('done');

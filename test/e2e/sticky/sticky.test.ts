@@ -325,23 +325,26 @@ describe('--sticky', () => {
   });
 
   it('usage errors: no PORT, --trust-proxy alone, an app that ignores PORT', async () => {
-    const noPort = await runCli([example('http-basic/server.js'), '--sticky'], { env: { PORT: '' } });
+    // Four independent masters, run at once: the last one can only tell after the wait for a listen report.
+    const [port, elsewherePort, appPort] = [await freePort(), await freePort(), await freePort()];
+    const [noPort, alone, ignores, elsewhere] = await Promise.all([
+      runCli([example('http-basic/server.js'), '--sticky'], { env: { PORT: '' } }),
+      runCli([example('http-basic/server.js'), '--trust-proxy'], { env: { PORT: '3000' } }),
+      runCli([fixture('sticky/fixed-port-app.js'), '-w', '1', '--sticky'], {
+        env: { PORT: String(port), APP_FIXED_PORT: String(port) },
+      }),
+      runCli([fixture('sticky/fixed-port-app.js'), '-w', '1', '--sticky'], {
+        env: { PORT: String(elsewherePort), APP_FIXED_PORT: String(appPort) },
+      }),
+    ]);
     expect(noPort.code).toBe(2);
     expect(noPort.stderr).toMatch(/^supervise: --sticky needs the app's port in PORT/);
-    const alone = await runCli([example('http-basic/server.js'), '--trust-proxy'], { env: { PORT: '3000' } });
     expect(alone.code).toBe(2);
     expect(alone.stderr).toMatch(/^supervise: --trust-proxy only applies with --sticky/);
-    const port = await freePort();
-    const ignores = await runCli([fixture('sticky/fixed-port-app.js'), '-w', '1', '--sticky'], {
-      env: { PORT: String(port), APP_FIXED_PORT: String(port) },
-    });
     expect(ignores.code).toBe(2);
     expect(ignores.stderr).toContain(
       `supervise: --sticky: the app listens on port ${port} itself; it must listen on process.env.PORT`,
     );
-    const elsewhere = await runCli([fixture('sticky/fixed-port-app.js'), '-w', '1', '--sticky'], {
-      env: { PORT: String(port), APP_FIXED_PORT: String(await freePort()) },
-    });
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toMatch(/supervise: --sticky: the app did not listen on the port in process\.env\.PORT/);
   });
