@@ -141,6 +141,7 @@ export function privateCompileCache(env: NodeJS.ProcessEnv = process.env): boole
   const enable = (module_ as { enableCompileCache?: (dir: string) => { status: number } }).enableCompileCache;
   if (typeof enable !== 'function' || typeof process.getuid !== 'function') return false;
   const me = process.getuid();
+  // control/paths.ts's controlDir(), written out: the bin loads nothing but this module before the bundle.
   const root = env.XDG_RUNTIME_DIR
     ? path.join(env.XDG_RUNTIME_DIR, 'supervise')
     : path.join(os.tmpdir(), `supervise-${me}`);
