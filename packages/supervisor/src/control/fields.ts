@@ -1,6 +1,13 @@
 import path from 'node:path';
 
-import { parseLineCount, parseScaleSpec, parseSignalName, SCALE_SPEC_USAGE, SIGNAL_NAME_USAGE } from './args.js';
+import {
+  MAX_LOG_LINES,
+  parseLineCount,
+  parseScaleSpec,
+  parseSignalName,
+  SCALE_SPEC_USAGE,
+  SIGNAL_NAME_USAGE,
+} from './args.js';
 
 /**
  * The kinds of value a control request carries, one parser each. The master checks a request's field with it,
@@ -49,7 +56,7 @@ export const nodePath: ValueKind<string> = {
 
 /** On the wire a JSON number only; the CLI's -n gives its digits. */
 export const lineCount: ValueKind<number> = {
-  usage: 'a count from 0 to 100000',
+  usage: `a count from 0 to ${MAX_LOG_LINES}`,
   parse: (v) => (typeof v === 'number' ? parseLineCount(v) : null),
   fromText: digits,
 };
