@@ -12,6 +12,9 @@ const load: { [K in keyof Builtins]: () => Builtins[K] } = {
   tls: () => require('node:tls') as typeof tls,
 };
 
+/** The builtins found loaded: a loaded builtin stays loaded, so the list is not scanned for it again. */
+const seen: { [K in keyof Builtins]?: Builtins[K] } = {};
+
 /**
  * A builtin module the engine only needs to recognise the objects of (`instanceof`), or null when nothing in
  * this process has loaded it yet: then none of its objects can exist. Requiring node:tls and node:https at the
@@ -19,9 +22,13 @@ const load: { [K in keyof Builtins]: () => Builtins[K] } = {
  * TLS. Node lists every builtin it has loaded in process.moduleLoadList; without that list, the module is loaded.
  */
 export function loadedBuiltin<K extends keyof Builtins>(name: K): Builtins[K] | null {
+  const found = seen[name];
+  if (found) return found;
   const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList;
   if (Array.isArray(loaded) && !loaded.includes(`NativeModule ${name}`)) return null;
-  return load[name]();
+  const module = load[name]();
+  seen[name] = module;
+  return module;
 }
 
 /** A TLS server (https, HTTP/2 over TLS, tls.createServer): only if something loaded node:tls. */
