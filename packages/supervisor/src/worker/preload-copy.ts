@@ -47,9 +47,9 @@ function bundledEngine(): string | null {
 
 /** The path to `--require` in every worker: the private copy, or the installed file when it cannot be copied. */
 export function preloadPath(): string {
+  if (copied) return copied;
   const bundled = bundledEngine();
   const installed = bundled ?? createRequire(import.meta.url).resolve('@supervise/worker-sdk/preload');
-  if (copied) return copied;
   try {
     const dir = controlDir();
     ensurePrivateDir(dir);
