@@ -1,4 +1,5 @@
 import type { LogLevel } from '../config/options.js';
+import { isoTime } from './iso-time.js';
 
 /** A log method: `(fields, message)`, `(message)` or `(fields)`, as pino's are called. */
 export type LogFn = (fieldsOrMessage: object | string, message?: string) => void;
@@ -62,7 +63,7 @@ export function jsonLogger(level: LogLevel, write: (line: string) => void): Logg
         typeof fieldsOrMessage === 'object' && fieldsOrMessage !== null ? stringify(fieldsOrMessage) : '{}';
       const text = typeof fieldsOrMessage === 'string' ? fieldsOrMessage : message;
       write(
-        `{"level":${value},"time":"${new Date().toISOString()}"${pid}${fields.length > 2 ? `,${fields.slice(1, -1)}` : ''}${
+        `{"level":${value},"time":"${isoTime()}"${pid}${fields.length > 2 ? `,${fields.slice(1, -1)}` : ''}${
           text === undefined ? '' : `,"msg":${JSON.stringify(text)}`
         }}\n`,
       );

@@ -1,5 +1,6 @@
 import type { LogFormat } from '../config/options.js';
 import { logOut } from './log-route.js';
+import { isoTime } from './iso-time.js';
 import type { Supervisor } from '../master/supervisor.js';
 
 /**
@@ -11,10 +12,7 @@ export function attachOutput(supervisor: Supervisor, format: LogFormat): void {
   supervisor.on('worker:output', ({ slot, pid }, stream, line) => {
     const fd = stream === 'stdout' ? 1 : 2;
     if (format === 'json') {
-      logOut(
-        fd,
-        `${JSON.stringify({ time: new Date().toISOString(), src: 'worker', slot, pid, stream, msg: line })}\n`,
-      );
+      logOut(fd, `${JSON.stringify({ time: isoTime(), src: 'worker', slot, pid, stream, msg: line })}\n`);
     } else {
       logOut(fd, `[${slot}:${pid}] ${line}\n`);
     }
