@@ -24,7 +24,7 @@ import { median } from './stats.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 export const BENCH_DIR = join(here, '..');
 export const ROOT = join(BENCH_DIR, '..');
-export const SUPERVISE_CLI = join(ROOT, 'packages/supervisor/dist/cli.js');
+export const SUPERVISE_CLI = join(ROOT, 'packages/supervisor/dist/cli.cjs');
 export const EXAMPLE_SDK = join(ROOT, 'examples/http-sdk/server.js');
 export const EXAMPLE_BASIC = join(ROOT, 'examples/http-basic/server.js');
 const NAIVE_MASTER = join(BENCH_DIR, 'apps/naive-master.mjs');

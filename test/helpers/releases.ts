@@ -37,7 +37,7 @@ function linkDependencies(root: string): void {
   }
 }
 
-/** Creates `root/releases/<name>` and returns its path; its supervise CLI is `<release>/node_modules/.../cli.js`. */
+/** Creates `root/releases/<name>` and returns its path; its supervise CLI is `<release>/node_modules/.../cli.cjs`. */
 export function makeRelease(root: string, name: string, app = APP): string {
   linkDependencies(root);
   const dir = path.join(root, 'releases', name);
@@ -54,7 +54,7 @@ export function makeRelease(root: string, name: string, app = APP): string {
 
 /** The CLI as a release installs it, reached through `current` (what `current/node_modules/.bin/supervise` runs). */
 export function releaseCli(root: string): string {
-  return path.join(root, 'current/node_modules/@supervise/supervisor/dist/cli.js');
+  return path.join(root, 'current/node_modules/@supervise/supervisor/dist/cli.cjs');
 }
 
 /** Points `root/current` at `releases/<name>` atomically. */

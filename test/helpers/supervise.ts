@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'packages/supervisor/dist/cli.js');
+export const CLI = path.join(ROOT, 'packages/supervisor/dist/cli.cjs');
 export const example = (...p: string[]) => path.join(ROOT, 'examples', ...p);
 export const fixture = (...p: string[]) => path.join(ROOT, 'test/fixtures', ...p);
 

@@ -1,12 +1,14 @@
 // Bundles the CLI (src/cli/main.ts and everything it loads) into one CommonJS file, dist/bundle/cli.cjs, which the
-// bin (dist/cli.js) requires. Why: node's ES module loader resolves, reads and links every file on its own, and
-// that per-file cost is most of what `supervise status`, `--version` and the master's start spend before they do
-// anything; one CommonJS file is read and compiled once, lazily.
+// bin (dist/cli.cjs, itself built here from src/cli.ts) loads. Why: node's ES module loader resolves, reads and
+// links every file on its own, and that per-file cost is most of what `supervise status`, `--version` and the
+// master's start spend before they do anything; one CommonJS file is read and compiled once, lazily. The bin is
+// CommonJS too: an ES module entry loads node's ES module loader, which reads the entry with fs/promises (that
+// module, and libuv's four threads for the read, then stay in the master for its whole life).
 //
 // The bundle sits two levels below the package, as dist/cli/main.js does, so the URLs the code builds from
 // import.meta.url (../../package.json, ../cli.js, require() of the worker SDK) resolve to the same files.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -56,6 +58,19 @@ const trimDependencies = {
   },
 };
 
+// pino is loaded for a terminal only (observe/logger.ts): in a file of its own beside the bundle, so that the
+// JSON-logging master does not hold its source.
+const pinoChunk = {
+  name: 'pino-chunk',
+  setup(b) {
+    b.onResolve({ filter: /^pino$/ }, (args) =>
+      /[/\\]src[/\\]/.test(args.importer) ? { path: './pino.cjs', external: true } : undefined,
+    );
+  },
+};
+
+const { BUNDLE_HEAD, BUNDLE_TAIL } = await import('../dist/code-cache.js');
+
 await build({
   entryPoints: [path.join(pkg, 'src/cli/main.ts')],
   outfile: path.join(pkg, 'dist/bundle/cli.cjs'),
@@ -66,13 +81,43 @@ await build({
   // Loaded only by the options that need them (a terminal, a health port, --watch): they stay out of the file.
   external: ['pino-pretty', 'prom-client', 'chokidar'],
   define: { 'import.meta.url': '__bundleUrl' },
-  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // Readable stacks: no minification (so the code keeps its names) and a source map for
-  // `node --enable-source-maps`. Not keepNames: its helper redefines the name of every function at load.
+  // code-cache.ts's BUNDLE_HEAD says why the file is its own module function.
+  banner: { js: `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;` },
+  footer: { js: BUNDLE_TAIL },
+  // Whitespace only: V8 keeps the whole source in the master's heap, and the names stay for stacks, whose
+  // positions `node --enable-source-maps` maps back through the linked source map. Not keepNames: its helper
+  // redefines the name of every function at load.
+  minifyWhitespace: true,
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [bundleRequireCjs, trimDependencies],
+  plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
 });
+
+await build({
+  entryPoints: [createRequire(path.join(pkg, 'package.json')).resolve('pino')],
+  outfile: path.join(pkg, 'dist/bundle/pino.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifyWhitespace: true,
+  logLevel: 'warning',
+  plugins: [trimDependencies],
+});
+
+// The bin: src/cli.ts and the two modules it loads before the bundle, as one CommonJS file (why: above).
+await build({
+  entryPoints: [path.join(pkg, 'src/cli.ts')],
+  outfile: path.join(pkg, 'dist/cli.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  define: { 'import.meta.url': '__binUrl' },
+  banner: { js: "'use strict';\nconst __binUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});
+chmodSync(path.join(pkg, 'dist/cli.cjs'), 0o755);
 
 // The drain engine every worker preloads, in one file too: a worker then reads and compiles one file rather than
 // a dozen before the app's first line, and the master copies one file (worker/preload-copy.ts) at its start.

@@ -9,4 +9,4 @@ const { loadBundle, writeCodeCache } = await import('../dist/code-cache.js');
 const bundle = new URL('../dist/bundle/cli.cjs', import.meta.url).pathname;
 const loaded = loadBundle(bundle, { compileCache: false });
 process.once('exit', () => writeCodeCache(bundle, loaded.produce()));
-await loaded.exports.main([process.execPath, new URL('../dist/cli.js', import.meta.url).pathname, '--version']);
+await loaded.exports.main([process.execPath, new URL('../dist/cli.cjs', import.meta.url).pathname, '--version']);

@@ -40,9 +40,16 @@ export interface LoadedBundle {
   produce(): Buffer;
 }
 
-/** Node's own module wrapper: the bundle sees the same five names as a required file. */
-const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
-const WRAP_TAIL = '\n});';
+/**
+ * The bundle's first and last lines (scripts/bundle.mjs writes them around esbuild's output). Run as a script by
+ * loadBundle, which sets BY_SCRIPT meanwhile, the file evaluates to its module function, which loadBundle calls
+ * with the five names node gives a module; required, it calls that function itself. Either way V8 holds one copy
+ * of the source: wrapping the source at load made a second half-megabyte string, garbage that stayed resident
+ * until V8's next full collection.
+ */
+const BY_SCRIPT = 'supervise.bundle.byScript';
+export const BUNDLE_HEAD = `(function (body) { return globalThis[Symbol.for('${BY_SCRIPT}')] === true ? body : body.call(exports, exports, require, module, __filename, __dirname); })(function (exports, require, module, __filename, __dirname) {`;
+export const BUNDLE_TAIL = '\n});\n';
 
 export const cacheFileOf = (bundle: string): string => `${bundle}.cache`;
 
@@ -94,7 +101,7 @@ export function trustedCache(bundle: string, bundleStat: Stats): Buffer | undefi
 }
 
 /**
- * Requires the CommonJS bundle as node would, with its code cache when there is a trusted one. `compileCache`
+ * Loads the CommonJS bundle (BUNDLE_HEAD's form) as node would require it, with its code cache when there is a trusted one. `compileCache`
  * false: never node's own (it stays on for the whole process once enabled).
  */
 export function loadBundle(bundle: string, { compileCache = true }: { compileCache?: boolean } = {}): LoadedBundle {
@@ -113,14 +120,21 @@ export function loadBundle(bundle: string, { compileCache = true }: { compileCac
     };
   }
   const source = readFileSync(file, 'utf8');
-  const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, {
-    filename: file,
-    cachedData,
-  });
+  if (!source.startsWith(BUNDLE_HEAD))
+    throw new Error(`${file} is not a supervise bundle (scripts/bundle.mjs writes one)`);
+  const script = new vm.Script(source, { filename: file, cachedData });
   // The bundle's import() (an ESM config file, chokidar) goes through this module's: see import-esm.ts.
   (globalThis as Record<symbol, unknown>)[IMPORT_HOOK] = (specifier: string) => import(specifier);
   const module = { exports: {} as unknown, id: file, filename: file, loaded: false };
-  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  const flag = Symbol.for(BY_SCRIPT);
+  const global = globalThis as Record<symbol, unknown>;
+  global[flag] = true;
+  let wrapper: (...args: unknown[]) => void;
+  try {
+    wrapper = script.runInThisContext() as typeof wrapper;
+  } finally {
+    delete global[flag];
+  }
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   module.loaded = true;
   return {

@@ -4,7 +4,9 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { cacheFileOf, loadBundle, trustedCache, writeCodeCache } from '../src/code-cache.js';
+import { createRequire } from 'node:module';
+
+import { BUNDLE_HEAD, BUNDLE_TAIL, cacheFileOf, loadBundle, trustedCache, writeCodeCache } from '../src/code-cache.js';
 
 // node's own compile cache (Node 22.1 and later) would stay on in the test process: the e2e test checks it.
 const NO_NODE_CACHE = { compileCache: false };
@@ -20,7 +22,7 @@ function bundleWithCache(): string {
   const file = path.join(dir, 'cli.cjs');
   writeFileSync(
     file,
-    "const path = require('node:path');\nmodule.exports = { answer: () => 42, base: path.basename(__filename) };\n",
+    `${BUNDLE_HEAD}const path = require('node:path');\nmodule.exports = { answer: () => 42, base: path.basename(__filename) };${BUNDLE_TAIL}`,
   );
   writeCodeCache(file, loadBundle(file, NO_NODE_CACHE).produce());
   return file;
@@ -33,6 +35,19 @@ describe('the bundle with its code cache', () => {
     expect(loaded.cache).toBe('accepted');
     expect((loaded.exports as { answer(): number }).answer()).toBe(42);
     expect((loaded.exports as { base: string }).base).toBe('cli.cjs');
+  });
+
+  it("is the same module when node requires the file (with --enable-source-maps, or node's own cache)", () => {
+    const file = bundleWithCache();
+    const required = createRequire(file)(file) as { answer(): number; base: string };
+    expect(required.answer()).toBe(42);
+    expect(required.base).toBe('cli.cjs');
+  });
+
+  it("refuses a file that is not in the bundle's form, naming it", () => {
+    const file = bundleWithCache();
+    writeFileSync(file, 'module.exports = {};\n');
+    expect(() => loadBundle(file, NO_NODE_CACHE)).toThrow(`${file} is not a supervise bundle`);
   });
 
   it('compiles without a cache when there is none', () => {

@@ -186,8 +186,8 @@ describe('from PM2', () => {
     const units = await runCli(['systemd', 'ecosystem.config.js'], { cwd: dir });
     expect(units.code).toBe(0);
     expect(units.stdout.match(/^\[Service\]$/gm)).toHaveLength(2);
-    expect(units.stdout).toMatch(/ExecStart=\S+ \S+cli\.js ecosystem\.config\.js --app api$/m);
-    expect(units.stdout).toMatch(/ExecStart=\S+ \S+cli\.js ecosystem\.config\.js --app jobs$/m);
+    expect(units.stdout).toMatch(/ExecStart=\S+ \S+cli\.cjs ecosystem\.config\.js --app api$/m);
+    expect(units.stdout).toMatch(/ExecStart=\S+ \S+cli\.cjs ecosystem\.config\.js --app jobs$/m);
   });
 
   it('supervise systemd prints a unit that systemd-analyze verify accepts', async (ctx) => {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import module_, { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
@@ -75,6 +75,33 @@ describe('the master and the commands load only what they use', () => {
     expect(health).toContain('http');
   });
 
+  it("a JSON-logging master loads neither node's ES module loader nor fs/promises, and starts no libuv threads", async () => {
+    // An ES module bin is read by node's ES module loader with fs/promises: that module and libuv's four threads
+    // (stacks, malloc arenas) then stayed in the master for its whole life. The bin is CommonJS (dist/cli.cjs).
+    const p = probe();
+    const s = supervise([example('http-basic/server.js'), '-w', '1'], {
+      env: { ...p.env, PORT: String(await freePort()), HOST: '127.0.0.1' },
+    });
+    await s.ready();
+    const threads = (pid: number) => readdirSync(`/proc/${pid}/task`).length;
+    const idle = spawn(process.execPath, ['-e', "process.stdout.write('up'); setInterval(() => {}, 1000)"], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    trackPid(idle.pid);
+    // A bare node's threads (its main thread and V8's platform threads), read once it runs JavaScript.
+    await new Promise((resolve, reject) => {
+      idle.stdout.once('data', resolve);
+      idle.once('exit', () => reject(new Error('the idle node exited')));
+    });
+    expect(threads(s.pid)).toBeLessThanOrEqual(threads(idle.pid as number));
+    idle.kill('SIGKILL');
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+    const loaded = p.loaded();
+    expect(loaded).not.toContain('internal/modules/esm/load');
+    expect(loaded).not.toContain('internal/fs/promises');
+  });
+
   it('a worker of a plain http app preloads the engine from one file, without TLS or the inspector', async () => {
     const out = path.join(tempDir('supervise-lean-worker-'), 'loaded.json');
     const s = supervise([fixture('cli/heavy-builtins-app.cjs'), '-w', '1'], {
@@ -100,10 +127,11 @@ describe('the master and the commands load only what they use', () => {
     const loaded = [...source.matchAll(/\b(?:require|import|importEsm)\("([^"]+)"\)/g)].map((m) => m[1] as string);
     const packages = [...new Set(loaded.filter((id) => !isBuiltin(id)))].sort();
     // Besides node's built-ins, only the three dependencies left out of the file on purpose (a terminal, a
-    // health port, --watch), resolved at run time from the bundle's folder; nothing relative, which would be
-    // a module esbuild did not take in, looked for beside the bundle, one folder below where tsc put it.
-    expect(packages.filter((id) => id.startsWith('.') || id.startsWith('/'))).toEqual([]);
-    expect(packages).toEqual(['chokidar', 'pino-pretty', 'prom-client']);
+    // health port, --watch), resolved at run time from the bundle's folder, and pino's own bundle beside it.
+    // Nothing else relative, which would be a module esbuild did not take in, looked for beside the bundle, one
+    // folder below where tsc put it.
+    expect(packages.filter((id) => id.startsWith('.') || id.startsWith('/'))).toEqual(['./pino.cjs']);
+    expect(packages).toEqual(['./pino.cjs', 'chokidar', 'pino-pretty', 'prom-client']);
     const from = createRequire(bundle);
     for (const id of packages) expect(() => from.resolve(id), id).not.toThrow();
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'packages/supervisor/package.json'), 'utf8')) as {

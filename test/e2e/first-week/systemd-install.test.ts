@@ -42,7 +42,7 @@ describe('supervise systemd --install', () => {
     const file = path.join(sys.units, 'myapp.service');
     const unit = readFileSync(file, 'utf8');
     expect(unit).toMatch(
-      new RegExp(`^ExecStart=\\S+ \\S+cli\\.js ${app.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} -w 2$`, 'm'),
+      new RegExp(`^ExecStart=\\S+ \\S+cli\\.cjs ${app.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} -w 2$`, 'm'),
     );
     expect(unit).not.toMatch(/^User=/m);
     expect(unit).toMatch(/^WantedBy=default\.target$/m);

@@ -29,12 +29,21 @@ function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
-/** argv[1] when it is this CLI under another name (a symlink such as `current/node_modules/.bin/supervise`). */
+/** The package's bin, which the unit runs. */
+const BIN = (): string => fileURLToPath(new URL('../cli.cjs', import.meta.url));
+
+/**
+ * argv[1] when it is this CLI under another name (a symlink such as `current/node_modules/.bin/supervise`), or
+ * dist/cli.js, the entry older scripts name, which runs the same.
+ */
 function invokedCli(): string | null {
   const given = process.argv[1];
   if (!given || !path.isAbsolute(given)) return null;
   try {
-    return realpathSync(given) === realpathSync(fileURLToPath(new URL('../cli.js', import.meta.url))) ? given : null;
+    const real = realpathSync(given);
+    return real === realpathSync(BIN()) || real === realpathSync(fileURLToPath(new URL('../cli.js', import.meta.url)))
+      ? given
+      : null;
   } catch {
     return null;
   }
@@ -85,7 +94,7 @@ export async function printSystemdUnits(argv: string[]): Promise<void> {
     const apps = names.length > 1 ? names : [undefined];
     // The CLI as it was invoked (`/srv/app/current/node_modules/.bin/supervise`), not the release it resolves to,
     // which a later deploy deletes; and the logical directory, since systemd gives the service no $PWD.
-    const cli = invokedCli() ?? fileURLToPath(new URL('../cli.js', import.meta.url));
+    const cli = invokedCli() ?? BIN();
     const givenCwd = rest.some((arg) => arg === '--cwd' || arg.startsWith('--cwd='));
     const cwdArgs = givenCwd || logicalCwd() === process.cwd() ? [] : ['--cwd', logicalCwd()];
     const units = [];
