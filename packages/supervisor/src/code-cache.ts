@@ -13,6 +13,7 @@ import {
 import module_, { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
 
 import { IMPORT_HOOK } from './import-esm.js';
@@ -28,6 +29,22 @@ import { IMPORT_HOOK } from './import-esm.js';
  * very bundle it was made from, by this node. Anything else, or a cache V8 rejects (another node, other V8 flags), and the
  * bundle is compiled as before.
  */
+
+/**
+ * The V8 flags the bin sets before it compiles the bundle. The build makes the code cache under the same ones
+ * (scripts/code-cache.mjs): V8 takes a cache only under the flags it was made with.
+ * - `--no-opt`: V8's optimizing compiler (TurboFan) is the largest part of what an idle master costs over a bare
+ *   node; cli/optimizer.ts says why, and when a master turns it back on.
+ * - The memory reducer's first look, 1 s instead of 8 s: V8 gives back the heap a start grew (the young
+ *   generation, pages of the old one) once the process goes quiet, and waits 8 s more when it finds the process
+ *   busy. An idle master held about 2 MB for its first ten seconds, which a deploy measures; from 1 s, a master
+ *   that has started by then is trimmed at once, and one that has not, as before.
+ */
+export const BIN_V8_FLAGS: readonly string[] = ['--no-opt', '--gc-memory-reducer-start-delay-ms=1000'];
+
+export function setBinFlags(): void {
+  for (const flag of BIN_V8_FLAGS) setFlagsFromString(flag);
+}
 
 /** 'node': node's own compile cache, in this user's private directory (see privateCompileCache). */
 export type CacheUse = 'accepted' | 'rejected' | 'none' | 'node';

@@ -146,8 +146,8 @@ describe('the master and the commands load only what they use', () => {
     const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
     // The bin's own steps: its V8 flags first (V8 takes a cache only under the flags it was made with).
     const probe = [
-      "import { setFlagsFromString } from 'node:v8'; setFlagsFromString('--no-opt');",
-      `const { loadBundle } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
+      `const { loadBundle, setBinFlags } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
+      'setBinFlags();',
       `console.log(loadBundle(${JSON.stringify(bundle)}).cache);`,
     ].join('\n');
     const env = { ...process.env, XDG_RUNTIME_DIR: tempDir('supervise-lean-cache-') };
