@@ -100,6 +100,8 @@ describe('the master and the commands load only what they use', () => {
     const loaded = p.loaded();
     expect(loaded).not.toContain('internal/modules/esm/load');
     expect(loaded).not.toContain('internal/fs/promises');
+    // The preload's copy is removed without node's rimraf (worker/preload-copy.ts).
+    expect(loaded).not.toContain('internal/fs/rimraf');
   });
 
   it('a worker of a plain http app preloads the engine from one file, without TLS or the inspector', async () => {

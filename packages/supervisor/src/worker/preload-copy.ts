@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,38 @@ let copied: string | null = null;
 
 const PREFIX = 'preload-';
 
+/**
+ * rmSync(dir, { recursive: true, force: true }), without node's rimraf module, which would otherwise stay loaded
+ * in the master for its whole life for one file removed at its start and one at its exit.
+ */
+function removeTree(dir: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const at = path.join(dir, entry.name);
+    if (entry.isDirectory()) removeTree(at);
+    else
+      try {
+        unlinkSync(at);
+      } catch {
+        // Gone already, or not ours to remove: the directory then stays, as rmSync's force would leave it.
+      }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // As above.
+  }
+}
+
 function sweepStale(dir: string): void {
   for (const name of readdirSync(dir)) {
     const m = /^preload-(\d+)$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1])))
-      rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1]))) removeTree(path.join(dir, name));
   }
 }
 
@@ -55,7 +82,7 @@ export function preloadPath(): string {
     ensurePrivateDir(dir);
     sweepStale(dir);
     const own = path.join(dir, `${PREFIX}${process.pid}`);
-    rmSync(own, { recursive: true, force: true });
+    removeTree(own);
     if (bundled) {
       mkdirSync(own, { recursive: true });
       copyFileSync(bundled, path.join(own, path.basename(bundled)));
@@ -70,7 +97,7 @@ export function preloadPath(): string {
       copyFileSync(path.join(pkg, 'package.json'), path.join(copy, 'package.json'));
       copied = path.join(copy, 'dist', path.basename(installed));
     }
-    process.once('exit', () => rmSync(own, { recursive: true, force: true }));
+    process.once('exit', () => removeTree(own));
   } catch {
     // A read-only or foreign temp directory: the installed engine works as long as its release stays.
     return installed;
