@@ -10,13 +10,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import module_, { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
 
 import { IMPORT_HOOK } from './import-esm.js';
+import { nodeModule } from './node-module.js';
 
 /**
  * The CLI's bundle, compiled with V8's code cache. Compiling the half-megabyte bundle is most of what every
@@ -118,6 +118,18 @@ export function trustedCache(bundle: string, bundleStat: Stats): Buffer | undefi
 }
 
 /**
+ * A require() for the bundle's file. As the CommonJS bin, this module's `module` is node's Module, whose
+ * createRequire is node:module's without loading node:module (node-module.ts says why that matters).
+ */
+function requireFor(file: string): NodeJS.Require {
+  const own =
+    typeof module === 'object' && module !== null
+      ? (module.constructor as { createRequire?: (file: string) => NodeJS.Require }).createRequire
+      : undefined;
+  return typeof own === 'function' ? own(file) : nodeModule().createRequire(file);
+}
+
+/**
  * Loads the CommonJS bundle (BUNDLE_HEAD's form) as node would require it, with its code cache when there is a trusted one. `compileCache`
  * false: never node's own (it stays on for the whole process once enabled).
  */
@@ -129,7 +141,7 @@ export function loadBundle(bundle: string, { compileCache = true }: { compileCac
   // Without a cache of this node's, node's own compile cache when it has one (Node 22.1 and later).
   if (process.sourceMapsEnabled || (cachedData === undefined && compileCache && privateCompileCache())) {
     return {
-      exports: createRequire(file)(file) as unknown,
+      exports: requireFor(file)(file) as unknown,
       cache: process.sourceMapsEnabled ? 'none' : 'node',
       produce: () => {
         throw new Error('no code cache of a required bundle');
@@ -152,7 +164,7 @@ export function loadBundle(bundle: string, { compileCache = true }: { compileCac
   } finally {
     delete global[flag];
   }
-  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  wrapper.call(module.exports, module.exports, requireFor(file), module, file, path.dirname(file));
   module.loaded = true;
   return {
     exports: module.exports,
@@ -169,7 +181,10 @@ export function loadBundle(bundle: string, { compileCache = true }: { compileCac
  * in every later supervise. Returns whether it is on.
  */
 export function privateCompileCache(env: NodeJS.ProcessEnv = process.env): boolean {
-  const enable = (module_ as { enableCompileCache?: (dir: string) => { status: number } }).enableCompileCache;
+  // Asked before node:module is loaded for it: an older node (Node 20 running an installed package) has none.
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 1)) return false;
+  const enable = (nodeModule() as { enableCompileCache?: (dir: string) => { status: number } }).enableCompileCache;
   if (typeof enable !== 'function' || typeof process.getuid !== 'function') return false;
   const me = process.getuid();
   // control/paths.ts's controlDir(), written out: the bin loads nothing but this module before the bundle.

@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -11,6 +10,7 @@ import { OPTION_KEYS, OPTIONS } from './option-table.js';
 import type { Check } from './option-types.js';
 import type { OptionKey, RawOptions } from './options.js';
 import { importEsm } from '../import-esm.js';
+import { nodeModule } from '../node-module.js';
 
 /**
  * supervise.config.{json,js,mjs}: the CLI's options as an object, keys as in RawOptions plus `script` and
@@ -112,7 +112,7 @@ export function findConfigFile(explicit: string | undefined, cwd = logicalCwd())
   return found[0] ?? null;
 }
 
-const requireCache = createRequire(import.meta.url).cache;
+const requireCache = (): NodeJS.Dict<NodeJS.Module> => nodeModule().createRequire(import.meta.url).cache;
 let loads = 0;
 
 /** ` at line 3, column 5` from the position in a JSON.parse message (node 20 gives only the offset). */
@@ -193,7 +193,7 @@ async function readConfigValue(file: string): Promise<unknown> {
   if (!/\.(c|m)?js$/.test(file))
     throw new SuperviseError('ERR_CONFIG', 'config files must end in .json, .js, .cjs or .mjs');
   // Past node's module caches: CJS by file name, ESM by URL.
-  delete requireCache[file];
+  delete requireCache()[file];
   const mod = await importEsm<{ default?: unknown }>(`${pathToFileURL(file).href}?v=${++loads}`);
   return mod.default ?? mod;
 }

@@ -49,9 +49,31 @@ function lose(fd: Fd, code: string): void {
 
 /**
  * For whatever else writes through process.stdout/stderr (a library, console): their errors mark the stream
- * gone instead of surfacing as an uncaught 'error' event.
+ * gone instead of surfacing as an uncaught 'error' event. The guard is attached when a stream is first used:
+ * node makes process.stdout on first access (a socket for a pipe), and the master's own lines go through
+ * writeOut, so a master that nothing else writes from never pays for the two streams.
  */
 export function guardStdio(): void {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => lose(1, err.code ?? 'error'));
-  process.stderr.on('error', (err: NodeJS.ErrnoException) => lose(2, err.code ?? 'error'));
+  for (const [name, fd] of [
+    ['stdout', 1],
+    ['stderr', 2],
+  ] as const) {
+    const guard = (stream: NodeJS.WriteStream) =>
+      stream.on('error', (err: NodeJS.ErrnoException) => lose(fd, err.code ?? 'error'));
+    const own = Object.getOwnPropertyDescriptor(process, name);
+    const make = own?.get;
+    if (!own?.configurable || !make) {
+      guard(process[name]);
+      continue;
+    }
+    let stream: NodeJS.WriteStream | undefined;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: own.enumerable ?? true,
+      get() {
+        if (stream === undefined) stream = guard(make.call(process) as NodeJS.WriteStream);
+        return stream;
+      },
+    });
+  }
 }

@@ -1,10 +1,10 @@
 import { copyFileSync, type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { controlDir, ensurePrivateDir } from '../control/paths.js';
 import { isProcessAlive } from '../control/process-alive.js';
+import { nodeModule } from '../node-module.js';
 
 /**
  * The drain engine the master preloads into every worker, copied to a directory of its own for as long as the
@@ -76,7 +76,11 @@ function bundledEngine(): string | null {
 export function preloadPath(): string {
   if (copied) return copied;
   const bundled = bundledEngine();
-  const installed = bundled ?? createRequire(import.meta.url).resolve('@supervise/worker-sdk/preload');
+  const installed =
+    bundled ??
+    nodeModule()
+      .createRequire(import.meta.url)
+      .resolve('@supervise/worker-sdk/preload');
   try {
     const dir = controlDir();
     ensurePrivateDir(dir);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isatty } from 'node:tty';
 
 import { bool, duration, oneOfCheck, pathOrNull, textCheck, textList, textListCheck } from '../option-kinds.js';
 import { LOG_LEVELS, parseCount, stringList, usage } from '../option-parse.js';
@@ -123,7 +124,7 @@ export function masterOptions(): Pick<
       choices: ['json', 'pretty'],
       check: oneOfCheck(['json', 'pretty']),
       parse: (v, name, ctx) => {
-        const terminal = process.stdout.isTTY && ctx.get('logFile') === null;
+        const terminal = isatty(1) && ctx.get('logFile') === null;
         const format = String(v ?? (terminal ? 'pretty' : 'json')) as LogFormat;
         if (format !== 'json' && format !== 'pretty') usage(`${name} must be json or pretty, got "${format}"`);
         return format;
