@@ -17,11 +17,14 @@
 // The CPU per request is measured in the pass without NODE_EXTRA_CA_CERTS only: it does not depend on it.
 // Figures are medians over the rounds; ratios are x bare node and x PM2. The overhead section of pnpm bench
 // (BENCH_ONLY=overhead) measures something else: the drain engine's cost, supervise against --no-auto-drain.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { EXAMPLE_BASIC, Pm2Contender, ROOT, SUPERVISE_CLI, superviseContender } from './lib/contenders.mjs';
 import { CPU_DEFAULTS, cpuRound, cpuRoundText, cpuSetup, cpuSummary } from './lib/cpu-per-request.mjs';
-import { freePort, killTree, now, rssKb, runCmd, sleep, spawnTracked } from './lib/procs.mjs';
+import { freePort, killTree, learnPid, now, onCleanup, rssKb, runCmd, sleep, spawnTracked } from './lib/procs.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
@@ -53,9 +56,39 @@ async function waitListening(port, ms = 20_000) {
   return false;
 }
 
+// `pm2 --version` starts a daemon when none runs in its PM2_HOME, and leaves it running: the version commands get a
+// private home, whose daemon is stopped at the end of the run, rather than the user's ~/.pm2.
+let versionHome = null;
+function pm2VersionEnv() {
+  if (!versionHome) {
+    const home = mkdtempSync(join(tmpdir(), 'supervise-bench-pm2v-'));
+    versionHome = home;
+    onCleanup(() => rmSync(home, { recursive: true, force: true }));
+  }
+  return { ...process.env, PM2_HOME: versionHome };
+}
+
+function versionDaemonPid() {
+  try {
+    return Number(readFileSync(join(versionHome, 'pm2.pid'), 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
+async function stopVersionDaemon() {
+  const pid = versionHome ? versionDaemonPid() : null;
+  if (pid) await killTree(pid, { graceMs: 5000 });
+}
+
 async function pm2Available() {
   try {
-    const r = await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], { timeoutMs: 20_000 });
+    const r = await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], {
+      timeoutMs: 20_000,
+      env: pm2VersionEnv(),
+    });
+    const daemon = versionDaemonPid();
+    if (daemon) learnPid(daemon, 'PM2');
     return r.code === 0 ? null : `pm2 --version exited ${r.code}`;
   } catch (err) {
     return String(err?.message ?? err);
@@ -153,7 +186,9 @@ async function pm2Start(logDir, round_) {
 async function versionRound(withPm2) {
   const sup = await runCmd('supervise --version', node, [SUPERVISE_CLI, '--version'], { cwd: ROOT });
   const bare = await runCmd('node -e 0', node, ['-e', '0']);
-  const pm2 = withPm2 ? await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version']) : null;
+  const pm2 = withPm2
+    ? await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], { env: pm2VersionEnv() })
+    : null;
   return {
     superviseMs: sup.code === 0 ? sup.ms : null,
     bareMs: bare.code === 0 ? bare.ms : null,
@@ -241,7 +276,15 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel, cpu) {
   return { rounds, medians: m, text };
 }
 
-export async function runCost(cfg, { logDir, say }) {
+export async function runCost(cfg, ctx) {
+  try {
+    return await costRun(cfg, ctx);
+  } finally {
+    await stopVersionDaemon();
+  }
+}
+
+async function costRun(cfg, { logDir, say }) {
   let withPm2 = cfg.BENCH_COST_PM2 !== 'off';
   let pm2Note = withPm2 ? null : 'PM2 left out (BENCH_COST_PM2=off)';
   if (withPm2) {
