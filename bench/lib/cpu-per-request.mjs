@@ -133,6 +133,8 @@ async function measureOne(setup, cfg, { port, pids }) {
     requests: w?.requests ?? null,
     reqPerSec: typeof w?.reqPerSec === 'number' ? Math.round(w.reqPerSec) : null,
     cpuMs,
+    // Below 100 %, the servers' CPU was not theirs alone (another process ran there) or they waited on the client.
+    busyPct: cpuMs === null || !w?.seconds ? null : Math.round(cpuMs / (10 * w.seconds)),
     processes: procs.length,
     error: problems.length ? problems.join('; ') : null,
   };
@@ -174,11 +176,13 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
   }
 }
 
-/** A round's figures in one line: each contender's us/req and req/s, in the order they ran. */
+/** A round's figures in one line: each contender's us/req, req/s and CPU use, in the order they ran. */
 export function cpuRoundText(r) {
   return Object.entries(r.cpuRuns)
     .sort(([, a], [, b]) => a.order - b.order)
-    .map(([key, x]) => `${key} ${x.usPerReq ?? 'error'} us/req (${x.reqPerSec ?? '-'} req/s)`)
+    .map(
+      ([key, x]) => `${key} ${x.usPerReq ?? 'error'} us/req (${x.reqPerSec ?? '-'} req/s, ${x.busyPct ?? '-'} % CPU)`,
+    )
     .join(', ');
 }
 
