@@ -6,12 +6,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
 import { EXAMPLE_BASIC } from './contenders.mjs';
-import { cpuTicks, freePort, killTree, runCmd, spawnTracked, waitHttp } from './procs.mjs';
+import { cpuTicks, freePort, killTree, now, runCmd, spawnTracked, waitHttp } from './procs.mjs';
 import { median } from './stats.mjs';
 
 export const CPU_DEFAULTS = {
   BENCH_COST_CPU: 'auto', // 'off' to leave the CPU per request out
-  BENCH_COST_CPU_SECONDS: 3, // one measured wrk run per contender and round
+  BENCH_COST_CPU_SECONDS: 3, // measured seconds per contender and round, in 1 s wrk runs
   BENCH_COST_CPU_WARMUP_SECONDS: 1, // an unmeasured wrk run before it (JIT, connection set-up)
   BENCH_COST_CPU_CONNECTIONS: 16, // wrk -c: keep-alive connections, one wrk thread
 };
@@ -99,20 +99,12 @@ function wrk(setup, cfg, port, seconds) {
   return runCmd('wrk', 'taskset', [...args, `http://127.0.0.1:${port}/`], { timeoutMs: (seconds + 30) * 1000 });
 }
 
-/**
- * One measured run against one contender whose servers already listen on 127.0.0.1:port. pids() lists its server
- * processes now. Returns { usPerReq, requests, reqPerSec, cpuMs, error }; usPerReq is null when the run had errors
- * (they are reported, never averaged in).
- */
-async function measureOne(setup, cfg, { port, pids }) {
-  const procs = pids();
-  const pinError = await pin(procs, setup.serverCpu);
-  if (pinError) return { usPerReq: null, error: `pinning: ${pinError}` };
-  if (cfg.BENCH_COST_CPU_WARMUP_SECONDS > 0) await wrk(setup, cfg, port, cfg.BENCH_COST_CPU_WARMUP_SECONDS);
+/** One measured 1 s wrk run against one contender: the CPU ticks its servers used, the requests, the problems. */
+async function slice(setup, cfg, t, procs) {
   const t0 = procs.map(cpuTicks);
-  const run = await wrk(setup, cfg, port, cfg.BENCH_COST_CPU_SECONDS);
+  const run = await wrk(setup, cfg, t.port, 1);
   const t1 = procs.map(cpuTicks);
-  const after = pids();
+  const after = t.pids();
   const w = parseWrk(run.stdout);
   const problems = [];
   if (run.code !== 0) problems.push(`wrk exited ${run.code}: ${(run.stderr || run.stdout).trim().slice(-200)}`);
@@ -126,26 +118,35 @@ async function measureOne(setup, cfg, { port, pids }) {
   if (after.length !== procs.length || after.some((p) => !procs.includes(p))) {
     problems.push(`the server processes changed during the run (${procs.join(' ')} -> ${after.join(' ')})`);
   }
-  const ticks = problems.length ? null : t1.reduce((a, t, i) => a + t - t0[i], 0);
-  const cpuMs = ticks === null ? null : (ticks * 1000) / setup.ticksPerSecond;
+  const ticks = problems.length ? 0 : t1.reduce((a, x, i) => a + x - t0[i], 0);
+  return { ticks, requests: w?.requests ?? 0, seconds: w?.seconds ?? 0, problems };
+}
+
+/** A contender's totals over its slices: { usPerReq, requests, reqPerSec, cpuMs, busyPct, processes, error }. */
+function result(setup, a) {
+  const cpuMs = a.problems.length ? null : (a.ticks * 1000) / setup.ticksPerSecond;
   return {
-    usPerReq: cpuMs === null ? null : Math.round(((cpuMs * 1000) / w.requests) * 100) / 100,
-    requests: w?.requests ?? null,
-    reqPerSec: typeof w?.reqPerSec === 'number' ? Math.round(w.reqPerSec) : null,
+    usPerReq: cpuMs === null || !a.requests ? null : Math.round(((cpuMs * 1000) / a.requests) * 100) / 100,
+    requests: a.requests,
+    reqPerSec: a.seconds ? Math.round(a.requests / a.seconds) : null,
     cpuMs,
     // Below 100 %, the servers' CPU was not theirs alone (another process ran there) or they waited on the client.
-    busyPct: cpuMs === null || !w?.seconds ? null : Math.round(cpuMs / (10 * w.seconds)),
-    processes: procs.length,
-    error: problems.length ? problems.join('; ') : null,
+    busyPct: cpuMs === null || !a.seconds ? null : Math.round(cpuMs / (10 * a.seconds)),
+    processes: a.procs.length,
+    order: a.order,
+    error: a.problems.length ? a.problems.join('; ') : null,
   };
 }
 
 /**
  * The CPU per request of one round: a bare `node <app>` started for it beside the running supervise and PM2
- * contenders (each idle while another is measured), the contenders one after the other in an order that rotates
- * with the round. Returns { superviseCpuUs, bareCpuUs, pm2CpuUs, cpuRuns: { key: result }, cpuErrors: [] }.
+ * contenders (each idle while another is measured). Each contender is pinned and warmed up, then measured in
+ * BENCH_COST_CPU_SECONDS wrk runs of 1 s, interleaved with the others' (A B C A B C ...), so that a swing of the
+ * machine's load falls on every contender rather than on the one that ran then; the order rotates with the round.
+ * Returns { superviseCpuUs, bareCpuUs, pm2CpuUs, cpuRuns: { key: result }, cpuErrors: [] }.
  */
 export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
+  const startedAt = now();
   const port = await freePort();
   const bare = spawnTracked('cost-cpu-bare', process.execPath, [EXAMPLE_BASIC], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
@@ -157,16 +158,34 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
       { key: 'bare', port, pids: () => [bare.pid] },
       ...(pm2 ? [{ key: 'pm2', port: pm2.port, pids: () => [pm2.masterPid(), ...pm2.workerPids()] }] : []),
     ];
-    const runs = {};
-    for (let k = 0; k < targets.length; k++) {
-      const t = targets[(k + i) % targets.length];
-      runs[t.key] = { ...(await measureOne(setup, cfg, t)), order: k + 1 };
+    const order = targets.map((_, k) => targets[(k + i) % targets.length]);
+    const acc = {};
+    for (const [k, t] of order.entries()) {
+      const a = { procs: t.pids(), ticks: 0, requests: 0, seconds: 0, problems: [], order: k + 1 };
+      acc[t.key] = a;
+      const pinError = await pin(a.procs, setup.serverCpu);
+      if (pinError) a.problems.push(`pinning: ${pinError}`);
+      else if (cfg.BENCH_COST_CPU_WARMUP_SECONDS > 0) await wrk(setup, cfg, t.port, cfg.BENCH_COST_CPU_WARMUP_SECONDS);
     }
+    const slices = Math.max(1, Math.round(cfg.BENCH_COST_CPU_SECONDS));
+    for (let n = 0; n < slices; n++) {
+      for (const t of order) {
+        const a = acc[t.key];
+        if (a.problems.length) continue;
+        const r = await slice(setup, cfg, t, a.procs);
+        a.problems.push(...r.problems);
+        a.ticks += r.ticks;
+        a.requests += r.requests;
+        a.seconds += r.seconds;
+      }
+    }
+    const runs = Object.fromEntries(Object.entries(acc).map(([key, a]) => [key, result(setup, a)]));
     return {
       superviseCpuUs: runs.supervise.usPerReq,
       bareCpuUs: runs.bare.usPerReq,
       pm2CpuUs: runs.pm2?.usPerReq ?? null,
       cpuRuns: runs,
+      cpuWallMs: now() - startedAt,
       cpuErrors: Object.entries(runs)
         .filter(([, r]) => r.error)
         .map(([key, r]) => `CPU per request, round ${i + 1}, ${key}: ${r.error}`),
@@ -196,14 +215,16 @@ export function cpuSummary(rounds, setup, cfg) {
   const errors = rounds.flatMap((r) => r.cpuErrors ?? []);
   const text = [
     `CPU per request (examples/http-basic, supervise -w 1, bare \`node <app>\`, PM2 -i 1; every server process ` +
-      `pinned to CPU ${setup.serverCpu}, \`wrk -t1 -c${cfg.BENCH_COST_CPU_CONNECTIONS} -d${cfg.BENCH_COST_CPU_SECONDS}s\` ` +
-      `(keep-alive) on CPU ${setup.clientCpu} after a ${cfg.BENCH_COST_CPU_WARMUP_SECONDS} s warm-up; utime + stime of ` +
-      'the servers from /proc/<pid>/stat over the run / requests completed; measured once, without ' +
+      `pinned to CPU ${setup.serverCpu}, wrk on CPU ${setup.clientCpu} (-t1 -c${cfg.BENCH_COST_CPU_CONNECTIONS}, ` +
+      `keep-alive); per contender and round a ${cfg.BENCH_COST_CPU_WARMUP_SECONDS} s warm-up, then ` +
+      `${cfg.BENCH_COST_CPU_SECONDS} runs of 1 s interleaved with the other contenders'; utime + stime of the ` +
+      'servers from /proc/<pid>/stat over the runs / requests completed; measured once, without ' +
       'NODE_EXTRA_CA_CERTS, which only process starts read):',
     `  per round, us/req: supervise ${col('superviseCpuUs').join(' ')}; bare ${col('bareCpuUs').join(' ')}; ` +
       `PM2 ${col('pm2CpuUs').join(' ')}`,
     `  median of the per-round ratios: supervise vs bare ${fmt(perRound('superviseCpuUs', 'bareCpuUs'))}, ` +
-      `vs PM2 ${fmt(perRound('superviseCpuUs', 'pm2CpuUs'))}; runs with errors: ${errors.length} (left out of the medians)`,
+      `vs PM2 ${fmt(perRound('superviseCpuUs', 'pm2CpuUs'))}; runs with errors: ${errors.length} (left out of the medians); ` +
+      `this measure took ${Math.round(rounds.reduce((a, r) => a + (r.cpuWallMs ?? 0), 0) / 1000)} s in all`,
     ...errors.map((e) => `  error: ${e}`),
   ].join('\n');
   return { medians: m, text, errors };
