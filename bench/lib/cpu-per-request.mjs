@@ -14,7 +14,21 @@ export const CPU_DEFAULTS = {
   BENCH_COST_CPU_SECONDS: 3, // measured seconds per contender and round, in 1 s wrk runs
   BENCH_COST_CPU_WARMUP_SECONDS: 1, // an unmeasured wrk run before it (JIT, connection set-up)
   BENCH_COST_CPU_CONNECTIONS: 16, // wrk -c: keep-alive connections, one wrk thread
+  BENCH_COST_CPU_AA: 'off', // 'on': a second bare node measured like the others, the noise floor of the run
 };
+
+/** A bare `node <app>` on a free port, answering. */
+async function startBare(name) {
+  const port = await freePort();
+  const child = spawnTracked(name, process.execPath, [EXAMPLE_BASIC], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+  });
+  if (!(await waitHttp(port))) {
+    await killTree(child.pid, { graceMs: 2000 });
+    throw new Error(`bare node: no answer on port ${port}`);
+  }
+  return { port, pid: child.pid };
+}
 
 /** CPU numbers from a cpuset list as the kernel prints it ("0-3,6"). */
 export function parseCpuList(text) {
@@ -143,19 +157,21 @@ function result(setup, a) {
  * contenders (each idle while another is measured). Each contender is pinned and warmed up, then measured in
  * BENCH_COST_CPU_SECONDS wrk runs of 1 s, interleaved with the others' (A B C A B C ...), so that a swing of the
  * machine's load falls on every contender rather than on the one that ran then; the order rotates with the round.
- * Returns { superviseCpuUs, bareCpuUs, pm2CpuUs, cpuRuns: { key: result }, cpuErrors: [] }.
+ * With BENCH_COST_CPU_AA=on a second bare process ('bare2') is measured too: bare2 against bare is what two
+ * identical servers differ by in this run. Returns { superviseCpuUs, bareCpuUs, pm2CpuUs, bare2CpuUs,
+ * cpuRuns: { key: result }, cpuErrors: [] }.
  */
 export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
   const startedAt = now();
-  const port = await freePort();
-  const bare = spawnTracked('cost-cpu-bare', process.execPath, [EXAMPLE_BASIC], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
-  });
+  const bares = [];
   try {
-    if (!(await waitHttp(port))) throw new Error(`bare node: no answer on port ${port}`);
+    bares.push(await startBare('cost-cpu-bare'));
+    if (cfg.BENCH_COST_CPU_AA === 'on') bares.push(await startBare('cost-cpu-bare2'));
+    const [bare, bare2] = bares;
     const targets = [
       { key: 'supervise', port: sup.port, pids: () => [sup.masterPid(), ...sup.workerPids()] },
-      { key: 'bare', port, pids: () => [bare.pid] },
+      { key: 'bare', port: bare.port, pids: () => [bare.pid] },
+      ...(bare2 ? [{ key: 'bare2', port: bare2.port, pids: () => [bare2.pid] }] : []),
       ...(pm2 ? [{ key: 'pm2', port: pm2.port, pids: () => [pm2.masterPid(), ...pm2.workerPids()] }] : []),
     ];
     const order = targets.map((_, k) => targets[(k + i) % targets.length]);
@@ -184,6 +200,7 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
       superviseCpuUs: runs.supervise.usPerReq,
       bareCpuUs: runs.bare.usPerReq,
       pm2CpuUs: runs.pm2?.usPerReq ?? null,
+      bare2CpuUs: runs.bare2?.usPerReq ?? null,
       cpuRuns: runs,
       cpuWallMs: now() - startedAt,
       cpuErrors: Object.entries(runs)
@@ -191,7 +208,7 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
         .map(([key, r]) => `CPU per request, round ${i + 1}, ${key}: ${r.error}`),
     };
   } finally {
-    await killTree(bare.pid, { graceMs: 2000 });
+    await Promise.all(bares.map((b) => killTree(b.pid, { graceMs: 2000 })));
   }
 }
 
@@ -208,11 +225,25 @@ export function cpuRoundText(r) {
 /** The summary: medians over the rounds without errors, the ratios, and the median of the per-round ratios. */
 export function cpuSummary(rounds, setup, cfg) {
   const col = (k) => rounds.map((r) => r[k] ?? null);
-  const perRound = (a, b) =>
-    median(rounds.map((r) => (r[a] !== null && r[b] !== null && r[b] ? r[a] / r[b] : null)).filter((x) => x));
-  const m = { supervise: median(col('superviseCpuUs')), bare: median(col('bareCpuUs')), pm2: median(col('pm2CpuUs')) };
+  const show = (k) =>
+    col(k)
+      .map((x) => x ?? '-')
+      .join(' ');
+  const ratios = (a, b) => rounds.map((r) => (r[a] && r[b] ? r[a] / r[b] : null));
   const fmt = (x) => (x === null ? '-' : `${x.toFixed(3)}x`);
+  const ratioText = (a, b) => {
+    const r = ratios(a, b);
+    return `per round ${r.map(fmt).join(' ')}, median ${fmt(median(r))}`;
+  };
+  const m = { supervise: median(col('superviseCpuUs')), bare: median(col('bareCpuUs')), pm2: median(col('pm2CpuUs')) };
   const errors = rounds.flatMap((r) => r.cpuErrors ?? []);
+  const wallS = Math.round(rounds.reduce((a, r) => a + (r.cpuWallMs ?? 0), 0) / 1000);
+  const aa = rounds.some((r) => r.bare2CpuUs)
+    ? [
+        `  A/A (BENCH_COST_CPU_AA=on): a second bare node ${show('bare2CpuUs')} us/req; vs the first, ` +
+          ratioText('bare2CpuUs', 'bareCpuUs'),
+      ]
+    : [];
   const text = [
     `CPU per request (examples/http-basic, supervise -w 1, bare \`node <app>\`, PM2 -i 1; every server process ` +
       `pinned to CPU ${setup.serverCpu}, wrk on CPU ${setup.clientCpu} (-t1 -c${cfg.BENCH_COST_CPU_CONNECTIONS}, ` +
@@ -220,11 +251,10 @@ export function cpuSummary(rounds, setup, cfg) {
       `${cfg.BENCH_COST_CPU_SECONDS} runs of 1 s interleaved with the other contenders'; utime + stime of the ` +
       'servers from /proc/<pid>/stat over the runs / requests completed; measured once, without ' +
       'NODE_EXTRA_CA_CERTS, which only process starts read):',
-    `  per round, us/req: supervise ${col('superviseCpuUs').join(' ')}; bare ${col('bareCpuUs').join(' ')}; ` +
-      `PM2 ${col('pm2CpuUs').join(' ')}`,
-    `  median of the per-round ratios: supervise vs bare ${fmt(perRound('superviseCpuUs', 'bareCpuUs'))}, ` +
-      `vs PM2 ${fmt(perRound('superviseCpuUs', 'pm2CpuUs'))}; runs with errors: ${errors.length} (left out of the medians); ` +
-      `this measure took ${Math.round(rounds.reduce((a, r) => a + (r.cpuWallMs ?? 0), 0) / 1000)} s in all`,
+    `  per round, us/req: supervise ${show('superviseCpuUs')}; bare ${show('bareCpuUs')}; PM2 ${show('pm2CpuUs')}`,
+    `  supervise vs bare ${ratioText('superviseCpuUs', 'bareCpuUs')}; vs PM2 ${ratioText('superviseCpuUs', 'pm2CpuUs')}`,
+    ...aa,
+    `  runs with errors: ${errors.length} (left out of the medians); this measure took ${wallS} s in all`,
     ...errors.map((e) => `  error: ${e}`),
   ].join('\n');
   return { medians: m, text, errors };
