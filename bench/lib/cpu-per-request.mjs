@@ -133,7 +133,8 @@ async function slice(setup, cfg, t, procs) {
     problems.push(`the server processes changed during the run (${procs.join(' ')} -> ${after.join(' ')})`);
   }
   const ticks = problems.length ? 0 : t1.reduce((a, x, i) => a + x - t0[i], 0);
-  return { ticks, requests: w?.requests ?? 0, seconds: w?.seconds ?? 0, problems };
+  const firstTicks = problems.length ? 0 : t1[0] - t0[0];
+  return { ticks, firstTicks, requests: w?.requests ?? 0, seconds: w?.seconds ?? 0, problems };
 }
 
 /** A contender's totals over its slices: { usPerReq, requests, reqPerSec, cpuMs, busyPct, processes, error }. */
@@ -147,6 +148,8 @@ function result(setup, a) {
     // Below 100 %, the servers' CPU was not theirs alone (another process ran there) or they waited on the client.
     busyPct: cpuMs === null || !a.seconds ? null : Math.round(cpuMs / (10 * a.seconds)),
     processes: a.procs.length,
+    // The master's (PM2: the daemon's) part, when the contender has one beside its worker.
+    masterPct: cpuMs === null || a.procs.length < 2 || !a.ticks ? null : Math.round((100 * a.firstTicks) / a.ticks),
     order: a.order,
     error: a.problems.length ? a.problems.join('; ') : null,
   };
@@ -177,7 +180,7 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
     const order = targets.map((_, k) => targets[(k + i) % targets.length]);
     const acc = {};
     for (const [k, t] of order.entries()) {
-      const a = { procs: t.pids(), ticks: 0, requests: 0, seconds: 0, problems: [], order: k + 1 };
+      const a = { procs: t.pids(), ticks: 0, firstTicks: 0, requests: 0, seconds: 0, problems: [], order: k + 1 };
       acc[t.key] = a;
       const pinError = await pin(a.procs, setup.serverCpu);
       if (pinError) a.problems.push(`pinning: ${pinError}`);
@@ -191,6 +194,7 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
         const r = await slice(setup, cfg, t, a.procs);
         a.problems.push(...r.problems);
         a.ticks += r.ticks;
+        a.firstTicks += r.firstTicks;
         a.requests += r.requests;
         a.seconds += r.seconds;
       }
@@ -212,13 +216,15 @@ export async function cpuRound(setup, cfg, { sup, pm2, round: i }) {
   }
 }
 
-/** A round's figures in one line: each contender's us/req, req/s and CPU use, in the order they ran. */
+/** A round's figures in one line: each contender's us/req, the master's part, req/s and CPU use, in run order. */
 export function cpuRoundText(r) {
   return Object.entries(r.cpuRuns)
     .sort(([, a], [, b]) => a.order - b.order)
-    .map(
-      ([key, x]) => `${key} ${x.usPerReq ?? 'error'} us/req (${x.reqPerSec ?? '-'} req/s, ${x.busyPct ?? '-'} % CPU)`,
-    )
+    .map(([key, x]) => {
+      const master =
+        x.masterPct === null ? '' : `${x.masterPct} % of it in the ${key === 'pm2' ? 'daemon' : 'master'}, `;
+      return `${key} ${x.usPerReq ?? 'error'} us/req (${master}${x.reqPerSec ?? '-'} req/s, ${x.busyPct ?? '-'} % CPU)`;
+    })
     .join(', ');
 }
 
