@@ -72,7 +72,7 @@ Contenders for BENCH_ONLY: sdk, plain, plain-noauto, pm2, naive; overhead (the d
 (WebSocket and SSE clients through rollouts, supervise and PM2: see longlived.mjs); accept (one request per
 connection and keep-alive throughput, and balance, per accept strategy, --sticky, PM2 and the shared-socket limit:
 accept.mjs); metrics (the heartbeat's and /metrics' cost to the master and the workers: metrics.mjs); cost (the
-master's RSS, -w 4 start-up, status and --version against bare node and PM2: cost.mjs); canary (outcome counting
+master's RSS, -w 4 start-up, status, --version and CPU per request against bare node and PM2: cost.mjs); canary (outcome counting
 on and off, rollout time with and without a canary: canary.mjs).`;
 
 const CONTENDERS = [

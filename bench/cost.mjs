@@ -8,15 +8,23 @@
 //   start    supervise -w 4 from spawn to its ready line; four bare processes of the same app started in
 //            parallel, each on its own port, until the last one accepts a connection; `pm2 start -i 4
 //            --wait-ready` in a fresh PM2_HOME (daemon included) until the command returns;
-//   version  `supervise --version`, `node -e 0`, `pm2 --version`.
+//   version  `supervise --version`, `node -e 0`, `pm2 --version`;
+//   CPU      CPU time per request of the same app under a keep-alive wrk load, servers and wrk pinned to
+//            different CPUs (lib/cpu-per-request.mjs), on the memory round's supervise and PM2 and a bare
+//            `node <app>`, in an order that rotates with the round.
 // The rounds run twice when the environment sets NODE_EXTRA_CA_CERTS: as it is, then without it (both contenders
 // alike), since Node 20 reads that file at every process start.
-// Figures are medians over the rounds; ratios are x bare node and x PM2. The CPU per request is measured by the
-// overhead section of pnpm bench (BENCH_ONLY=overhead), not here.
+// The CPU per request is measured in the pass without NODE_EXTRA_CA_CERTS only: it does not depend on it.
+// Figures are medians over the rounds; ratios are x bare node and x PM2. The overhead section of pnpm bench
+// (BENCH_ONLY=overhead) measures something else: the drain engine's cost, supervise against --no-auto-drain.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { EXAMPLE_BASIC, Pm2Contender, ROOT, SUPERVISE_CLI, superviseContender } from './lib/contenders.mjs';
-import { freePort, killTree, now, rssKb, runCmd, sleep, spawnTracked } from './lib/procs.mjs';
+import { CPU_DEFAULTS, cpuRound, cpuRoundText, cpuSetup, cpuSummary } from './lib/cpu-per-request.mjs';
+import { freePort, killTree, learnPid, now, onCleanup, rssKb, runCmd, sleep, spawnTracked } from './lib/procs.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { median, round, table } from './lib/stats.mjs';
 
@@ -24,6 +32,7 @@ export const COST_DEFAULTS = {
   BENCH_COST_ROUNDS: 5,
   BENCH_COST_SETTLE_MS: 2000, // idle time after ready before the RSS is read
   BENCH_COST_PM2: 'auto', // 'off' to leave PM2 out
+  ...CPU_DEFAULTS, // BENCH_COST_CPU_*: the CPU per request (lib/cpu-per-request.mjs)
 };
 
 const PM2_BIN = new URL('./node_modules/pm2/bin/pm2', import.meta.url);
@@ -47,17 +56,50 @@ async function waitListening(port, ms = 20_000) {
   return false;
 }
 
+// `pm2 --version` starts a daemon when none runs in its PM2_HOME, and leaves it running: the version commands get a
+// private home, whose daemon is stopped at the end of the run, rather than the user's ~/.pm2.
+let versionHome = null;
+function pm2VersionEnv() {
+  if (!versionHome) {
+    const home = mkdtempSync(join(tmpdir(), 'supervise-bench-pm2v-'));
+    versionHome = home;
+    onCleanup(() => rmSync(home, { recursive: true, force: true }));
+  }
+  return { ...process.env, PM2_HOME: versionHome };
+}
+
+function versionDaemonPid() {
+  try {
+    return Number(readFileSync(join(versionHome, 'pm2.pid'), 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
+async function stopVersionDaemon() {
+  const pid = versionHome ? versionDaemonPid() : null;
+  if (pid) await killTree(pid, { graceMs: 5000 });
+}
+
 async function pm2Available() {
   try {
-    const r = await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], { timeoutMs: 20_000 });
+    const r = await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], {
+      timeoutMs: 20_000,
+      env: pm2VersionEnv(),
+    });
+    const daemon = versionDaemonPid();
+    if (daemon) learnPid(daemon, 'PM2');
     return r.code === 0 ? null : `pm2 --version exited ${r.code}`;
   } catch (err) {
     return String(err?.message ?? err);
   }
 }
 
-/** One round of the memory and status measures: the three contenders alive at the same time. */
-async function memoryRound(cfg, logDir, withPm2, round_) {
+/**
+ * One round of the memory and status measures, the three contenders alive at the same time; then, when cpu (a
+ * cpuSetup()) is given, the CPU per request on the same supervise and PM2.
+ */
+async function memoryRound(cfg, logDir, withPm2, round_, cpu) {
   const out = {};
   const bare = spawnTracked('cost-bare', node, ['-e', 'setInterval(()=>{},1000)']);
   const sup = superviseContender({
@@ -85,6 +127,7 @@ async function memoryRound(cfg, logDir, withPm2, round_) {
       const ps = await pm2.pm2(['status'], 20_000);
       out.pm2StatusMs = ps.code === 0 ? ps.ms : null;
     }
+    if (cpu) Object.assign(out, await cpuRound(cpu, cfg, { sup, pm2, round: round_ }));
   } finally {
     await Promise.all([sup.stop(), pm2?.stop(), killTree(bare.pid, { graceMs: 2000 })]);
   }
@@ -143,7 +186,9 @@ async function pm2Start(logDir, round_) {
 async function versionRound(withPm2) {
   const sup = await runCmd('supervise --version', node, [SUPERVISE_CLI, '--version'], { cwd: ROOT });
   const bare = await runCmd('node -e 0', node, ['-e', '0']);
-  const pm2 = withPm2 ? await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version']) : null;
+  const pm2 = withPm2
+    ? await runCmd('pm2 --version', node, [PM2_BIN.pathname, '--version'], { env: pm2VersionEnv() })
+    : null;
   return {
     superviseMs: sup.code === 0 ? sup.ms : null,
     bareMs: bare.code === 0 ? bare.ms : null,
@@ -152,11 +197,11 @@ async function versionRound(withPm2) {
 }
 
 /** One pass of every round, in the environment process.env holds now (children inherit it). */
-async function costPass(cfg, { logDir, say }, withPm2, envLabel) {
+async function costPass(cfg, { logDir, say }, withPm2, envLabel, cpu) {
   const rounds = [];
   const N = cfg.BENCH_COST_ROUNDS;
   for (let i = 0; i < N; i++) {
-    const r = { ...(await memoryRound(cfg, logDir, withPm2, i)) };
+    const r = { ...(await memoryRound(cfg, logDir, withPm2, i, cpu)) };
     // The start-up contenders one after the other, in an order that rotates, so none always runs first.
     const starts = [
       ['superviseStartMs', () => superviseStart(logDir, i)],
@@ -173,9 +218,11 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel) {
     say(
       `cost round ${i + 1}/${N} (${envLabel}): RSS supervise ${round(r.superviseKb / 1024, 1)} MB, bare ${round(r.bareKb / 1024, 1)}, PM2 ${r.pm2Kb ? round(r.pm2Kb / 1024, 1) : '-'}; ` +
         `status ${r.statusMs ?? r.statusError} ms (PM2 ${r.pm2StatusMs ?? '-'}); -w 4 ready ${r.superviseStartMs} ms, bare x4 ${r.bareStartMs}, PM2 ${r.pm2StartMs ?? '-'}; ` +
-        `--version ${r.versionMs} ms (node -e 0 ${r.bareVersionMs}, PM2 ${r.pm2VersionMs ?? '-'})`,
+        `--version ${r.versionMs} ms (node -e 0 ${r.bareVersionMs}, PM2 ${r.pm2VersionMs ?? '-'})` +
+        (r.cpuRuns ? `; CPU ${cpuRoundText(r)}` : ''),
     );
   }
+  const cpuPart = cpu ? cpuSummary(rounds, cpu, cfg) : null;
   const med = (k) => median(rounds.map((r) => r[k]));
   const ratio = (a, b) => (a === null || b === null || !b ? '-' : `${(a / b).toFixed(2)}x`);
   const mb = (kb) => (kb === null ? null : round(kb / 1024, 1));
@@ -207,6 +254,12 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel) {
       ratio(m.versionMs, m.pm2VersionMs),
     ],
   ];
+  if (cpuPart) {
+    const c = cpuPart.medians;
+    const ratio3 = (a, b) => (a === null || b === null || !b ? '-' : `${(a / b).toFixed(3)}x`);
+    const label = 'CPU per request, us (-w 1, wrk keep-alive)';
+    rows.push([label, c.supervise, c.bare, c.pm2, ratio3(c.supervise, c.bare), ratio3(c.supervise, c.pm2)]);
+  }
   const errors = rounds.map((r) => r.statusError).filter(Boolean);
   const text = [
     `Cost of the master, ${envLabel} (examples/http-basic; medians of ${N} rounds; bare = an idle \`node -e 'setInterval(()=>{},1000)'\`, ` +
@@ -218,11 +271,20 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel) {
         .map((k) => `${k} ${rounds.map((r) => r[k] ?? '-').join(' ')}`)
         .join('; '),
     ...errors.map((e) => `error: ${e}`),
+    ...(cpuPart ? [cpuPart.text] : []),
   ].join('\n');
   return { rounds, medians: m, text };
 }
 
-export async function runCost(cfg, { logDir, say }) {
+export async function runCost(cfg, ctx) {
+  try {
+    return await costRun(cfg, ctx);
+  } finally {
+    await stopVersionDaemon();
+  }
+}
+
+async function costRun(cfg, { logDir, say }) {
   let withPm2 = cfg.BENCH_COST_PM2 !== 'off';
   let pm2Note = withPm2 ? null : 'PM2 left out (BENCH_COST_PM2=off)';
   if (withPm2) {
@@ -233,6 +295,9 @@ export async function runCost(cfg, { logDir, say }) {
     }
   }
   if (pm2Note) say(pm2Note);
+  const cpu = await cpuSetup(cfg);
+  if (cpu.skip) say(cpu.skip);
+  const cpuFor = (last) => (last && !cpu.skip ? cpu : null);
   // Node 20 reads the NODE_EXTRA_CA_CERTS file at every process start (Node 24 only when TLS first
   // needs it): on a machine that sets it, every process pays that, bare node included. Both figures, both
   // contenders alike: the environment as it is, then without the variable.
@@ -244,12 +309,13 @@ export async function runCost(cfg, { logDir, say }) {
       { logDir, say },
       withPm2,
       certs ? `NODE_EXTRA_CA_CERTS=${certs}` : 'NODE_EXTRA_CA_CERTS not set',
+      cpuFor(certs === undefined),
     ),
   );
   if (certs !== undefined) {
     delete process.env.NODE_EXTRA_CA_CERTS;
     try {
-      passes.push(await costPass(cfg, { logDir, say }, withPm2, 'NODE_EXTRA_CA_CERTS unset'));
+      passes.push(await costPass(cfg, { logDir, say }, withPm2, 'NODE_EXTRA_CA_CERTS unset', cpuFor(true)));
     } finally {
       process.env.NODE_EXTRA_CA_CERTS = certs;
     }
@@ -263,7 +329,7 @@ export async function runCost(cfg, { logDir, say }) {
         `${w.bareStartMs} vs ${wo.bareStartMs} ms).`,
     );
   }
-  lines.push('CPU per request under supervise: the overhead section of pnpm bench (BENCH_ONLY=overhead pnpm bench).');
+  if (cpu.skip) lines.push(cpu.skip);
   if (pm2Note) lines.push(pm2Note);
   return { rounds: passes[0].rounds, medians: passes[0].medians, passes, text: lines.join('\n\n') };
 }
