@@ -22,6 +22,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { clusterFloorStart, startClusterFloor } from './lib/cluster-floor.mjs';
 import { EXAMPLE_BASIC, Pm2Contender, ROOT, SUPERVISE_CLI, superviseContender } from './lib/contenders.mjs';
 import { CPU_DEFAULTS, cpuRound, cpuRoundText, cpuSetup, cpuSummary } from './lib/cpu-per-request.mjs';
 import { freePort, killTree, learnPid, now, onCleanup, rssKb, runCmd, sleep, spawnTracked } from './lib/procs.mjs';
@@ -113,11 +114,16 @@ async function memoryRound(cfg, logDir, withPm2, round_, cpu) {
   const pm2 = withPm2
     ? new Pm2Contender({ name: `cost-pm2-${round_}`, label: 'PM2 -i 1', workers: 1, port: await freePort(), logDir })
     : null;
+  let floor = null;
   try {
-    await Promise.all([sup.start(), pm2?.start()]);
+    [, , floor] = await Promise.all([sup.start(), pm2?.start(), startClusterFloor(1)]);
     await sleep(cfg.BENCH_COST_SETTLE_MS);
     out.bareKb = rssKb(bare.pid);
     out.superviseKb = rssKb(sup.masterPid());
+    out.clusterKb = rssKb(floor.pid);
+    // Idle from here: stopped before the status and CPU measures, which it is not part of.
+    await floor.stop();
+    floor = null;
     out.pm2Kb = pm2 ? rssKb(pm2.masterPid()) : null;
     // The user's own command, from the directory the master was started in (it finds its socket there).
     const st = await runCmd('supervise status', node, [SUPERVISE_CLI, 'status'], { cwd: ROOT, timeoutMs: 20_000 });
@@ -129,7 +135,7 @@ async function memoryRound(cfg, logDir, withPm2, round_, cpu) {
     }
     if (cpu) Object.assign(out, await cpuRound(cpu, cfg, { sup, pm2, round: round_ }));
   } finally {
-    await Promise.all([sup.stop(), pm2?.stop(), killTree(bare.pid, { graceMs: 2000 })]);
+    await Promise.all([sup.stop(), pm2?.stop(), floor?.stop(), killTree(bare.pid, { graceMs: 2000 })]);
   }
   return out;
 }
@@ -206,6 +212,7 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel, cpu) {
     const starts = [
       ['superviseStartMs', () => superviseStart(logDir, i)],
       ['bareStartMs', () => bareStart()],
+      ['clusterStartMs', () => clusterFloorStart()],
       ...(withPm2 ? [['pm2StartMs', () => pm2Start(logDir, i)]] : []),
     ];
     for (let k = 0; k < starts.length; k++) {
@@ -216,8 +223,8 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel, cpu) {
     Object.assign(r, { versionMs: v.superviseMs, bareVersionMs: v.bareMs, pm2VersionMs: v.pm2Ms });
     rounds.push(r);
     say(
-      `cost round ${i + 1}/${N} (${envLabel}): RSS supervise ${round(r.superviseKb / 1024, 1)} MB, bare ${round(r.bareKb / 1024, 1)}, PM2 ${r.pm2Kb ? round(r.pm2Kb / 1024, 1) : '-'}; ` +
-        `status ${r.statusMs ?? r.statusError} ms (PM2 ${r.pm2StatusMs ?? '-'}); -w 4 ready ${r.superviseStartMs} ms, bare x4 ${r.bareStartMs}, PM2 ${r.pm2StartMs ?? '-'}; ` +
+      `cost round ${i + 1}/${N} (${envLabel}): RSS supervise ${round(r.superviseKb / 1024, 1)} MB, bare ${round(r.bareKb / 1024, 1)}, node:cluster ${round(r.clusterKb / 1024, 1)}, PM2 ${r.pm2Kb ? round(r.pm2Kb / 1024, 1) : '-'}; ` +
+        `status ${r.statusMs ?? r.statusError} ms (PM2 ${r.pm2StatusMs ?? '-'}); -w 4 ready ${r.superviseStartMs} ms, bare x4 ${r.bareStartMs}, node:cluster ${r.clusterStartMs}, PM2 ${r.pm2StartMs ?? '-'}; ` +
         `--version ${r.versionMs} ms (node -e 0 ${r.bareVersionMs}, PM2 ${r.pm2VersionMs ?? '-'})` +
         (r.cpuRuns ? `; CPU ${cpuRoundText(r)}` : ''),
     );
@@ -267,9 +274,21 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel, cpu) {
       '`pm2 start -i 4 --wait-ready` from a fresh PM2_HOME, `pm2 status`, `pm2 --version`):',
     table(['measure', 'supervise', 'bare node', 'PM2', 'supervise vs bare', 'supervise vs PM2'], rows),
     'per round: ' +
-      ['superviseKb', 'bareKb', 'superviseStartMs', 'bareStartMs', 'statusMs', 'versionMs']
+      [
+        'superviseKb',
+        'bareKb',
+        'clusterKb',
+        'superviseStartMs',
+        'bareStartMs',
+        'clusterStartMs',
+        'statusMs',
+        'versionMs',
+      ]
         .map((k) => `${k} ${rounds.map((r) => r[k] ?? '-').join(' ')}`)
         .join('; '),
+    `node:cluster floor (bench/lib/cluster-primary.cjs, a primary with no code of its own): RSS ${mb(m.clusterKb)} MB ` +
+      `(+${mb(m.clusterKb - m.bareKb)} MB over bare), -w 4 ready ${m.clusterStartMs} ms (${ratio(m.clusterStartMs, m.bareStartMs)} bare); ` +
+      `supervise over it: +${mb(m.superviseKb - m.clusterKb)} MB, ${ratio(m.superviseStartMs, m.clusterStartMs)} the start.`,
     ...errors.map((e) => `error: ${e}`),
     ...(cpuPart ? [cpuPart.text] : []),
   ].join('\n');
