@@ -39,9 +39,9 @@ import { nodeModule } from './node-module.js';
  *   generation, pages of the old one) once the process goes quiet, and waits 8 s more when it finds the process
  *   busy. An idle master held about 2 MB for its first ten seconds, which a deploy measures; from 1 s, a master
  *   that has started by then is trimmed at once, and one that has not, as before.
- * - Bytecode flushed once a function has not run through one full collection (V8's default: five or six): most of a
- *   master's code runs once, at its start (option tables, parsing, module set-up), and its bytecode then
- *   stayed for the master's life. A function flushed and needed again is compiled again from the source V8
+ * - Bytecode flushed once a function has not run through one full collection (V8's default: five or six):
+ *   most of a master's code runs once, at its start (option tables, parsing, module set-up), and its bytecode
+ *   then stayed for the master's life. A function flushed and needed again is compiled again from the source V8
  *   keeps, at its next call.
  */
 export const BIN_V8_FLAGS: readonly string[] = [
