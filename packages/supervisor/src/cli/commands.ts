@@ -10,9 +10,6 @@ import { CONTROL_API } from '../control/api.js';
  */
 const actions = () => import('./control-actions.js');
 
-/** The names addControlCommands registers. */
-export const HAND_COMMANDS: readonly string[] = ['list', 'top', 'systemd', 'config'];
-
 export function addControlCommands(program: Command): void {
   program
     .command('list')
