@@ -43,11 +43,16 @@ import { nodeModule } from './node-module.js';
  *   most of a master's code runs once, at its start (option tables, parsing, module set-up), and its bytecode
  *   then stayed for the master's life. A function flushed and needed again is compiled again from the source V8
  *   keeps, at its next call.
+ * - `--optimize-for-size`: the memory reducer trims only a process it finds idle, judged by its allocation rate
+ *   over the last seconds, which at 1 s still counts the start: it trimmed a master 1 s after its start in
+ *   some runs and 9 s later in others. Optimizing for size, it trims when it looks. A master whose code runs
+ *   for every connection turns it off with the optimizing compiler (cli/optimizer.ts).
  */
 export const BIN_V8_FLAGS: readonly string[] = [
   '--no-opt',
   '--gc-memory-reducer-start-delay-ms=1000',
   '--bytecode-old-age=1',
+  '--optimize-for-size',
 ];
 
 export function setBinFlags(): void {

@@ -9,8 +9,10 @@ import type { SupervisorOptions } from '../config/options.js';
  * before it loads anything (code-cache.ts's BIN_V8_FLAGS); Sparkplug and the interpreter still run everything.
  * A master whose own code runs for every connection (--accept round-robin hands each one to a worker, --sticky
  * reads and routes each one) turns it back on, because there the optimized code is what keeps its
- * per-connection CPU cost down.
+ * per-connection CPU cost down, and with it stops optimizing for size (code-cache.ts's BIN_V8_FLAGS).
  */
 export function optimizeIfConnectionsPass(o: SupervisorOptions): void {
-  if (o.sticky || acceptStrategy(o.accept).masterHandlesConnections) setFlagsFromString('--opt');
+  if (!o.sticky && !acceptStrategy(o.accept).masterHandlesConnections) return;
+  setFlagsFromString('--opt');
+  setFlagsFromString('--no-optimize-for-size');
 }
