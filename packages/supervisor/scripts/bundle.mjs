@@ -69,15 +69,16 @@ const pinoChunk = {
   },
 };
 
+// Every file here: one CommonJS file for the node versions the package supports.
+const CJS = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
+const resolveDependency = (id) => createRequire(path.join(pkg, 'package.json')).resolve(id);
+
 const { BUNDLE_HEAD, BUNDLE_TAIL } = await import('../dist/code-cache.js');
 
 await build({
   entryPoints: [path.join(pkg, 'src/cli/main.ts')],
   outfile: path.join(pkg, 'dist/bundle/cli.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
+  ...CJS,
   // Loaded only by the options that need them (a terminal, a health port, --watch): they stay out of the file.
   external: ['pino-pretty', 'prom-client', 'chokidar'],
   define: { 'import.meta.url': '__bundleUrl' },
@@ -89,19 +90,14 @@ await build({
   // redefines the name of every function at load.
   minifyWhitespace: true,
   sourcemap: 'linked',
-  logLevel: 'warning',
   plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
 });
 
 await build({
-  entryPoints: [createRequire(path.join(pkg, 'package.json')).resolve('pino')],
+  entryPoints: [resolveDependency('pino')],
   outfile: path.join(pkg, 'dist/bundle/pino.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
+  ...CJS,
   minifyWhitespace: true,
-  logLevel: 'warning',
   plugins: [trimDependencies],
 });
 
@@ -109,26 +105,18 @@ await build({
 await build({
   entryPoints: [path.join(pkg, 'src/cli.ts')],
   outfile: path.join(pkg, 'dist/cli.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
+  ...CJS,
   define: { 'import.meta.url': '__binUrl' },
   banner: { js: "'use strict';\nconst __binUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
 });
 chmodSync(path.join(pkg, 'dist/cli.cjs'), 0o755);
 
 // The drain engine every worker preloads, in one file too: a worker then reads and compiles one file rather than
 // a dozen before the app's first line, and the master copies one file (worker/preload-copy.ts) at its start.
 await build({
-  entryPoints: [createRequire(path.join(pkg, 'package.json')).resolve('@supervise/worker-sdk/preload')],
+  entryPoints: [resolveDependency('@supervise/worker-sdk/preload')],
   outfile: path.join(pkg, 'dist/bundle/worker-preload.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
+  ...CJS,
 });
 
 // The code cache of the new bundle, made by a node of its own (code-cache.mjs says why); an old cache is removed
