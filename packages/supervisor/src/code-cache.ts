@@ -36,16 +36,16 @@ import { nodeModule } from './node-module.js';
  * - `--no-opt`: V8's optimizing compiler (TurboFan) is the largest part of what an idle master costs over a bare
  *   node; cli/optimizer.ts says why, and when a master turns it back on.
  * - The memory reducer's first look, 1 s instead of 8 s: V8 gives back the heap a start grew (the young
- *   generation, pages of the old one) once the process goes quiet, and waits 8 s more when it finds the process
- *   busy. An idle master held about 2 MB for its first ten seconds, which a deploy measures; from 1 s, a master
- *   that has started by then is trimmed at once, and one that has not, as before.
+ *   generation, pages of the old one) when it looks, and an idle master held about 2 MB more for its first ten
+ *   seconds, which a deploy measures.
  * - Bytecode flushed once a function has not run through one full collection (V8's default: five or six):
  *   most of a master's code runs once, at its start (option tables, parsing, module set-up), and its bytecode
  *   then stayed for the master's life. A function flushed and needed again is compiled again from the source V8
  *   keeps, at its next call.
- * - `--optimize-for-size`: the memory reducer trims only a process it finds idle, judged by its allocation rate
- *   over the last seconds, which at 1 s still counts the start: it trimmed a master 1 s after its start in
- *   some runs and 9 s later in others. Optimizing for size, it trims when it looks. A master whose code runs
+ * - `--optimize-for-size`: otherwise the memory reducer trims only a process it finds idle, judged by its
+ *   allocation rate over the last seconds, which at 1 s still counts the start, and then waits 8 s more: it
+ *   trimmed a master 1 s after its start in some runs and 9 s later in others. Optimizing for size, it trims
+ *   when it looks. A master whose code runs
  *   for every connection turns it off with the optimizing compiler (cli/optimizer.ts).
  */
 export const BIN_V8_FLAGS: readonly string[] = [
@@ -143,8 +143,8 @@ function requireFor(file: string): NodeJS.Require {
 }
 
 /**
- * Loads the CommonJS bundle (BUNDLE_HEAD's form) as node would require it, with its code cache when there is a trusted one. `compileCache`
- * false: never node's own (it stays on for the whole process once enabled).
+ * Loads the CommonJS bundle (BUNDLE_HEAD's form) as node would require it, with its code cache when there is
+ * a trusted one. `compileCache` false: never node's own (it stays on for the whole process once enabled).
  */
 export function loadBundle(bundle: string, { compileCache = true }: { compileCache?: boolean } = {}): LoadedBundle {
   const file = path.resolve(bundle);
