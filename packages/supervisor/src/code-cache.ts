@@ -165,11 +165,10 @@ export function loadBundle(bundle: string, { compileCache = true }: { compileCac
   if (!source.startsWith(BUNDLE_HEAD))
     throw new Error(`${file} is not a supervise bundle (scripts/bundle.mjs writes one)`);
   const script = new vm.Script(source, { filename: file, cachedData });
-  // The bundle's import() (an ESM config file, chokidar) goes through this module's: see import-esm.ts.
-  (globalThis as Record<symbol, unknown>)[IMPORT_HOOK] = (specifier: string) => import(specifier);
-  const module = { exports: {} as unknown, id: file, filename: file, loaded: false };
-  const flag = Symbol.for(BY_SCRIPT);
   const global = globalThis as Record<symbol, unknown>;
+  // The bundle's import() (an ESM config file, chokidar) goes through this module's: see import-esm.ts.
+  global[IMPORT_HOOK] = (specifier: string) => import(specifier);
+  const flag = Symbol.for(BY_SCRIPT);
   global[flag] = true;
   let wrapper: (...args: unknown[]) => void;
   try {
@@ -177,10 +176,12 @@ export function loadBundle(bundle: string, { compileCache = true }: { compileCac
   } finally {
     delete global[flag];
   }
-  wrapper.call(module.exports, module.exports, requireFor(file), module, file, path.dirname(file));
-  module.loaded = true;
+  // The bundle's own `module` (not this file's, which requireFor reads).
+  const bundleModule = { exports: {} as unknown, id: file, filename: file, loaded: false };
+  wrapper.call(bundleModule.exports, bundleModule.exports, requireFor(file), bundleModule, file, path.dirname(file));
+  bundleModule.loaded = true;
   return {
-    exports: module.exports,
+    exports: bundleModule.exports,
     cache: cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted',
     produce: () => script.createCachedData(),
   };
