@@ -10,6 +10,9 @@ import { CONTROL_API } from '../control/api.js';
  */
 const actions = () => import('./control-actions.js');
 
+/** The names addControlCommands registers. */
+export const HAND_COMMANDS: readonly string[] = ['list', 'top', 'systemd', 'config'];
+
 export function addControlCommands(program: Command): void {
   program
     .command('list')

@@ -15,7 +15,7 @@ import { requireCjs } from '../require-cjs.js';
 const commander = requireCjs('commander') as typeof import('commander');
 const { CommanderError } = commander;
 
-import { buildProgram, commandNames, fail, prepare } from './program.js';
+import { buildProgram, commandNames, fail, isPlainRun, prepare } from './program.js';
 export { buildProgram, fail, isFile, prepare, type Prepared } from './program.js';
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
   const { options, configFile, flags, app, config, envName } = await prepare(script, args, cmd);
@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     return;
   }
-  const program = buildProgram(runSupervisor);
+  const program = buildProgram(runSupervisor, { commands: !isPlainRun(argv.slice(2)) });
   program.exitOverride();
   program.configureOutput({
     writeErr: (s) => process.stderr.write(s),

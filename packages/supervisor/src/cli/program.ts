@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { addApiCommands } from './api-commands.js';
-import { addControlCommands } from './commands.js';
+import { addControlCommands, HAND_COMMANDS } from './commands.js';
 import { findConfigFile, type LoadedConfig, loadConfig, mergeOptions } from '../config/config-file.js';
 import { EXIT_CODES, SuperviseError } from '../errors.js';
 import { isEcosystemScript } from '../config/ecosystem-detect.js';
@@ -16,6 +16,7 @@ import { MASTER_SIGNALS } from '../master/signals.js';
 import { reportUpgradeFailure } from '../master/upgrade/messages.js';
 import { mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
+import { CONTROL_COMMANDS } from '../control/api.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
 const { Option } = commander;
@@ -57,8 +58,23 @@ ${signalsHelp()}
 Exit codes:
 ${exitCodesHelp()}`;
 
+/** Every command the full program registers, `help` included. */
+export const COMMAND_NAMES: ReadonlySet<string> = new Set([...CONTROL_COMMANDS, ...HAND_COMMANDS, 'help']);
+
+/**
+ * A run of a file (`supervise app.js -w 4`): a word that names a file, and none that names a command or asks
+ * for help. Its program needs no subcommands: building them cost the master's start, and their objects stayed
+ * in its memory for its whole life. Anything else (a command, --help, a mistyped command, which is suggested
+ * from the commands) gets the full program.
+ */
+export function isPlainRun(args: readonly string[]): boolean {
+  if (args.some((a) => a === '-h' || a === '--help' || COMMAND_NAMES.has(a))) return false;
+  return args.some((a) => !a.startsWith('-') && isFile(a));
+}
+
 export function buildProgram(
   run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>,
+  { commands = true }: { commands?: boolean } = {},
 ): Command {
   const program = new commander.Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
@@ -81,8 +97,10 @@ export function buildProgram(
     .showHelpAfterError(false)
     .allowExcessArguments(false)
     .action(async (script: string | undefined, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
-  addApiCommands(program);
-  addControlCommands(program);
+  if (commands) {
+    addApiCommands(program);
+    addControlCommands(program);
+  }
   // `supervise help status`: without it, "help" would be taken for the script.
   program.helpCommand('help [command]', 'show the help of a command');
   return program;

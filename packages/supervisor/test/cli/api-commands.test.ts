@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 
-import { buildProgram } from '../../src/cli/program.js';
+import { fileURLToPath } from 'node:url';
+
+import { buildProgram, COMMAND_NAMES, commandNames, isPlainRun } from '../../src/cli/program.js';
 import { CONTROL_API, CONTROL_COMMANDS } from '../../src/control/api.js';
 import type { Fields } from '../../src/control/fields.js';
 
@@ -37,5 +39,31 @@ describe('the CLI is built from the control API', () => {
       for (const [field] of entry.cli.args ?? []) expect(Object.keys(fields), name).toContain(field);
       for (const field of Object.keys(entry.cli.flags ?? {})) expect(Object.keys(fields), name).toContain(field);
     }
+  });
+});
+
+describe("a run's program", () => {
+  const file = fileURLToPath(import.meta.url);
+
+  it('COMMAND_NAMES names every command the full program registers', () => {
+    expect(new Set(commandNames(program))).toEqual(COMMAND_NAMES);
+  });
+
+  it('is built without the subcommands for a run of a file, with the same options', () => {
+    const bare = buildProgram(async () => {}, { commands: false });
+    expect(bare.commands).toEqual([]);
+    expect(bare.options.map((o) => o.flags)).toEqual(program.options.map((o) => o.flags));
+  });
+
+  it('is a plain run only with a file and without a command, help or a word that is no file', () => {
+    expect(isPlainRun([file, '-w', '4'])).toBe(true);
+    expect(isPlainRun(['-w', '4', file])).toBe(true);
+    expect(isPlainRun([file, '--help'])).toBe(false);
+    expect(isPlainRun([file, '-h'])).toBe(false);
+    expect(isPlainRun(['status', '--control', file])).toBe(false);
+    expect(isPlainRun(['help', file])).toBe(false);
+    // A mistyped command is suggested from the registered ones.
+    expect(isPlainRun(['stauts'])).toBe(false);
+    expect(isPlainRun([])).toBe(false);
   });
 });
