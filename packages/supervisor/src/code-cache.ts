@@ -34,7 +34,7 @@ import { nodeModule } from './node-module.js';
  * The V8 flags the bin sets before it compiles the bundle. The build makes the code cache under the same ones
  * (scripts/code-cache.mjs): V8 takes a cache only under the flags it was made with.
  * - `--no-opt`: V8's optimizing compiler (TurboFan) is the largest part of what an idle master costs over a bare
- *   node; cli/optimizer.ts says why, and when a master turns it back on.
+ *   node; cli/v8-flags.ts says why, and when a master turns it back on.
  * - The memory reducer's first look, 1 s instead of 8 s: V8 gives back the heap a start grew (the young
  *   generation, pages of the old one) when it looks, and an idle master held about 2 MB more for its first ten
  *   seconds, which a deploy measures.
@@ -46,7 +46,7 @@ import { nodeModule } from './node-module.js';
  *   allocation rate over the last seconds, which at 1 s still counts the start, and then waits 8 s more: it
  *   trimmed a master 1 s after its start in some runs and 9 s later in others. Optimizing for size, it trims
  *   when it looks. A master whose code runs
- *   for every connection turns it off with the optimizing compiler (cli/optimizer.ts).
+ *   for every connection turns it off with the optimizing compiler (cli/v8-flags.ts).
  */
 export const BIN_V8_FLAGS: readonly string[] = [
   '--no-opt',

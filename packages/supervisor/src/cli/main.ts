@@ -8,8 +8,8 @@ import { effective, originsOf, setEffective, WorkerCount } from '../config/effec
 import { resolveOptions } from '../config/options.js';
 import { guardStdio, writeOut } from '../observe/stdio.js';
 import { openLogFile } from '../observe/log-route.js';
-import { optimizeIfConnectionsPass } from './optimizer.js';
 import { closest } from './suggest.js';
+import { setMasterV8Flags } from './v8-flags.js';
 import { requireCjs } from '../require-cjs.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
@@ -19,7 +19,7 @@ import { buildProgram, commandNames, fail, isPlainRun, prepare } from './program
 export { buildProgram, fail, isFile, prepare, type Prepared } from './program.js';
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
   const { options, configFile, flags, app, config, envName } = await prepare(script, args, cmd);
-  optimizeIfConnectionsPass(options);
+  setMasterV8Flags(options);
   // Loaded here, not at the top: the control commands (`supervise status`) and --version need none of it. The file
   // watcher only with --watch, or when a config file may turn it on at a reload.
   const [{ Supervisor }, { bootMaster }, { attachOutput }, { installSignals }, watch] = await Promise.all([
