@@ -63,9 +63,10 @@ export const COMMAND_NAMES: ReadonlySet<string> = new Set([...CONTROL_COMMANDS, 
 
 /**
  * A run of a file (`supervise app.js -w 4`): a word that names a file, and none that names a command or asks
- * for help. Its program needs no subcommands: building them cost the master's start, and their objects stayed
- * in its memory for its whole life. Anything else (a command, --help, a mistyped command, which is suggested
- * from the commands) gets the full program.
+ * for help. Its program needs no subcommands. They are garbage once the run's options are parsed, but garbage
+ * the start spreads over the old generation's pages: without them an idle master is 0.1 to 0.2 MB smaller, at
+ * ready and 2 s later (with cli/v8-flags.ts's compaction; bench/RESULTS-cost.md). Anything else (a command,
+ * --help, a mistyped command, which is suggested from the commands) gets the full program.
  */
 export function isPlainRun(args: readonly string[]): boolean {
   if (args.some((a) => a === '-h' || a === '--help' || COMMAND_NAMES.has(a))) return false;
