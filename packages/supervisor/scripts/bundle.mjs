@@ -8,13 +8,14 @@
 // The bundle sits two levels below the package, as dist/cli/main.js does, so the URLs the code builds from
 // import.meta.url (../../package.json, ../cli.js, require() of the worker SDK) resolve to the same files.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
+import { minify } from 'terser';
 
 const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -75,23 +76,52 @@ const resolveDependency = (id) => createRequire(path.join(pkg, 'package.json')).
 
 const { BUNDLE_HEAD, BUNDLE_TAIL } = await import('../dist/code-cache.js');
 
-await build({
+/**
+ * Writes esbuild's output with its local variables renamed (terser): a shorter source, all of which V8 holds in
+ * the master's heap (bench/RESULTS-cost.md has what it saves). Top-level names (every function and class of the
+ * bundle) and property names stay, and so do the names of functions and classes anywhere, which stacks show;
+ * `node --enable-source-maps` maps positions back through the chained source map. Then the first line and the
+ * last (BUNDLE_HEAD's), outside what terser reads: their names are node's module arguments.
+ */
+async function writeMangled(outputFiles, outfile, head, tail) {
+  const code = outputFiles.find((f) => f.path.endsWith('.cjs')).text;
+  const map = outputFiles.find((f) => f.path.endsWith('.map')).text;
+  const out = await minify(code.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'), {
+    ecma: 2020,
+    compress: false,
+    mangle: { keep_fnames: true, keep_classnames: true },
+    format: { comments: false },
+    sourceMap: { content: map },
+  });
+  const mangledMap = JSON.parse(out.map);
+  // The head is a line of its own, before the code the map describes.
+  mangledMap.mappings = `;${mangledMap.mappings}`;
+  mangledMap.file = path.basename(outfile);
+  writeFileSync(outfile, `${head}\n${out.code}${tail}\n//# sourceMappingURL=${path.basename(outfile)}.map\n`);
+  writeFileSync(`${outfile}.map`, JSON.stringify(mangledMap));
+}
+
+const cli = await build({
   entryPoints: [path.join(pkg, 'src/cli/main.ts')],
   outfile: path.join(pkg, 'dist/bundle/cli.cjs'),
   ...CJS,
   // Loaded only by the options that need them (a terminal, a health port, --watch): they stay out of the file.
   external: ['pino-pretty', 'prom-client', 'chokidar'],
   define: { 'import.meta.url': '__bundleUrl' },
-  // code-cache.ts's BUNDLE_HEAD says why the file is its own module function.
-  banner: { js: `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;` },
-  footer: { js: BUNDLE_TAIL },
-  // Whitespace only: V8 keeps the whole source in the master's heap, and the names stay for stacks, whose
-  // positions `node --enable-source-maps` maps back through the linked source map. Not keepNames: its helper
-  // redefines the name of every function at load.
+  // Whitespace only here, local names below: V8 keeps the whole source in the master's heap. Not keepNames:
+  // its helper redefines the name of every function at load.
   minifyWhitespace: true,
-  sourcemap: 'linked',
+  sourcemap: 'external',
+  write: false,
   plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
 });
+await writeMangled(
+  cli.outputFiles,
+  path.join(pkg, 'dist/bundle/cli.cjs'),
+  // code-cache.ts's BUNDLE_HEAD says why the file is its own module function.
+  `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;`,
+  BUNDLE_TAIL,
+);
 
 await build({
   entryPoints: [resolveDependency('pino')],

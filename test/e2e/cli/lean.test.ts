@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import module_, { createRequire, isBuiltin } from 'node:module';
+import module_, { createRequire, isBuiltin, SourceMap } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -147,6 +148,35 @@ describe('the master and the commands load only what they use', () => {
     };
     const version = await runCli(['--version']);
     expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it("the bundle's source map leads its functions back to their lines in src (the build renames local names)", () => {
+    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
+    const code = readFileSync(bundle, 'utf8');
+    const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')));
+    const functions = [
+      ['isPlainRun', 'src/cli/program.ts'],
+      ['loadConfigFile', 'src/config/config-file.ts'],
+      ['serveControl', 'src/control/server.ts'],
+    ] as const;
+    for (const [name, file] of functions) {
+      const at = code.indexOf(`function ${name}(`);
+      expect(at, name).toBeGreaterThan(0);
+      const before = code.slice(0, at);
+      const entry = map.findEntry(before.split('\n').length - 1, at - before.lastIndexOf('\n') - 1) as {
+        originalSource?: string;
+        originalLine?: number;
+      };
+      const source = entry.originalSource ?? '';
+      // A path relative to the map, or a file URL (as a node may give it).
+      expect(source.startsWith('file:') ? fileURLToPath(source) : path.resolve(path.dirname(bundle), source)).toBe(
+        path.join(ROOT, 'packages/supervisor', file),
+      );
+      const line = readFileSync(path.join(ROOT, 'packages/supervisor', file), 'utf8').split('\n')[
+        entry.originalLine ?? -1
+      ];
+      expect(line, name).toMatch(new RegExp(`function ${name}\\(`));
+    }
   });
 
   it('the bin loads the bundle with the code cache the build wrote, when this node made it', async () => {
