@@ -240,7 +240,8 @@ async function costPass(cfg, { logDir, say }, withPm2, envLabel, cpu) {
       mb(m.superviseKb),
       mb(m.bareKb),
       mb(m.pm2Kb),
-      `${m.superviseKb - m.bareKb >= 0 ? '+' : ''}${mb(m.superviseKb - m.bareKb)} MB, ${ratio(m.superviseKb, m.bareKb)}`,
+      // In KB too: the target (5 MB, 5120 KB) is finer than a tenth of a MB.
+      `${m.superviseKb - m.bareKb >= 0 ? '+' : ''}${mb(m.superviseKb - m.bareKb)} MB (${m.superviseKb - m.bareKb} KB), ${ratio(m.superviseKb, m.bareKb)}`,
       ratio(m.superviseKb, m.pm2Kb),
     ],
     [
