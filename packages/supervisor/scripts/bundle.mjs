@@ -86,7 +86,8 @@ const { BUNDLE_HEAD, BUNDLE_TAIL } = await import('../dist/code-cache.js');
 async function writeMangled(outputFiles, outfile, head, tail) {
   const code = outputFiles.find((f) => f.path.endsWith('.cjs')).text;
   const map = outputFiles.find((f) => f.path.endsWith('.map')).text;
-  const out = await minify(code.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'), {
+  // sourcemap 'external': esbuild wrote no sourceMappingURL comment; the file's own is added below.
+  const out = await minify(code, {
     ecma: 2020,
     compress: false,
     mangle: { keep_fnames: true, keep_classnames: true },

@@ -10,8 +10,8 @@ import type { SupervisorOptions } from '../config/options.js';
  * A master whose own code mostly waits (`--accept shared`, the default, without --sticky):
  * - Compacts on every full collection. The memory reducer's collections (code-cache.ts's BIN_V8_FLAGS) move
  *   objects only out of pages at least a fifth free, and the start's garbage dies spread thinly over the old
- *   generation's pages: whether a page crossed that line decided whether an idle master kept two pages more, up
- *   to 0.7 MB, from one build to the next. Its heap is a few megabytes and full collections are rare, so moving
+ *   generation's pages: whether a page crossed that line decided whether an idle master kept two pages (half a
+ *   megabyte) more, from one build to the next. Its heap is a few megabytes and full collections are rare, so moving
  *   all of it costs little.
  *
  * A master whose own code runs for every connection (--accept round-robin hands each one to a worker, --sticky
