@@ -8,7 +8,7 @@
 // The bundle sits two levels below the package, as dist/cli/main.js does, so the URLs the code builds from
 // import.meta.url (../../package.json, ../cli.js, require() of the worker SDK) resolve to the same files.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -98,6 +98,8 @@ async function writeMangled(outputFiles, outfile, head, tail) {
   // The head is a line of its own, before the code the map describes.
   mangledMap.mappings = `;${mangledMap.mappings}`;
   mangledMap.file = path.basename(outfile);
+  // esbuild wrote nothing (write: false), so the folder may not exist yet (a fresh clone).
+  mkdirSync(path.dirname(outfile), { recursive: true });
   writeFileSync(outfile, `${head}\n${out.code}${tail}\n//# sourceMappingURL=${path.basename(outfile)}.map\n`);
   writeFileSync(`${outfile}.map`, JSON.stringify(mangledMap));
 }
