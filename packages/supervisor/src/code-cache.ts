@@ -19,15 +19,15 @@ import { IMPORT_HOOK } from './import-esm.js';
 import { nodeModule } from './node-module.js';
 
 /**
- * The CLI's bundle, compiled with V8's code cache. Compiling the half-megabyte bundle is most of what every
+ * The CLI's bundle, compiled with V8's code cache. Compiling the bundle is most of what every
  * supervise command spends before its own code runs; `pnpm build` writes the bytecode of its start
  * (scripts/code-cache.mjs) next to it, and the bin hands that to V8 rather than compiling again.
  *
  * V8 does not check a code cache against tampering, only against its version, its flags and the source's length:
  * a cache is code. It is used only when it sits beside the bundle, has the bundle's owner, cannot be written by
  * anyone else (so whoever could change it could change the bundle too), and records the size and mtime of the
- * very bundle it was made from, by this node. Anything else, or a cache V8 rejects (another node, other V8 flags), and the
- * bundle is compiled as before.
+ * very bundle it was made from, by this node. Anything else, or a cache V8 rejects (another node, other V8
+ * flags), and the bundle is compiled as before.
  */
 
 /**
@@ -45,8 +45,8 @@ import { nodeModule } from './node-module.js';
  * - `--optimize-for-size`: otherwise the memory reducer trims only a process it finds idle, judged by its
  *   allocation rate over the last seconds, which at 1 s still counts the start, and then waits 8 s more: it
  *   trimmed a master 1 s after its start in some runs and 9 s later in others. Optimizing for size, it trims
- *   when it looks. A master whose code runs
- *   for every connection turns it off with the optimizing compiler (cli/v8-flags.ts).
+ *   when it looks. A master whose code runs for every connection turns it off with the optimizing compiler
+ *   (cli/v8-flags.ts).
  */
 export const BIN_V8_FLAGS: readonly string[] = [
   '--no-opt',
@@ -71,10 +71,10 @@ export interface LoadedBundle {
 }
 
 /**
- * The bundle's first and last lines (scripts/bundle.mjs writes them around esbuild's output). Run as a script by
+ * The bundle's first and last lines (scripts/bundle.mjs writes them around the bundled code). Run as a script by
  * loadBundle, which sets BY_SCRIPT meanwhile, the file evaluates to its module function, which loadBundle calls
  * with the five names node gives a module; required, it calls that function itself. Either way V8 holds one copy
- * of the source: wrapping the source at load made a second half-megabyte string, garbage that stayed resident
+ * of the source: wrapping the source at load made a second copy of it, garbage that stayed resident
  * until V8's next full collection.
  */
 const BY_SCRIPT = 'supervise.bundle.byScript';
