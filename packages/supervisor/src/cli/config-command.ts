@@ -7,7 +7,7 @@ import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
 import { request } from './control-actions.js';
 import { buildProgram, prepare } from './program.js';
-import { formatTable } from './status-table.js';
+import { formatTable } from './views/status-table.js';
 
 /**
  * `supervise config`: the options in effect and where each came from. Without arguments it asks the running

@@ -23,7 +23,7 @@ import { type ErrorCode, EXIT, SuperviseError } from '../errors.js';
 import { parseDuration } from '../config/option-parse.js';
 import { formatEntry, type LogEntry } from '../observe/log-buffer.js';
 import { writeOut } from '../observe/stdio.js';
-import { formatDuration, formatTable } from './status-table.js';
+import { formatDuration, formatTable } from './views/status-table.js';
 import { plural, stillDraining } from '../observe/text.js';
 
 const { Option } = requireCjs('commander') as typeof import('commander');
@@ -275,7 +275,7 @@ export async function top(cmd: Command): Promise<void> {
   const opts = optsOf<{ interval?: string }>(cmd);
   const interval =
     opts.interval === undefined ? 1000 : parseDuration(opts.interval, '--interval', { allowZero: false });
-  const { runTop } = await import('./top.js');
+  const { runTop } = await import('./views/top.js');
   await runTop(async () => (await request(opts, { cmd: 'status' }))[0], interval);
 }
 

@@ -1,6 +1,6 @@
 import { EXIT } from '../errors.js';
 import { plural } from '../observe/text.js';
-import { formatStatus } from '../cli/status-table.js';
+import { formatStatus } from '../cli/views/status-table.js';
 import {
   absoluteDir,
   type Field,

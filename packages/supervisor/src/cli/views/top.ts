@@ -1,6 +1,6 @@
-import { writeOut } from '../observe/stdio.js';
-import type { StatusReply } from '../control/reply.js';
-import { SuperviseError } from '../errors.js';
+import { writeOut } from '../../observe/stdio.js';
+import type { StatusReply } from '../../control/reply.js';
+import { SuperviseError } from '../../errors.js';
 import { formatTop } from './top-view.js';
 
 const ALT_SCREEN_ON = '\x1b[?1049h\x1b[?25l';

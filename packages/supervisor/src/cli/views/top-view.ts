@@ -1,4 +1,4 @@
-import type { StatusReply } from '../control/reply.js';
+import type { StatusReply } from '../../control/reply.js';
 import { formatBytes, formatDuration, formatTable } from './status-table.js';
 
 /** One screen of `supervise top`: the master, a rollout's progress, then a row per worker. Pure: tested alone. */

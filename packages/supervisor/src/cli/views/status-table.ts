@@ -1,5 +1,5 @@
-import type { StatusReply } from '../control/reply.js';
-import type { BakeStatus } from '../rollout/canary.js';
+import type { StatusReply } from '../../control/reply.js';
+import type { BakeStatus } from '../../rollout/canary.js';
 
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import type { StatusReply } from '../../src/control/reply.js';
-import { formatBytes, formatDuration, formatStatus } from '../../src/cli/status-table.js';
+import type { StatusReply } from '../../../src/control/reply.js';
+import { formatBytes, formatDuration, formatStatus } from '../../../src/cli/views/status-table.js';
 
 describe('status table', () => {
   it('formats durations and sizes the way a terminal reader wants them', () => {
