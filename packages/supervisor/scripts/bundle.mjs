@@ -1,5 +1,6 @@
-// Bundles the CLI (src/cli/main.ts and everything it loads) into one CommonJS file, dist/bundle/cli.cjs, which the
-// bin (dist/cli.cjs, itself built here from src/cli.ts) loads. Why: node's ES module loader resolves, reads and
+// Bundles the CLI (src/cli/main.ts and everything it loads) into one CommonJS file, dist/bundle/cli.cjs, and a run
+// of a file (src/cli/master-main.ts) into another, dist/bundle/master.cjs; the bin (dist/cli.cjs, itself built
+// here from src/cli.ts) loads one of them. Why one file: node's ES module loader resolves, reads and
 // links every file on its own, and that per-file cost is most of what `supervise status`, `--version` and the
 // master's start spend before they do anything; one CommonJS file is read and compiled once, lazily. The bin is
 // CommonJS too: an ES module entry loads node's ES module loader, which reads the entry with fs/promises (that
@@ -104,27 +105,37 @@ async function writeMangled(outputFiles, outfile, head, tail) {
   writeFileSync(`${outfile}.map`, JSON.stringify(mangledMap));
 }
 
-const cli = await build({
-  entryPoints: [path.join(pkg, 'src/cli/main.ts')],
-  outfile: path.join(pkg, 'dist/bundle/cli.cjs'),
-  ...CJS,
-  // Loaded only by the options that need them (a terminal, a health port, --watch): they stay out of the file.
-  external: ['pino-pretty', 'prom-client', 'chokidar'],
-  define: { 'import.meta.url': '__bundleUrl' },
-  // Whitespace only here, local names below: V8 keeps the whole source in the master's heap. Not keepNames:
-  // its helper redefines the name of every function at load.
-  minifyWhitespace: true,
-  sourcemap: 'external',
-  write: false,
-  plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
-});
-await writeMangled(
-  cli.outputFiles,
-  path.join(pkg, 'dist/bundle/cli.cjs'),
-  // code-cache.ts's BUNDLE_HEAD says why the file is its own module function.
-  `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;`,
-  BUNDLE_TAIL,
-);
+// The full CLI (cli/main.ts: every command), and the master's own bundle (cli/master-main.ts: a run of a file,
+// which the bin tells from the arguments), without the commands' code: V8 holds a bundle's whole source in the
+// heap for the process's life, and the commands' is garbage in a master (bench/RESULTS-cost.md has what it
+// saves). Each file is all a process loads, so nothing is shared between them: no module is loaded twice.
+for (const [entry, name] of [
+  ['src/cli/main.ts', 'cli'],
+  ['src/cli/master-main.ts', 'master'],
+]) {
+  const outfile = path.join(pkg, `dist/bundle/${name}.cjs`);
+  const built = await build({
+    entryPoints: [path.join(pkg, entry)],
+    outfile,
+    ...CJS,
+    // Loaded only by the options that need them (a terminal, a health port, --watch): they stay out of the file.
+    external: ['pino-pretty', 'prom-client', 'chokidar'],
+    define: { 'import.meta.url': '__bundleUrl' },
+    // Whitespace only here, local names below: V8 keeps the whole source in the master's heap. Not keepNames:
+    // its helper redefines the name of every function at load.
+    minifyWhitespace: true,
+    sourcemap: 'external',
+    write: false,
+    plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
+  });
+  await writeMangled(
+    built.outputFiles,
+    outfile,
+    // code-cache.ts's BUNDLE_HEAD says why the file is its own module function.
+    `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;`,
+    BUNDLE_TAIL,
+  );
+}
 
 await build({
   entryPoints: [resolveDependency('pino')],
@@ -152,10 +163,9 @@ await build({
   ...CJS,
 });
 
-// The code cache of the new bundle, made by a node of its own (code-cache.mjs says why); an old cache is removed
-// first, and a build whose cache cannot be made still works: the bin then compiles the bundle.
-const outfile = path.join(pkg, 'dist/bundle/cli.cjs');
-rmSync(`${outfile}.cache`, { force: true });
+// The code caches of the new bundles, made by a node of their own (code-cache.mjs says why); old caches are
+// removed first, and a build whose caches cannot be made still works: the bin then compiles the bundles.
+for (const name of ['cli', 'master']) rmSync(path.join(pkg, `dist/bundle/${name}.cjs.cache`), { force: true });
 try {
   execFileSync(process.execPath, [path.join(pkg, 'scripts/code-cache.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
 } catch (err) {

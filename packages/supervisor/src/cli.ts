@@ -1,14 +1,26 @@
 #!/usr/bin/env node
 // The bin (built to dist/cli.cjs; tsc's dist/cli.js runs the same for older scripts and units that name it). It
-// sets its V8 flags (code-cache.ts's BIN_V8_FLAGS says which and why) before the bundle is compiled, then loads
-// the CLI from that one CommonJS file (scripts/bundle.mjs says why; `pnpm build` writes both), with the code
-// cache the build wrote beside it (code-cache.ts).
+// sets its V8 flags (code-cache.ts's BIN_V8_FLAGS says which and why) before a bundle is compiled, then loads the
+// CLI from one CommonJS file (scripts/bundle.mjs says why; `pnpm build` writes them), with the code cache the
+// build wrote beside it (code-cache.ts): the master's own bundle for a run of a file, the full CLI otherwise.
 import { fileURLToPath } from 'node:url';
 
 import { loadBundle, setBinFlags } from './code-cache.js';
+import { looksLikeRun } from './cli/plain-run.js';
 
 setBinFlags();
-const bundle = loadBundle(fileURLToPath(new URL('./bundle/cli.cjs', import.meta.url)));
-const { main } = bundle.exports as typeof import('./cli/main.js');
+const bundle = (name: string): unknown =>
+  loadBundle(fileURLToPath(new URL(`./bundle/${name}.cjs`, import.meta.url))).exports;
+
+async function run(argv: string[]): Promise<void> {
+  if (looksLikeRun(argv.slice(2))) {
+    const master = bundle('master') as typeof import('./cli/master-main.js');
+    // A word that names a command after all (`supervise systemd app.js`): the full CLI's, below.
+    if ((await master.main(argv)) !== 'not-a-run') return;
+  }
+  const cli = bundle('cli') as typeof import('./cli/main.js');
+  await cli.main(argv);
+}
+
 // No top-level await: the bin is CommonJS. A rejection is unhandled, and node reports it as it did an await's.
-void main(process.argv);
+void run(process.argv);

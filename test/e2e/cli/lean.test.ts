@@ -33,6 +33,10 @@ function probe(): { env: Record<string, string>; loaded: () => string[] } {
   };
 }
 
+/** The bundles (dist/bundle/*.cjs) a process read, in order, from the probe's list. */
+const bundlesOf = (loaded: string[]): string[] =>
+  loaded.filter((l) => l.startsWith('bundle:')).map((l) => l.slice('bundle:'.length));
+
 async function masterLoads(args: string[]): Promise<string[]> {
   const p = probe();
   const s = supervise([example('http-basic/server.js'), '-w', '1', ...args], {
@@ -54,6 +58,27 @@ describe('the master and the commands load only what they use', () => {
       expect(p.loaded()).not.toContain('http');
       // commander's executable subcommands (none here) would load it, and net, dgram with it.
       expect(p.loaded()).not.toContain('child_process');
+    }
+  });
+
+  it("a run of a file loads the master's bundle only, and any other command the full CLI", async () => {
+    const file = example('http-basic/server.js');
+    const plain = await masterLoads([]);
+    expect(bundlesOf(plain)).toEqual(['master.cjs']);
+    const cases: [string[], number, string[]][] = [
+      [['status', '--control', '/nonexistent/supervise.sock'], 5, ['cli.cjs']],
+      [[file, '--help'], 0, ['cli.cjs']],
+      [['--version'], 0, ['cli.cjs']],
+      // A file, and a word that names a command: the master's bundle answers that it is no run, before it does
+      // anything, and the full CLI prints the unit.
+      [['systemd', file, '-w', '2'], 0, ['master.cjs', 'cli.cjs']],
+    ];
+    for (const [args, code, bundles] of cases) {
+      const p = probe();
+      const r = await runCli(args, { env: p.env });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+      expect(bundlesOf(p.loaded()), args.join(' ')).toEqual(bundles);
+      if (args[0] === 'systemd') expect(r.stdout).toMatch(/^ExecStart=.*server\.js -w 2$/m);
     }
   });
 
@@ -130,19 +155,33 @@ describe('the master and the commands load only what they use', () => {
     expect((await s.waitExit()).code).toBe(0);
   });
 
-  it('the bundle requires only node built-ins and its externals, which resolve from it; --version is the package version', async () => {
-    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
-    const source = readFileSync(bundle, 'utf8');
-    const loaded = [...source.matchAll(/\b(?:require|import|importEsm)\("([^"]+)"\)/g)].map((m) => m[1] as string);
-    const packages = [...new Set(loaded.filter((id) => !isBuiltin(id)))].sort();
-    // Besides node's built-ins, only the three dependencies left out of the file on purpose (a terminal, a
-    // health port, --watch), resolved at run time from the bundle's folder, and pino's own bundle beside it.
-    // Nothing else relative, which would be a module esbuild did not take in, looked for beside the bundle, one
-    // folder below where tsc put it.
-    expect(packages.filter((id) => id.startsWith('.') || id.startsWith('/'))).toEqual(['./pino.cjs']);
-    expect(packages).toEqual(['./pino.cjs', 'chokidar', 'pino-pretty', 'prom-client']);
-    const from = createRequire(bundle);
-    for (const id of packages) expect(() => from.resolve(id), id).not.toThrow();
+  it('the bundles require only node built-ins and their externals, which resolve from them; --version is the package version', async () => {
+    for (const name of ['cli', 'master']) {
+      const bundle = path.join(ROOT, `packages/supervisor/dist/bundle/${name}.cjs`);
+      const source = readFileSync(bundle, 'utf8');
+      const loaded = [...source.matchAll(/\b(?:require|import|importEsm)\("([^"]+)"\)/g)].map((m) => m[1] as string);
+      const packages = [...new Set(loaded.filter((id) => !isBuiltin(id)))].sort();
+      // Besides node's built-ins, only the three dependencies left out of the file on purpose (a terminal, a
+      // health port, --watch), resolved at run time from the bundle's folder, and pino's own bundle beside it.
+      // Nothing else relative, which would be a module esbuild did not take in, looked for beside the bundle, one
+      // folder below where tsc put it.
+      expect(
+        packages.filter((id) => id.startsWith('.') || id.startsWith('/')),
+        name,
+      ).toEqual(['./pino.cjs']);
+      expect(packages, name).toEqual(['./pino.cjs', 'chokidar', 'pino-pretty', 'prom-client']);
+      const from = createRequire(bundle);
+      for (const id of packages) expect(() => from.resolve(id), id).not.toThrow();
+      // The master's has the run and none of the commands' code (cli/master-main.ts).
+      const commands = [
+        'function sendAndPrintNow(',
+        'function printSystemdUnits(',
+        'function showConfig(',
+        'function runTop(',
+      ];
+      for (const code of commands) expect(source.includes(code), `${name}: ${code}`).toBe(name === 'cli');
+      expect(source, name).toContain('function runSupervisor(');
+    }
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'packages/supervisor/package.json'), 'utf8')) as {
       version: string;
     };
@@ -150,16 +189,17 @@ describe('the master and the commands load only what they use', () => {
     expect(version.stdout.trim()).toBe(pkg.version);
   });
 
-  it("the bundle's source map leads its functions back to their lines in src (the build renames local names)", () => {
-    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
-    const code = readFileSync(bundle, 'utf8');
-    const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')));
+  it("the bundles' source maps lead their functions back to their lines in src (the build renames local names)", () => {
     const functions = [
-      ['isPlainRun', 'src/cli/program.ts'],
-      ['loadConfigFile', 'src/config/config-file.ts'],
-      ['serveControl', 'src/control/server.ts'],
+      ['cli', 'printSystemdUnits', 'src/cli/systemd-command.ts'],
+      ['cli', 'loadConfigFile', 'src/config/config-file.ts'],
+      ['master', 'isPlainRun', 'src/cli/command-names.ts'],
+      ['master', 'serveControl', 'src/control/server.ts'],
     ] as const;
-    for (const [name, file] of functions) {
+    for (const [bundleName, name, file] of functions) {
+      const bundle = path.join(ROOT, `packages/supervisor/dist/bundle/${bundleName}.cjs`);
+      const code = readFileSync(bundle, 'utf8');
+      const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')));
       const at = code.indexOf(`function ${name}(`);
       expect(at, name).toBeGreaterThan(0);
       const before = code.slice(0, at);
@@ -179,39 +219,41 @@ describe('the master and the commands load only what they use', () => {
     }
   });
 
-  it('the bin loads the bundle with the code cache the build wrote, when this node made it', async () => {
-    const bundle = path.join(ROOT, 'packages/supervisor/dist/bundle/cli.cjs');
-    const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
-    // The bin's own steps: its V8 flags first (V8 takes a cache only under the flags it was made with).
-    const probe = [
-      `const { loadBundle, setBinFlags } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
-      'setBinFlags();',
-      `console.log(loadBundle(${JSON.stringify(bundle)}).cache);`,
-    ].join('\n');
-    const env = { ...process.env, XDG_RUNTIME_DIR: tempDir('supervise-lean-cache-') };
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
-      encoding: 'utf8',
-      timeout: 20_000,
-      env,
-    });
-    expect(r.stderr).toBe('');
-    // Another node (the suite's Node 24 run of a build made by Node 20) uses node's own compile cache where
-    // there is one, else compiles the bundle as without a cache.
-    const other =
-      typeof (module_ as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? 'node' : 'none';
-    expect(r.stdout.trim()).toBe(header.node === process.version ? 'accepted' : other);
-    // node maps the stacks of required files only: with --enable-source-maps the bundle is required.
-    const mapped = spawnSync(
-      process.execPath,
-      [
-        '--enable-source-maps',
-        '--input-type=module',
-        '-e',
-        `${probe}\nconsole.log(Boolean((await import('node:module')).findSourceMap(${JSON.stringify(bundle)})));`,
-      ],
-      { encoding: 'utf8', timeout: 20_000, env },
-    );
-    expect(mapped.stdout.trim().split('\n')).toEqual(['none', 'true']);
+  it('the bin loads each bundle with the code cache the build wrote, when this node made it', async () => {
+    for (const name of ['cli', 'master']) {
+      const bundle = path.join(ROOT, `packages/supervisor/dist/bundle/${name}.cjs`);
+      const header = JSON.parse(readFileSync(`${bundle}.cache`, 'utf8').split('\n')[0] as string) as { node: string };
+      // The bin's own steps: its V8 flags first (V8 takes a cache only under the flags it was made with).
+      const probe = [
+        `const { loadBundle, setBinFlags } = await import(${JSON.stringify(path.join(ROOT, 'packages/supervisor/dist/code-cache.js'))});`,
+        'setBinFlags();',
+        `console.log(loadBundle(${JSON.stringify(bundle)}).cache);`,
+      ].join('\n');
+      const env = { ...process.env, XDG_RUNTIME_DIR: tempDir('supervise-lean-cache-') };
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env,
+      });
+      expect(r.stderr).toBe('');
+      // Another node (the suite's Node 24 run of a build made by Node 20) uses node's own compile cache where
+      // there is one, else compiles the bundle as without a cache.
+      const other =
+        typeof (module_ as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? 'node' : 'none';
+      expect(r.stdout.trim(), name).toBe(header.node === process.version ? 'accepted' : other);
+      // node maps the stacks of required files only: with --enable-source-maps the bundle is required.
+      const mapped = spawnSync(
+        process.execPath,
+        [
+          '--enable-source-maps',
+          '--input-type=module',
+          '-e',
+          `${probe}\nconsole.log(Boolean((await import('node:module')).findSourceMap(${JSON.stringify(bundle)})));`,
+        ],
+        { encoding: 'utf8', timeout: 20_000, env },
+      );
+      expect(mapped.stdout.trim().split('\n')).toEqual(['none', 'true']);
+    }
   });
 
   it("without a cache of this node's, node's own compile cache, in the user's private directory only", async (ctx) => {

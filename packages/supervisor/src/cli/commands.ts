@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { APP_HELP, SOCKET_HELP } from './api-commands.js';
+import { addApiCommands, APP_HELP, SOCKET_HELP } from './api-commands.js';
 import { CONTROL_API } from '../control/api.js';
 
 /**
@@ -10,10 +10,13 @@ import { CONTROL_API } from '../control/api.js';
  */
 const actions = () => import('./control-actions.js');
 
-/** The names addControlCommands registers. */
-export const HAND_COMMANDS: readonly string[] = ['list', 'top', 'systemd', 'config'];
+/** Every subcommand: the control API's, then these (command-names.ts's HAND_COMMANDS names them). */
+export function addCommands(program: Command): void {
+  addApiCommands(program);
+  addControlCommands(program);
+}
 
-export function addControlCommands(program: Command): void {
+function addControlCommands(program: Command): void {
   program
     .command('list')
     .description("this user's running masters: pid, directory, script, workers, uptime")

@@ -1,10 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { addApiCommands } from './api-commands.js';
-import { addControlCommands, HAND_COMMANDS } from './commands.js';
 import { findConfigFile, type LoadedConfig, loadConfig, mergeOptions } from '../config/config-file.js';
 import { EXIT_CODES, SuperviseError } from '../errors.js';
 import { isEcosystemScript } from '../config/ecosystem-detect.js';
@@ -16,7 +14,7 @@ import { MASTER_SIGNALS } from '../master/signals.js';
 import { reportUpgradeFailure } from '../master/upgrade/messages.js';
 import { mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
-import { CONTROL_COMMANDS } from '../control/api.js';
+import { isFile } from './plain-run.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
 const { Option } = commander;
@@ -58,24 +56,12 @@ ${signalsHelp()}
 Exit codes:
 ${exitCodesHelp()}`;
 
-/** Every command the full program registers, `help` included. */
-export const COMMAND_NAMES: ReadonlySet<string> = new Set([...CONTROL_COMMANDS, ...HAND_COMMANDS, 'help']);
-
 /**
- * A run of a file (`supervise app.js -w 4`): a word that names a file, and none that names a command or asks
- * for help. Its program needs no subcommands. They are garbage once the run's options are parsed, but garbage
- * the start spreads over the old generation's pages: without them an idle master is 0.1 to 0.2 MB smaller, at
- * ready and 2 s later (with cli/v8-flags.ts's compaction; bench/RESULTS-cost.md). Anything else (a command,
- * --help, a mistyped command, which is suggested from the commands) gets the full program.
+ * The program of a run: its options and arguments, no subcommands. The CLI adds them (commands.ts's
+ * addCommands); a run of a file has none (command-names.ts).
  */
-export function isPlainRun(args: readonly string[]): boolean {
-  if (args.some((a) => a === '-h' || a === '--help' || COMMAND_NAMES.has(a))) return false;
-  return args.some((a) => !a.startsWith('-') && isFile(a));
-}
-
 export function buildProgram(
   run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>,
-  { commands = true }: { commands?: boolean } = {},
 ): Command {
   const program = new commander.Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
@@ -98,10 +84,6 @@ export function buildProgram(
     .showHelpAfterError(false)
     .allowExcessArguments(false)
     .action(async (script: string | undefined, args: string[], _opts: unknown, cmd: Command) => run(script, args, cmd));
-  if (commands) {
-    addApiCommands(program);
-    addControlCommands(program);
-  }
   // `supervise help status`: without it, "help" would be taken for the script.
   program.helpCommand('help [command]', 'show the help of a command');
   return program;
@@ -120,14 +102,6 @@ function flagsOf(cmd: Command): RawOptions {
     if (source === 'cli' || source === 'env') raw[key] = values[flag];
   }
   return raw;
-}
-
-export function isFile(file: string): boolean {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 export function fail(message: string, code: number): never {

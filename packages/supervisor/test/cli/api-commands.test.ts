@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 
 import { fileURLToPath } from 'node:url';
 
-import { buildProgram, COMMAND_NAMES, commandNames, isPlainRun } from '../../src/cli/program.js';
+import { COMMAND_NAMES, isPlainRun } from '../../src/cli/command-names.js';
+import { addCommands } from '../../src/cli/commands.js';
+import { buildProgram, commandNames } from '../../src/cli/program.js';
 import { CONTROL_API, CONTROL_COMMANDS } from '../../src/control/api.js';
 import type { Fields } from '../../src/control/fields.js';
 
 const program = buildProgram(async () => {});
+addCommands(program);
 const sub = (name: string): Command | undefined => program.commands.find((c) => c.name() === name);
 
 describe('the CLI is built from the control API', () => {
@@ -49,8 +52,8 @@ describe("a run's program", () => {
     expect(new Set(commandNames(program))).toEqual(COMMAND_NAMES);
   });
 
-  it('is built without the subcommands for a run of a file, with the same options', () => {
-    const bare = buildProgram(async () => {}, { commands: false });
+  it('is built without the subcommands, which the full CLI adds, with the same options', () => {
+    const bare = buildProgram(async () => {});
     expect(bare.commands).toEqual([]);
     expect(bare.options.map((o) => o.flags)).toEqual(program.options.map((o) => o.flags));
   });
