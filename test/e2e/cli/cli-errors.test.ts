@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
-import { CLI, example } from '../../helpers/supervise.js';
+import { CLI, example, fixture, trackPid } from '../../helpers/supervise.js';
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 10_000 });
@@ -63,5 +63,25 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     const version = run('--version');
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('help into a reader that went away (`supervise --help | head -1`): exit 0, no stack trace', async () => {
+    for (const args of [['--help'], ['status', '--help']]) {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { ...process.env, NODE_OPTIONS: `--require ${fixture('cli/wait-stdin.cjs')}` },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      trackPid(child.pid);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+      });
+      // The reader goes away first; then the fixture lets the CLI run and write its help.
+      child.stdout.once('close', () => child.stdin.end('x'));
+      child.stdout.destroy();
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, `${args.join(' ')}: ${stderr}`).toBe(0);
+      expect(stderr).not.toMatch(/\n\s+at |Unhandled/);
+    }
   });
 });

@@ -117,7 +117,10 @@ export function runProgram(): Command {
   const program = buildProgram(runSupervisor);
   program.exitOverride();
   program.configureOutput({
-    writeErr: (s) => process.stderr.write(s),
+    // As the master's own lines (observe/stdio.ts): a reader that went away (`supervise --help | head -1`) gets
+    // the rest dropped, where node's stream would end in an unhandled EPIPE 'error' and its stack trace.
+    writeOut: (s) => writeOut(1, s),
+    writeErr: (s) => writeOut(2, s),
     // One line: commander puts its "(Did you mean --workers?)" on a second one.
     outputError: (s, write) =>
       write(
