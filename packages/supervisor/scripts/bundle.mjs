@@ -146,11 +146,14 @@ await build({
 });
 
 // The bin: src/cli.ts and the two modules it loads before the bundle, as one CommonJS file (why: above).
+// The command names go into it (cli/plain-run.ts): the bin tells a run, which loads the master's bundle, from a
+// command without loading the commands' table.
+const { COMMAND_NAMES } = await import('../dist/cli/command-names.js');
 await build({
   entryPoints: [path.join(pkg, 'src/cli.ts')],
   outfile: path.join(pkg, 'dist/cli.cjs'),
   ...CJS,
-  define: { 'import.meta.url': '__binUrl' },
+  define: { 'import.meta.url': '__binUrl', __SUPERVISE_COMMAND_NAMES__: JSON.stringify([...COMMAND_NAMES]) },
   banner: { js: "'use strict';\nconst __binUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 chmodSync(path.join(pkg, 'dist/cli.cjs'), 0o755);
@@ -163,11 +166,15 @@ await build({
   ...CJS,
 });
 
-// The code caches of the new bundles, made by a node of their own (code-cache.mjs says why); old caches are
+// The code caches of the new bundles, each made by a node of its own (code-cache.mjs says why); old caches are
 // removed first, and a build whose caches cannot be made still works: the bin then compiles the bundles.
 for (const name of ['cli', 'master']) rmSync(path.join(pkg, `dist/bundle/${name}.cjs.cache`), { force: true });
-try {
-  execFileSync(process.execPath, [path.join(pkg, 'scripts/code-cache.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
-} catch (err) {
-  console.warn(`bundle: no code cache (${err instanceof Error ? err.message : String(err)})`);
+for (const name of ['cli', 'master']) {
+  try {
+    execFileSync(process.execPath, [path.join(pkg, 'scripts/code-cache.mjs'), name], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  } catch (err) {
+    console.warn(`bundle: no code cache for ${name}.cjs (${err instanceof Error ? err.message : String(err)})`);
+  }
 }

@@ -1,19 +1,14 @@
-// Writes dist/bundle/cli.cjs.cache and master.cjs.cache, the V8 code caches the bin loads the bundles with
-// (src/code-cache.ts says why and when one is trusted). Run by scripts/bundle.mjs in a node of its own, with the
-// bin's V8 flags (BIN_V8_FLAGS): V8 takes a cache only under the flags it was made with. The bytecode is that of
-// each bundle's start, and of `supervise --version` in the full CLI, the part every command runs; the rest
-// compiles lazily, as before.
+// Writes dist/bundle/<name>.cjs.cache (`node code-cache.mjs cli` or `master`), the V8 code cache the bin loads
+// that bundle with (src/code-cache.ts says why and when one is trusted). Run by scripts/bundle.mjs in a node of
+// its own, with the bin's V8 flags (BIN_V8_FLAGS): V8 takes a cache only under the flags it was made with. The
+// bytecode is that of the bundle's start and of `supervise --version`, which every command and every run goes
+// through; the rest compiles lazily, as before.
 const { loadBundle, setBinFlags, writeCodeCache } = await import('../dist/code-cache.js');
+const name = process.argv[2];
+if (name !== 'cli' && name !== 'master') throw new Error(`code-cache.mjs: cli or master, not ${name}`);
 setBinFlags();
-const file = (name) => new URL(`../dist/bundle/${name}.cjs`, import.meta.url).pathname;
-const argv = [process.execPath, new URL('../dist/cli.cjs', import.meta.url).pathname, '--version'];
-
-// The master's: its start, and its answer to arguments that are no run (its main's first step).
-const master = loadBundle(file('master'), { compileCache: false });
-if ((await master.exports.main(argv)) !== 'not-a-run') throw new Error('the master bundle ran --version');
-writeCodeCache(file('master'), master.produce());
-
-// --version ends in process.exit: the full CLI's cache is written at the exit.
-const cli = loadBundle(file('cli'), { compileCache: false });
-process.once('exit', () => writeCodeCache(file('cli'), cli.produce()));
-await cli.exports.main(argv);
+const bundle = new URL(`../dist/bundle/${name}.cjs`, import.meta.url).pathname;
+const loaded = loadBundle(bundle, { compileCache: false });
+// --version ends in process.exit: the cache is written at the exit.
+process.once('exit', () => writeCodeCache(bundle, loaded.produce()));
+await loaded.exports.main([process.execPath, new URL('../dist/cli.cjs', import.meta.url).pathname, '--version']);

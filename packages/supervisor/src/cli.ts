@@ -6,16 +6,16 @@
 import { fileURLToPath } from 'node:url';
 
 import { loadBundle, setBinFlags } from './code-cache.js';
-import { looksLikeRun } from './cli/plain-run.js';
+import { BUILT_COMMAND_NAMES, isRun } from './cli/plain-run.js';
 
 setBinFlags();
 const bundle = (name: string): unknown =>
   loadBundle(fileURLToPath(new URL(`./bundle/${name}.cjs`, import.meta.url))).exports;
 
 async function run(argv: string[]): Promise<void> {
-  if (looksLikeRun(argv.slice(2))) {
+  // A run: the master's own bundle. It answers 'not-a-run' to a command its names have and the bin's had not.
+  if (BUILT_COMMAND_NAMES && isRun(argv.slice(2), BUILT_COMMAND_NAMES)) {
     const master = bundle('master') as typeof import('./cli/master-main.js');
-    // A word that names a command after all (`supervise systemd app.js`): the full CLI's, below.
     if ((await master.main(argv)) !== 'not-a-run') return;
   }
   const cli = bundle('cli') as typeof import('./cli/main.js');

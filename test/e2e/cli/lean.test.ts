@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import module_, { createRequire, isBuiltin, SourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,17 +61,25 @@ describe('the master and the commands load only what they use', () => {
     }
   });
 
-  it("a run of a file loads the master's bundle only, and any other command the full CLI", async () => {
+  it("a run loads the master's bundle only, and a command the full CLI only", async () => {
     const file = example('http-basic/server.js');
-    const plain = await masterLoads([]);
-    expect(bundlesOf(plain)).toEqual(['master.cjs']);
+    expect(bundlesOf(await masterLoads([]))).toEqual(['master.cjs']);
+    // A run from a config file, no script on the command line.
+    const dir = tempDir('supervise-lean-config-');
+    writeFileSync(path.join(dir, 'supervise.config.json'), JSON.stringify({ script: file, workers: 1 }));
+    const p = probe();
+    const s = supervise([], { cwd: dir, env: { ...p.env, PORT: String(await freePort()), HOST: '127.0.0.1' } });
+    await s.ready();
+    s.signal('SIGTERM');
+    expect((await s.waitExit()).code).toBe(0);
+    expect(bundlesOf(p.loaded())).toEqual(['master.cjs']);
     const cases: [string[], number, string[]][] = [
       [['status', '--control', '/nonexistent/supervise.sock'], 5, ['cli.cjs']],
+      [['systemd', file, '-w', '2'], 0, ['cli.cjs']],
       [[file, '--help'], 0, ['cli.cjs']],
-      [['--version'], 0, ['cli.cjs']],
-      // A file, and a word that names a command: the master's bundle answers that it is no run, before it does
-      // anything, and the full CLI prints the unit.
-      [['systemd', file, '-w', '2'], 0, ['master.cjs', 'cli.cjs']],
+      [['--version'], 0, ['master.cjs']],
+      // Taken for a run's script, and suggested as the command it is one letter from, as the full CLI does.
+      [['stauts'], 2, ['master.cjs']],
     ];
     for (const [args, code, bundles] of cases) {
       const p = probe();
@@ -79,6 +87,7 @@ describe('the master and the commands load only what they use', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
       expect(bundlesOf(p.loaded()), args.join(' ')).toEqual(bundles);
       if (args[0] === 'systemd') expect(r.stdout).toMatch(/^ExecStart=.*server\.js -w 2$/m);
+      if (args[0] === 'stauts') expect(r.stderr).toMatch(/unknown command "stauts" \(did you mean status\?\)/);
     }
   });
 
@@ -193,7 +202,7 @@ describe('the master and the commands load only what they use', () => {
     const functions = [
       ['cli', 'printSystemdUnits', 'src/cli/systemd-command.ts'],
       ['cli', 'loadConfigFile', 'src/config/config-file.ts'],
-      ['master', 'isPlainRun', 'src/cli/command-names.ts'],
+      ['master', 'isRun', 'src/cli/plain-run.ts'],
       ['master', 'serveControl', 'src/control/server.ts'],
     ] as const;
     for (const [bundleName, name, file] of functions) {

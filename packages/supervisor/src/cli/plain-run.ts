@@ -8,12 +8,22 @@ export function isFile(file: string): boolean {
   }
 }
 
+declare const __SUPERVISE_COMMAND_NAMES__: readonly string[] | undefined;
+
 /**
- * Whether the arguments could be a run of a file: a word that names a file, and no --help. The bin asks it
- * before it loads a bundle, and loads nothing for it: it knows no command names (command-names.ts's isPlainRun
- * does).
+ * The names of the CLI's commands (command-names.ts's COMMAND_NAMES), written into the bin by the build
+ * (scripts/bundle.mjs), which so tells a run from a command without loading the commands' table. Undefined in
+ * tsc's output (dist/cli.js), which then always loads the full CLI.
  */
-export function looksLikeRun(args: readonly string[]): boolean {
-  if (args.some((a) => a === '-h' || a === '--help')) return false;
-  return args.some((a) => !a.startsWith('-') && isFile(a));
+export const BUILT_COMMAND_NAMES: ReadonlySet<string> | undefined =
+  typeof __SUPERVISE_COMMAND_NAMES__ === 'undefined' ? undefined : new Set(__SUPERVISE_COMMAND_NAMES__);
+
+/**
+ * A run (`supervise app.js -w 4`, or `supervise` where a config file names the app): no word that names a
+ * command, and no --help. Anything else gets the full CLI. A run's program needs no subcommands, and runs from
+ * the master's own bundle (master-main.ts): the commands' code is then not in the master's heap
+ * (bench/RESULTS-cost.md has what that saves).
+ */
+export function isRun(args: readonly string[], commands: ReadonlySet<string>): boolean {
+  return !args.some((a) => a === '-h' || a === '--help' || commands.has(a));
 }

@@ -15,6 +15,7 @@ import { reportUpgradeFailure } from '../master/upgrade/messages.js';
 import { mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
 import { isFile } from './plain-run.js';
+import { COMMAND_NAMES } from './command-names.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
 const { Option } = commander;
@@ -157,7 +158,7 @@ export async function prepare(
   const { pairs, name: envName } = splitEnvFlag(given.env);
   given.env = pairs;
   if (envName !== null && !configFile) throw noEnvBlock(envName, 'no config file was given');
-  const mistyped = script === undefined ? null : mistypedCommand(script, commandNames(cmd), logicalCwd());
+  const mistyped = script === undefined ? null : mistypedCommand(script, [...COMMAND_NAMES], logicalCwd());
   if (mistyped) throw mistyped;
   const flags: RawOptions = { ...given, script, args };
   const config = configFile ? await loadConfig(configFile, app, { envName }) : null;

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 
 import { fileURLToPath } from 'node:url';
 
-import { COMMAND_NAMES, isPlainRun } from '../../src/cli/command-names.js';
+import { COMMAND_NAMES } from '../../src/cli/command-names.js';
+import { isRun } from '../../src/cli/plain-run.js';
+import { main as masterMain } from '../../src/cli/master-main.js';
 import { addCommands } from '../../src/cli/commands.js';
 import { buildProgram, commandNames } from '../../src/cli/program.js';
 import { CONTROL_API, CONTROL_COMMANDS } from '../../src/control/api.js';
@@ -58,15 +60,23 @@ describe("a run's program", () => {
     expect(bare.options.map((o) => o.flags)).toEqual(program.options.map((o) => o.flags));
   });
 
-  it('is a plain run only with a file and without a command, help or a word that is no file', () => {
-    expect(isPlainRun([file, '-w', '4'])).toBe(true);
-    expect(isPlainRun(['-w', '4', file])).toBe(true);
-    expect(isPlainRun([file, '--help'])).toBe(false);
-    expect(isPlainRun([file, '-h'])).toBe(false);
-    expect(isPlainRun(['status', '--control', file])).toBe(false);
-    expect(isPlainRun(['help', file])).toBe(false);
-    // A mistyped command is suggested from the registered ones.
-    expect(isPlainRun(['stauts'])).toBe(false);
-    expect(isPlainRun([])).toBe(false);
+  it('is a run without a word that names a command, and without help', () => {
+    const run = (args: string[]) => isRun(args, COMMAND_NAMES);
+    expect(run([file, '-w', '4'])).toBe(true);
+    expect(run(['-w', '4', file])).toBe(true);
+    // A config file names the script; a mistyped command is suggested by the run's own checks.
+    expect(run([])).toBe(true);
+    expect(run(['-w', '4'])).toBe(true);
+    expect(run(['stauts'])).toBe(true);
+    expect(run([file, '--help'])).toBe(false);
+    expect(run([file, '-h'])).toBe(false);
+    expect(run(['status', '--control', file])).toBe(false);
+    expect(run(['help', file])).toBe(false);
+    expect(run(['systemd', file])).toBe(false);
+  });
+
+  it("the master's entry answers that a command is no run, before it does anything", async () => {
+    expect(await masterMain(['node', 'supervise', 'systemd', file])).toBe('not-a-run');
+    expect(await masterMain(['node', 'supervise', file, '--help'])).toBe('not-a-run');
   });
 });
