@@ -2,7 +2,7 @@
 // The bin (built to dist/cli.cjs; tsc's dist/cli.js runs the same for older scripts and units that name it). It
 // sets its V8 flags (code-cache.ts's BIN_V8_FLAGS says which and why) before a bundle is compiled, then loads the
 // CLI from one CommonJS file (scripts/bundle.mjs says why; `pnpm build` writes them), with the code cache the
-// build wrote beside it (code-cache.ts): the master's own bundle for a run of a file, the full CLI otherwise.
+// build wrote beside it (code-cache.ts): the master's own bundle for a run, the full CLI otherwise.
 import { fileURLToPath } from 'node:url';
 
 import { loadBundle, setBinFlags } from './code-cache.js';

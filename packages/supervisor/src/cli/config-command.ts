@@ -7,7 +7,6 @@ import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
 import { request } from './control-actions.js';
 import { buildProgram, prepare } from './program.js';
-import { addCommands } from './commands.js';
 import { formatTable } from './views/status-table.js';
 
 /**
@@ -68,7 +67,6 @@ async function local(argv: string[], json: boolean): Promise<void> {
     const { file, app } = effective;
     print({ ok: true, master: null, file, app, ignored, options: optionsInEffect(options, effective, false) }, json);
   });
-  addCommands(program);
   program.exitOverride();
   program.configureOutput({
     outputError: (s, write) => write(`supervise: config: ${s.replace(/^error: /, '').trim()}\n`),

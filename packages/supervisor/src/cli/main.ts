@@ -14,8 +14,8 @@ const WITH_RUN_ARGS: Record<string, () => Promise<(argv: string[]) => Promise<vo
 };
 
 /**
- * The entry of the full CLI (dist/bundle/cli.cjs): every command, and a run where the bin could not tell one
- * (`supervise` with a config file and no script). A run of a file has its own entry, master-main.ts.
+ * The entry of the full CLI (dist/bundle/cli.cjs): every command, and a run too, for tsc's dist/cli.js, which
+ * knows no command names (plain-run.ts). A run from the bin has its own entry, master-main.ts.
  */
 export async function main(argv: string[]): Promise<void> {
   const own = Object.hasOwn(WITH_RUN_ARGS, argv[2] ?? '') ? WITH_RUN_ARGS[argv[2]!] : undefined;

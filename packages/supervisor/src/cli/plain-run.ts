@@ -1,13 +1,3 @@
-import { statSync } from 'node:fs';
-
-export function isFile(file: string): boolean {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 declare const __SUPERVISE_COMMAND_NAMES__: readonly string[] | undefined;
 
 /**

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import type { Command } from 'commander';
@@ -14,7 +14,6 @@ import { MASTER_SIGNALS } from '../master/signals.js';
 import { reportUpgradeFailure } from '../master/upgrade/messages.js';
 import { mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
-import { isFile } from './plain-run.js';
 import { COMMAND_NAMES } from './command-names.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
@@ -58,8 +57,8 @@ Exit codes:
 ${exitCodesHelp()}`;
 
 /**
- * The program of a run: its options and arguments, no subcommands. The CLI adds them (commands.ts's
- * addCommands); a run of a file has none (command-names.ts).
+ * The program of a run: its options and arguments, no subcommands. The full CLI adds them (commands.ts's
+ * addCommands); a run from the bin has none (master-main.ts).
  */
 export function buildProgram(
   run: (script: string | undefined, args: string[], cmd: Command) => Promise<void>,
@@ -103,6 +102,14 @@ function flagsOf(cmd: Command): RawOptions {
     if (source === 'cli' || source === 'env') raw[key] = values[flag];
   }
   return raw;
+}
+
+export function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export function fail(message: string, code: number): never {

@@ -9,9 +9,7 @@ import { logicalCwd } from '../config/logical-cwd.js';
 import { SuperviseError } from '../errors.js';
 import { writeOut } from '../observe/stdio.js';
 import { renderUnit, unitName } from './systemd-unit.js';
-import { buildProgram, prepare } from './program.js';
-import { isFile } from './plain-run.js';
-import { addCommands } from './commands.js';
+import { buildProgram, isFile, prepare } from './program.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -151,7 +149,6 @@ export async function printSystemdUnits(argv: string[]): Promise<void> {
         `Then: systemctl reload ${unitNames[0]} (rolling restart), journalctl -u ${unitNames[0]} -f (logs), supervise status (from ${logicalCwd()}).\n`,
     );
   });
-  addCommands(program);
   program.exitOverride();
   program.configureOutput({
     outputError: (s, write) =>
