@@ -1,6 +1,6 @@
 // Bundles the CLI (src/cli/main.ts and everything it loads) into one CommonJS file, dist/bundle/cli.cjs, and a run
-// of a file (src/cli/master-main.ts) into another, dist/bundle/master.cjs; the bin (dist/cli.cjs, itself built
-// here from src/cli.ts) loads one of them. Why one file: node's ES module loader resolves, reads and
+// (src/cli/master-main.ts) into another, dist/bundle/master.cjs; the bin (dist/cli.cjs, itself built here from
+// src/cli.ts) loads one of them. Why one file: node's ES module loader resolves, reads and
 // links every file on its own, and that per-file cost is most of what `supervise status`, `--version` and the
 // master's start spend before they do anything; one CommonJS file is read and compiled once, lazily. The bin is
 // CommonJS too: an ES module entry loads node's ES module loader, which reads the entry with fs/promises (that
@@ -105,9 +105,9 @@ async function writeMangled(outputFiles, outfile, head, tail) {
   writeFileSync(`${outfile}.map`, JSON.stringify(mangledMap));
 }
 
-// The full CLI (cli/main.ts: every command), and the master's own bundle (cli/master-main.ts: a run of a file,
-// which the bin tells from the arguments), without the commands' code: V8 holds a bundle's whole source in the
-// heap for the process's life, and the commands' is garbage in a master (bench/RESULTS-cost.md has what it
+// The full CLI (cli/main.ts: every command), and the master's own bundle (cli/master-main.ts: a run, which the bin
+// tells by the command names below), without the commands' code: V8 holds a bundle's whole source in the heap
+// for the process's life, and in a master the commands' code never runs (bench/RESULTS-cost.md has what it
 // saves). Each file is all a process loads, so nothing is shared between them: no module is loaded twice.
 for (const [entry, name] of [
   ['src/cli/main.ts', 'cli'],
@@ -168,8 +168,8 @@ await build({
 
 // The code caches of the new bundles, each made by a node of its own (code-cache.mjs says why); old caches are
 // removed first, and a build whose caches cannot be made still works: the bin then compiles the bundles.
-for (const name of ['cli', 'master']) rmSync(path.join(pkg, `dist/bundle/${name}.cjs.cache`), { force: true });
 for (const name of ['cli', 'master']) {
+  rmSync(path.join(pkg, `dist/bundle/${name}.cjs.cache`), { force: true });
   try {
     execFileSync(process.execPath, [path.join(pkg, 'scripts/code-cache.mjs'), name], {
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -14,7 +14,7 @@ import { buildProgram, fail, prepare } from './program.js';
 
 const { CommanderError } = requireCjs('commander') as typeof import('commander');
 
-/** A run of a file: the master's start, from the parsed command line to its ready workers. */
+/** A run: the master's start, from the parsed command line to its ready workers. */
 async function runSupervisor(script: string | undefined, args: string[], cmd: Command): Promise<void> {
   const { options, configFile, flags, app, config, envName } = await prepare(script, args, cmd);
   setMasterV8Flags(options);
