@@ -1,11 +1,9 @@
-import { EXIT, SuperviseError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { closest } from './suggest.js';
 import { addCommands } from './commands.js';
-import { commandNames, fail } from './program.js';
-import { parseAndRun, runProgram } from './run.js';
-import { requireCjs } from '../require-cjs.js';
-
-const { CommanderError } = requireCjs('commander') as typeof import('commander');
+import { COMMAND_NAMES } from './command-names.js';
+import { fail } from './program.js';
+import { exitOn, parseAndRun, runProgram } from './run.js';
 
 /** The commands that take a run's arguments (`supervise systemd app.js -w 4`): parsed by their own modules. */
 const WITH_RUN_ARGS: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
@@ -24,9 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       await (await own())(argv.slice(3));
     } catch (err) {
-      if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
-      if (err instanceof SuperviseError) fail(err.message, err.exitCode);
-      fail(`internal error: ${err instanceof Error ? err.message : String(err)}`, EXIT.internal);
+      exitOn(err);
     }
     return;
   }
@@ -36,8 +32,8 @@ export async function main(argv: string[]): Promise<void> {
   // `help help` is the main help; `help satus` one line with the command meant, not the main help.
   if (argv[2] === 'help' && argv[3] !== undefined) {
     if (argv[3] === 'help') argv = argv.slice(0, 3);
-    else if (!program.commands.some((c) => c.name() === argv[3])) {
-      const meant = closest(argv[3], commandNames(program));
+    else if (!COMMAND_NAMES.has(argv[3])) {
+      const meant = closest(argv[3], [...COMMAND_NAMES]);
       fail(`help: no command "${argv[3]}"${meant ? ` (did you mean ${meant}?)` : ''}`, EXIT.usage);
     }
   }

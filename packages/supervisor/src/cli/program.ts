@@ -89,11 +89,6 @@ export function buildProgram(
   return program;
 }
 
-/** The commands of the program `cmd` belongs to, for a mistyped one's suggestion. */
-export function commandNames(cmd: Command): string[] {
-  return [...cmd.commands.map((c) => c.name()), 'help'];
-}
-
 function flagsOf(cmd: Command): RawOptions {
   const raw: RawOptions = {};
   const values = cmd.opts<Record<string, unknown>>();

@@ -138,12 +138,17 @@ export async function parseAndRun(program: Command, argv: string[]): Promise<voi
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
-        process.exit(0);
-      process.exit(EXIT.usage);
-    }
-    if (err instanceof SuperviseError) fail(err.message, err.exitCode);
-    fail(`internal error: ${err instanceof Error ? err.message : String(err)}`, EXIT.internal);
+    exitOn(err);
   }
+}
+
+/** The exit for an error out of a command: commander's (help and --version: 0; else a usage error), ours, or a bug. */
+export function exitOn(err: unknown): never {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+      process.exit(0);
+    process.exit(EXIT.usage);
+  }
+  if (err instanceof SuperviseError) fail(err.message, err.exitCode);
+  fail(`internal error: ${err instanceof Error ? err.message : String(err)}`, EXIT.internal);
 }
