@@ -59,6 +59,18 @@ export function setBinFlags(): void {
   for (const flag of BIN_V8_FLAGS) setFlagsFromString(flag);
 }
 
+/**
+ * node's own modules that a master's start loads (node:cluster brings child_process, dgram and its internals with
+ * it). node compiles its modules from a code cache built into the binary, and V8 takes that cache only under the
+ * flags it was made with: loaded after BIN_V8_FLAGS, each was compiled from its source, about a tenth of the
+ * master's CPU up to ready. A run loads them before the flags (cli.ts); a command needs none of them.
+ */
+export const RUN_BUILTINS = ['node:cluster', 'node:net', 'node:tty', 'node:diagnostics_channel'] as const;
+
+export function loadRunBuiltins(): void {
+  for (const id of RUN_BUILTINS) process.getBuiltinModule(id);
+}
+
 /** 'node': node's own compile cache, in this user's private directory (see privateCompileCache). */
 export type CacheUse = 'accepted' | 'rejected' | 'none' | 'node';
 

@@ -110,6 +110,16 @@ describe('the master and the commands load only what they use', () => {
     expect(health).toContain('http');
   });
 
+  it("a run loads the node modules its start needs before the bin's V8 flags, which would have V8 refuse node's code cache for them", async () => {
+    const loaded = await masterLoads([]);
+    const flags = loaded.indexOf('v8-flags');
+    expect(flags, loaded.join(' ')).toBeGreaterThan(-1);
+    const after = loaded.slice(flags + 1);
+    // Compiled from their source after the flags: about a tenth of the master's CPU up to ready (code-cache.ts).
+    for (const m of ['cluster', 'child_process', 'net', 'dgram', 'tty', 'diagnostics_channel'])
+      expect(after, `${m} after the flags`).not.toContain(m);
+  });
+
   it("a JSON-logging master loads neither node's ES module loader nor fs/promises, and starts no libuv threads", async () => {
     // An ES module bin is read by node's ES module loader with fs/promises: that module and libuv's four threads
     // (stacks, malloc arenas) then stayed in the master for its whole life. The bin is CommonJS (dist/cli.cjs).
