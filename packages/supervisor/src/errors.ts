@@ -72,7 +72,18 @@ const exitFor: Record<ErrorCode, number> = {
   ERR_NO_WORKER: EXIT.noWorker,
 };
 
+/**
+ * What makes an error a SuperviseError wherever its class was defined: the master's option-only code (the
+ * health endpoint, --sticky) runs from files of its own beside the master's bundle, each with its own copy of
+ * this module, and `instanceof` decides the exit code of an error thrown there.
+ */
+const BRAND = Symbol.for('supervise.SuperviseError');
+
 export class SuperviseError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   readonly code: ErrorCode;
   readonly exitCode: number;
   /** Extra lines (a worker's last stderr lines) that explain the one-line message. */
@@ -86,3 +97,4 @@ export class SuperviseError extends Error {
     this.details = details;
   }
 }
+Object.defineProperty(SuperviseError.prototype, BRAND, { value: true });

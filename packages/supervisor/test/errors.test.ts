@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { EXIT, EXIT_CODES, SuperviseError } from '../src/errors.js';
 import { MASTER_SIGNALS } from '../src/master/signals.js';
@@ -31,5 +31,20 @@ describe('the exit codes and the signals: one table each', () => {
       'SIGUSR1:reopen',
       'SIGUSR2:upgrade',
     ]);
+  });
+
+  it("a SuperviseError from another copy of errors.ts is one (the master's option-only files bundle their own)", async () => {
+    vi.resetModules();
+    const other = (await import('../src/errors.js')) as typeof import('../src/errors.js');
+    expect(other.SuperviseError).not.toBe(SuperviseError);
+    const err = new other.SuperviseError('ERR_PORT_IN_USE', 'port 3000 is in use');
+    expect(err).toBeInstanceOf(SuperviseError);
+    expect(new SuperviseError('ERR_USAGE', 'x')).toBeInstanceOf(other.SuperviseError);
+    expect(new Error('x')).not.toBeInstanceOf(SuperviseError);
+    expect(null).not.toBeInstanceOf(SuperviseError);
+    expect(Object.create(Error.prototype)).not.toBeInstanceOf(SuperviseError);
+    // Still an Error of its own, its brand not among what a log or JSON shows.
+    expect(err).toBeInstanceOf(Error);
+    expect(Object.keys(err).sort()).toEqual(['code', 'details', 'exitCode', 'name']);
   });
 });
