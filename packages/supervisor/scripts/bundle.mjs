@@ -105,13 +105,43 @@ async function writeMangled(outputFiles, outfile, head, tail) {
   writeFileSync(`${outfile}.map`, JSON.stringify(mangledMap));
 }
 
+// Code that only an option loads, at the master's start (the health endpoint and its metrics, --sticky's
+// listener): in the master's bundle it would sit in every master's heap, its source included (bench/RESULTS-cost.md
+// has what it costs). For the master's bundle each is a file of its own beside it, which the bundle's import()
+// requires. A file bundles its own copy of what it imports from the rest: those modules hold no state, and
+// errors.ts's SuperviseError is recognised across copies. Only what a master loads at its start goes here: a file
+// loaded later (an upgrade, a reload) could come from a newer release installed over this one meanwhile.
+const OPTION_FILES = [
+  ['src/observe/health.ts', 'master-health'],
+  ['src/observe/metrics.ts', 'master-metrics'],
+  ['src/sticky/listener.ts', 'master-sticky'],
+];
+// The import() becomes a require() of the file when first called: an import() would go through node's ES module
+// loader, which the master does not load (the bin says why).
+const optionFiles = {
+  name: 'option-files',
+  setup(b) {
+    b.onResolve({ filter: /\.js$/ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const file = path.relative(pkg, path.resolve(args.resolveDir, args.path)).replace(/\.js$/, '.ts');
+      const found = OPTION_FILES.find(([source]) => source === file);
+      return found ? { path: found[1], namespace: 'option-file' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'option-file' }, (args) => ({
+      contents: `module.exports = require('./${args.path}.cjs');`,
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^\.\/master-[a-z]+\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 // The full CLI (cli/main.ts: every command), and the master's own bundle (cli/master-main.ts: a run, which the bin
 // tells by the command names below), without the commands' code: V8 holds a bundle's whole source in the heap
 // for the process's life, and in a master the commands' code never runs (bench/RESULTS-cost.md has what it
 // saves). Each file is all a process loads, so nothing is shared between them: no module is loaded twice.
-for (const [entry, name] of [
-  ['src/cli/main.ts', 'cli'],
-  ['src/cli/master-main.ts', 'master'],
+for (const [entry, name, split] of [
+  ['src/cli/main.ts', 'cli', false],
+  ['src/cli/master-main.ts', 'master', true],
 ]) {
   const outfile = path.join(pkg, `dist/bundle/${name}.cjs`);
   const built = await build({
@@ -126,7 +156,7 @@ for (const [entry, name] of [
     minifyWhitespace: true,
     sourcemap: 'external',
     write: false,
-    plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
+    plugins: [bundleRequireCjs, trimDependencies, pinoChunk, ...(split ? [optionFiles] : [])],
   });
   await writeMangled(
     built.outputFiles,
@@ -135,6 +165,22 @@ for (const [entry, name] of [
     `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;`,
     BUNDLE_TAIL,
   );
+}
+for (const [entry, name] of OPTION_FILES) {
+  const outfile = path.join(pkg, `dist/bundle/${name}.cjs`);
+  const built = await build({
+    entryPoints: [path.join(pkg, entry)],
+    outfile,
+    ...CJS,
+    external: ['pino-pretty', 'prom-client', 'chokidar'],
+    define: { 'import.meta.url': '__bundleUrl' },
+    minifyWhitespace: true,
+    sourcemap: 'external',
+    write: false,
+    plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
+  });
+  // Required by the master's bundle: a module of node's own form.
+  await writeMangled(built.outputFiles, outfile, "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;", '');
 }
 
 await build({

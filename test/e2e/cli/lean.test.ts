@@ -184,11 +184,15 @@ describe('the master and the commands load only what they use', () => {
       // health port, --watch), resolved at run time from the bundle's folder, and pino's own bundle beside it.
       // Nothing else relative, which would be a module esbuild did not take in, looked for beside the bundle, one
       // folder below where tsc put it.
+      // The master's also requires the files of its option-only code (scripts/bundle.mjs's OPTION_FILES).
+      const own = name === 'master' ? ['./master-health.cjs', './master-metrics.cjs', './master-sticky.cjs'] : [];
       expect(
         packages.filter((id) => id.startsWith('.') || id.startsWith('/')),
         name,
-      ).toEqual(['./pino.cjs']);
-      expect(packages, name).toEqual(['./pino.cjs', 'chokidar', 'pino-pretty', 'prom-client']);
+      ).toEqual([...own, './pino.cjs']);
+      // prom-client, for the master, from its metrics file (checked below).
+      const metrics = name === 'cli' ? ['prom-client'] : [];
+      expect(packages, name).toEqual([...own, './pino.cjs', 'chokidar', 'pino-pretty', ...metrics]);
       const from = createRequire(bundle);
       for (const id of packages) expect(() => from.resolve(id), id).not.toThrow();
       // The master's has the run and none of the commands' code (cli/master-main.ts).
@@ -200,6 +204,22 @@ describe('the master and the commands load only what they use', () => {
       ];
       for (const code of commands) expect(source.includes(code), `${name}: ${code}`).toBe(name === 'cli');
       expect(source, name).toContain('function runSupervisor(');
+      // Nor the code only an option loads at the start: it is in the files beside it.
+      const optional: [string, string][] = [
+        ['function serveHealth(', 'master-health.cjs'],
+        ['MasterMetrics=class{', 'master-metrics.cjs'],
+        ['function createSticky(', 'master-sticky.cjs'],
+      ];
+      for (const [code, file] of optional) {
+        expect(source.includes(code), `${name}: ${code}`).toBe(name === 'cli');
+        const beside = readFileSync(path.join(path.dirname(bundle), file), 'utf8');
+        expect(beside, file).toContain(code);
+        const required = [...beside.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1] as string);
+        const others = [...new Set(required.filter((id) => !isBuiltin(id)))];
+        expect(others, file).toEqual(file === 'master-metrics.cjs' ? ['prom-client'] : []);
+        for (const id of others)
+          expect(() => createRequire(path.join(path.dirname(bundle), file)).resolve(id)).not.toThrow();
+      }
     }
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'packages/supervisor/package.json'), 'utf8')) as {
       version: string;
