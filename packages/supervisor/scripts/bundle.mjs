@@ -135,14 +135,10 @@ const optionFiles = {
   },
 };
 
-// The full CLI (cli/main.ts: every command), and the master's own bundle (cli/master-main.ts: a run, which the bin
-// tells by the command names below), without the commands' code: V8 holds a bundle's whole source in the heap
-// for the process's life, and in a master the commands' code never runs (bench/RESULTS-cost.md has what it
-// saves). Each file is all a process loads, so nothing is shared between them: no module is loaded twice.
-for (const [entry, name, split] of [
-  ['src/cli/main.ts', 'cli', false],
-  ['src/cli/master-main.ts', 'master', true],
-]) {
+const BUNDLE_URL = "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;";
+
+/** Bundles src/<entry> to dist/bundle/<name>.cjs, its local names mangled (writeMangled), between head and tail. */
+async function bundleMangled(entry, name, { head, tail = '', plugins = [] }) {
   const outfile = path.join(pkg, `dist/bundle/${name}.cjs`);
   const built = await build({
     entryPoints: [path.join(pkg, entry)],
@@ -156,32 +152,24 @@ for (const [entry, name, split] of [
     minifyWhitespace: true,
     sourcemap: 'external',
     write: false,
-    plugins: [bundleRequireCjs, trimDependencies, pinoChunk, ...(split ? [optionFiles] : [])],
+    plugins: [bundleRequireCjs, trimDependencies, pinoChunk, ...plugins],
   });
-  await writeMangled(
-    built.outputFiles,
-    outfile,
-    // code-cache.ts's BUNDLE_HEAD says why the file is its own module function.
-    `${BUNDLE_HEAD}const __bundleUrl = require('node:url').pathToFileURL(__filename).href;`,
-    BUNDLE_TAIL,
-  );
+  await writeMangled(built.outputFiles, outfile, head, tail);
 }
-for (const [entry, name] of OPTION_FILES) {
-  const outfile = path.join(pkg, `dist/bundle/${name}.cjs`);
-  const built = await build({
-    entryPoints: [path.join(pkg, entry)],
-    outfile,
-    ...CJS,
-    external: ['pino-pretty', 'prom-client', 'chokidar'],
-    define: { 'import.meta.url': '__bundleUrl' },
-    minifyWhitespace: true,
-    sourcemap: 'external',
-    write: false,
-    plugins: [bundleRequireCjs, trimDependencies, pinoChunk],
-  });
-  // Required by the master's bundle: a module of node's own form.
-  await writeMangled(built.outputFiles, outfile, "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;", '');
-}
+
+// The full CLI (cli/main.ts: every command), and the master's own bundle (cli/master-main.ts: a run, which the bin
+// tells by the command names below), without the commands' code: V8 holds a bundle's whole source in the heap
+// for the process's life, and in a master the commands' code never runs (bench/RESULTS-cost.md has what it
+// saves). A process loads one of the two (a master also loads the option files its options ask for), so no
+// module is loaded twice. code-cache.ts's BUNDLE_HEAD says why each is its own module function.
+await bundleMangled('src/cli/main.ts', 'cli', { head: `${BUNDLE_HEAD}${BUNDLE_URL}`, tail: BUNDLE_TAIL });
+await bundleMangled('src/cli/master-main.ts', 'master', {
+  head: `${BUNDLE_HEAD}${BUNDLE_URL}`,
+  tail: BUNDLE_TAIL,
+  plugins: [optionFiles],
+});
+// Required by the master's bundle: modules of node's own form.
+for (const [entry, name] of OPTION_FILES) await bundleMangled(entry, name, { head: BUNDLE_URL });
 
 await build({
   entryPoints: [resolveDependency('pino')],
