@@ -81,6 +81,8 @@ const BRAND = Symbol.for('supervise.SuperviseError');
 
 export class SuperviseError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass inherits this: it keeps the usual check, by its own prototype.
+    if (this !== SuperviseError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 

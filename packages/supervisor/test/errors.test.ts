@@ -43,6 +43,11 @@ describe('the exit codes and the signals: one table each', () => {
     expect(new Error('x')).not.toBeInstanceOf(SuperviseError);
     expect(null).not.toBeInstanceOf(SuperviseError);
     expect(Object.create(Error.prototype)).not.toBeInstanceOf(SuperviseError);
+    // A subclass is told by its own prototype.
+    class PortError extends SuperviseError {}
+    expect(new PortError('ERR_PORT_IN_USE', 'x')).toBeInstanceOf(SuperviseError);
+    expect(new PortError('ERR_PORT_IN_USE', 'x')).toBeInstanceOf(PortError);
+    expect(err).not.toBeInstanceOf(PortError);
     // Still an Error of its own, its brand not among what a log or JSON shows.
     expect(err).toBeInstanceOf(Error);
     expect(Object.keys(err).sort()).toEqual(['code', 'details', 'exitCode', 'name']);
