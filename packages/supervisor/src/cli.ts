@@ -7,12 +7,12 @@
 import { fileURLToPath } from 'node:url';
 
 import { loadBundle, loadRunBuiltins, setBinFlags } from './code-cache.js';
-import { BUILT_COMMAND_NAMES, isRun } from './cli/plain-run.js';
+import { BUILT_COMMAND_NAMES, isRun, VERSION_FLAGS } from './cli/plain-run.js';
 
 const args = process.argv.slice(2);
 const aRun = BUILT_COMMAND_NAMES !== undefined && isRun(args, BUILT_COMMAND_NAMES);
 // --version goes through a run's program, and starts nothing.
-if (aRun && !args.some((a) => a === '-v' || a === '--version')) loadRunBuiltins();
+if (aRun && !args.some((a) => VERSION_FLAGS.includes(a))) loadRunBuiltins();
 setBinFlags();
 const bundle = (name: string): unknown =>
   loadBundle(fileURLToPath(new URL(`./bundle/${name}.cjs`, import.meta.url))).exports;

@@ -17,3 +17,6 @@ export const BUILT_COMMAND_NAMES: ReadonlySet<string> | undefined =
 export function isRun(args: readonly string[], commands: ReadonlySet<string>): boolean {
   return !args.some((a) => a === '-h' || a === '--help' || commands.has(a));
 }
+
+/** The flags of `supervise --version`: program.ts registers them, and the bin tells a run that starts nothing. */
+export const VERSION_FLAGS: readonly string[] = ['-v', '--version'];

@@ -15,6 +15,7 @@ import { reportUpgradeFailure } from '../master/upgrade/messages.js';
 import { mistypedCommand } from './suggest.js';
 import { requireCjs } from '../require-cjs.js';
 import { COMMAND_NAMES } from './command-names.js';
+import { VERSION_FLAGS } from './plain-run.js';
 
 const commander = requireCjs('commander') as typeof import('commander');
 const { Option } = commander;
@@ -65,7 +66,7 @@ export function buildProgram(
 ): Command {
   const program = new commander.Command('supervise')
     .description('Run a Node.js server as a cluster of workers, with zero-downtime restarts and a lossless stop.')
-    .version(pkg.version, '-v, --version')
+    .version(pkg.version, VERSION_FLAGS.join(', '))
     .argument('[script]', OPTIONS.script.help)
     .argument('[args...]', OPTIONS.args.help);
   // Every option from the one table; its attribute name (commander's) maps back to the option's key.
